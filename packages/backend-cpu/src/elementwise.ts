@@ -1,0 +1,124 @@
+// Elementwise kernels: unary, binary, where, cast and copy. Core hands over inputs already
+// promoted to one dtype and broadcast to the output shape, so each kernel is one loop. Values are
+// computed in double and rounded when stored, which for + − × ÷ √ gives the correctly rounded
+// float32 result.
+import type { BinaryOp, DType, KernelFn, UnaryOp } from "@lockstep/core";
+import { erf, gelu, geluTanh, sigmoid } from "./math.js";
+import { gatherElements, isDense, viewOffsets, type CpuStorage, type CpuView } from "./storage.js";
+
+type Unary = (x: number) => number;
+type Binary = (a: number, b: number) => number;
+
+const truthy = (x: number) => (x !== 0 ? 1 : 0);
+
+export const UNARY: Record<UnaryOp, Unary> = {
+  neg: (x) => -x,
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  rsqrt: (x) => 1 / Math.sqrt(x),
+  abs: Math.abs,
+  sign: (x) => (Number.isNaN(x) ? 0 : Math.sign(x)),
+  relu: (x) => (x > 0 ? x : x === 0 || x < 0 ? 0 : x),
+  sigmoid,
+  tanh: Math.tanh,
+  erf,
+  gelu,
+  geluTanh,
+  logicalNot: (x) => (x === 0 ? 1 : 0),
+};
+
+/** Integer powers must wrap like int32 arithmetic, not round through doubles. */
+function intPow(a: number, b: number): number {
+  if (b < 0) return a === 1 ? 1 : a === -1 ? (b % 2 === 0 ? 1 : -1) : 0;
+  let result = 1;
+  let base = a | 0;
+  for (let e = b; e > 0; e = Math.floor(e / 2)) {
+    if (e % 2 === 1) result = Math.imul(result, base);
+    base = Math.imul(base, base);
+  }
+  return result;
+}
+
+export const BINARY: Record<BinaryOp, Binary> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  pow: Math.pow,
+  maximum: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
+  minimum: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
+  eq: (a, b) => (a === b ? 1 : 0),
+  ne: (a, b) => (a !== b ? 1 : 0),
+  lt: (a, b) => (a < b ? 1 : 0),
+  le: (a, b) => (a <= b ? 1 : 0),
+  gt: (a, b) => (a > b ? 1 : 0),
+  ge: (a, b) => (a >= b ? 1 : 0),
+  logicalAnd: (a, b) => (a !== 0 && b !== 0 ? 1 : 0),
+  logicalOr: (a, b) => (a !== 0 || b !== 0 ? 1 : 0),
+};
+
+/** Integer-specific versions where double arithmetic would not wrap or truncate like int32. */
+const INT_BINARY: Partial<Record<BinaryOp, Binary>> = {
+  mul: (a, b) => Math.imul(a, b),
+  pow: intPow,
+};
+
+function outputArray(out: CpuView) {
+  return out.storage.data;
+}
+
+export function unaryKernel(op: UnaryOp): KernelFn<UnaryOp, CpuStorage> {
+  const f = UNARY[op];
+  return ([x], [out]) => {
+    const src = gatherElements(x!);
+    const dst = outputArray(out!);
+    const g = x!.dtype === "bool" && op !== "logicalNot" ? (v: number) => truthy(f(v)) : f;
+    for (let i = 0; i < dst.length; i++) dst[i] = g(src[i]!);
+  };
+}
+
+export function binaryKernel(op: BinaryOp): KernelFn<BinaryOp, CpuStorage> {
+  return ([a, b], [out]) => {
+    const f = (a!.dtype === "int32" ? INT_BINARY[op] : undefined) ?? BINARY[op];
+    const x = gatherElements(a!);
+    const y = gatherElements(b!);
+    const dst = outputArray(out!);
+    for (let i = 0; i < dst.length; i++) dst[i] = f(x[i]!, y[i]!);
+  };
+}
+
+export const whereKernel: KernelFn<"where", CpuStorage> = ([condition, a, b], [out]) => {
+  const c = gatherElements(condition!);
+  const x = gatherElements(a!);
+  const y = gatherElements(b!);
+  const dst = outputArray(out!);
+  for (let i = 0; i < dst.length; i++) dst[i] = c[i] ? x[i]! : y[i]!;
+};
+
+function converter(to: DType): (v: number) => number {
+  if (to === "bool") return truthy;
+  // Float → int truncates toward zero; NaN and out-of-range values are unspecified in PyTorch.
+  if (to === "int32") return (v) => (Number.isFinite(v) ? Math.trunc(v) | 0 : 0);
+  return (v) => v;
+}
+
+export const castKernel: KernelFn<"cast", CpuStorage> = ([x], [out]) => {
+  const src = gatherElements(x!);
+  const dst = outputArray(out!);
+  const convert = converter(out!.dtype);
+  for (let i = 0; i < dst.length; i++) dst[i] = convert(src[i]!);
+};
+
+/** Copies between any two layouts of one shape (the output may be a strided view). */
+export const copyKernel: KernelFn<"copy", CpuStorage> = ([x], [out]) => {
+  const src = gatherElements(x!);
+  const o = out!;
+  if (isDense(o)) {
+    o.storage.data.set(src, o.offset);
+    return;
+  }
+  const offsets = viewOffsets(o);
+  const dst = o.storage.data;
+  for (let i = 0; i < offsets.length; i++) dst[offsets[i]!] = src[i]!;
+};

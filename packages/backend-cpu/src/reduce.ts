@@ -1,0 +1,84 @@
+// Reduction kernels. Each output element is reduced over the reduced dims in row-major order of
+// those dims: the order depends only on the reduced shape, never on the other dims, so a row of a
+// batch reduces exactly as it would alone.
+import type { KernelFn, ReduceOp } from "@lockstep/core";
+import { elementOffsets, type CpuStorage, type CpuView } from "./storage.js";
+
+interface Plan {
+  /** Storage offset of the first reduced element for each output element. */
+  bases: Int32Array;
+  /** Offsets of the reduced elements relative to a base, in reduction order. */
+  reduced: Int32Array;
+}
+
+function plan(x: CpuView, dims: readonly number[]): Plan {
+  const keptShape = x.shape.map((s, i) => (dims.includes(i) ? 1 : s));
+  const reducedShape = x.shape.map((s, i) => (dims.includes(i) ? s : 1));
+  return {
+    bases: elementOffsets(keptShape, x.strides, x.offset),
+    reduced: elementOffsets(reducedShape, x.strides, 0),
+  };
+}
+
+type Step = (acc: number, v: number) => number;
+
+const STEPS: Record<ReduceOp, { init: number; step: Step }> = {
+  sum: { init: 0, step: (acc, v) => acc + v },
+  prod: { init: 1, step: (acc, v) => acc * v },
+  amax: { init: Number.NEGATIVE_INFINITY, step: (acc, v) => (v > acc || Number.isNaN(v) ? v : acc) },
+  amin: { init: Number.POSITIVE_INFINITY, step: (acc, v) => (v < acc || Number.isNaN(v) ? v : acc) },
+};
+
+/** Integer accumulation must wrap like int32. */
+const INT_STEPS: Partial<Record<ReduceOp, Step>> = {
+  sum: (acc, v) => (acc + v) | 0,
+  prod: (acc, v) => Math.imul(acc, v),
+};
+
+export function reduceKernel(op: ReduceOp): KernelFn<ReduceOp, CpuStorage> {
+  return ([x], [out], { dims }) => {
+    const { bases, reduced } = plan(x!, dims);
+    const { init } = STEPS[op];
+    const step = (out!.dtype === "int32" ? INT_STEPS[op] : undefined) ?? STEPS[op].step;
+    const src = x!.storage.data;
+    const dst = out!.storage.data;
+    // amax/amin of bools and ints start from the first element rather than ±inf.
+    const fromFirst = op === "amax" || op === "amin";
+    for (let o = 0; o < bases.length; o++) {
+      const base = bases[o]!;
+      let acc = fromFirst ? src[base + reduced[0]!]! : init;
+      for (let r = fromFirst ? 1 : 0; r < reduced.length; r++) {
+        const v = src[base + reduced[r]!]!;
+        acc = step(acc, v);
+        if (fromFirst && Number.isNaN(acc)) break;
+      }
+      dst[o] = acc;
+    }
+  };
+}
+
+/** Values and first indices of the max (or min) along one dim; NaN wins, as in PyTorch. */
+export function extremumKernel(op: "maxDim" | "minDim"): KernelFn<"maxDim" | "minDim", CpuStorage> {
+  const better = op === "maxDim" ? (v: number, best: number) => v > best : (v: number, best: number) => v < best;
+  return ([x], [values, indices], { dim }) => {
+    const dims = x!.shape.length === 0 ? [] : [dim];
+    const { bases, reduced } = plan(x!, dims);
+    const src = x!.storage.data;
+    const vals = values!.storage.data;
+    const idx = indices!.storage.data;
+    for (let o = 0; o < bases.length; o++) {
+      const base = bases[o]!;
+      let best = src[base + reduced[0]!]!;
+      let at = 0;
+      for (let r = 1; r < reduced.length && !Number.isNaN(best); r++) {
+        const v = src[base + reduced[r]!]!;
+        if (better(v, best) || Number.isNaN(v)) {
+          best = v;
+          at = r;
+        }
+      }
+      vals[o] = best;
+      idx[o] = at;
+    }
+  };
+}

@@ -1,0 +1,84 @@
+// CPU memory: a storage is a typed array. Reads are synchronous; `read` only wraps `readSync`.
+import { allocateArray, type Backend, type DType, type DataArray, type Storage, type View } from "@lockstep/core";
+
+export interface CpuStorage extends Storage {
+  readonly device: "cpu";
+  readonly data: DataArray;
+}
+
+export type CpuView = View<CpuStorage>;
+
+export const cpuBackend: Backend<CpuStorage> = {
+  device: "cpu",
+  allocate(dtype: DType, length: number): CpuStorage {
+    return { device: "cpu", dtype, length, data: allocateArray(dtype, length) };
+  },
+  upload(data: DataArray, dtype: DType): CpuStorage {
+    const copy = allocateArray(dtype, data.length);
+    copy.set(data);
+    return { device: "cpu", dtype, length: data.length, data: copy };
+  },
+  write(storage: CpuStorage, data: DataArray): void {
+    storage.data.set(data);
+  },
+  async read(storage: CpuStorage): Promise<DataArray> {
+    return storage.data.slice();
+  },
+  readSync(storage: CpuStorage): DataArray {
+    return storage.data.slice();
+  },
+  release(): void {
+    // The garbage collector reclaims typed arrays; nothing to pool on CPU.
+  },
+};
+
+/**
+ * Storage offset of every element of a view, in row-major order of its logical indices. Kernels
+ * that accept any layout walk this list; contiguous views skip it (see `isDense`).
+ */
+export function elementOffsets(shape: readonly number[], strides: readonly number[], offset: number): Int32Array {
+  let count = 1;
+  for (const s of shape) count *= s;
+  const out = new Int32Array(count);
+  if (count === 0) return out;
+  const ndim = shape.length;
+  const index = new Array<number>(ndim).fill(0);
+  let position = offset;
+  for (let i = 0; i < count; i++) {
+    out[i] = position;
+    for (let d = ndim - 1; d >= 0; d--) {
+      index[d]!++;
+      position += strides[d]!;
+      if (index[d]! < shape[d]!) break;
+      position -= strides[d]! * shape[d]!;
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
+export function viewOffsets(view: CpuView): Int32Array {
+  return elementOffsets(view.shape, view.strides, view.offset);
+}
+
+/** True when the view's elements are storage[offset .. offset + n) in order. */
+export function isDense(view: CpuView): boolean {
+  let expected = 1;
+  for (let i = view.shape.length - 1; i >= 0; i--) {
+    if (view.shape[i] === 1) continue;
+    if (view.strides[i] !== expected) return false;
+    expected *= view.shape[i]!;
+  }
+  return true;
+}
+
+/** The view's elements in row-major order as a plain typed array (a subarray when dense). */
+export function gatherElements(view: CpuView): DataArray {
+  const n = view.shape.reduce((a, b) => a * b, 1);
+  if (isDense(view)) return view.storage.data.subarray(view.offset, view.offset + n);
+  const offsets = viewOffsets(view);
+  const out = allocateArray(view.dtype, n);
+  const src = view.storage.data;
+  for (let i = 0; i < n; i++) out[i] = src[offsets[i]!]!;
+  return out;
+}

@@ -1,0 +1,41 @@
+// The backend contract: what a device must provide so that core can run ops on it.
+// A backend owns memory (Storage) and kernels; core owns shapes, dtypes, views, broadcasting,
+// type promotion and error checking, so a kernel never validates its arguments.
+import type { DType, DataArray } from "./dtype.js";
+import type { Shape } from "./shape.js";
+
+/** A device buffer. Backends extend it with their own handle (a typed array, a GPUBuffer…). */
+export interface Storage {
+  readonly device: string;
+  readonly dtype: DType;
+  /** Number of elements (not bytes). */
+  readonly length: number;
+}
+
+/** A strided window onto a storage: what a kernel reads from and writes to. */
+export interface View<S extends Storage = Storage> {
+  readonly storage: S;
+  readonly dtype: DType;
+  readonly shape: Shape;
+  /** Element strides; 0 for broadcast dimensions. */
+  readonly strides: readonly number[];
+  /** Element offset of index [0, 0, …] into the storage. */
+  readonly offset: number;
+}
+
+export interface Backend<S extends Storage = Storage> {
+  /** Device name as users write it: "cpu", "webgpu". */
+  readonly device: string;
+  /** New storage of `length` elements. Contents are unspecified; kernels overwrite them. */
+  allocate(dtype: DType, length: number): S;
+  /** New storage holding a copy of `data`. */
+  upload(data: DataArray, dtype: DType): S;
+  /** Overwrites the whole storage with `data` (same dtype and length). Used by in-place fills. */
+  write(storage: S, data: DataArray): void;
+  /** Copy of the whole storage, once all work queued before this call has finished. */
+  read(storage: S): Promise<DataArray>;
+  /** Synchronous read; only backends whose memory the CPU can see provide it. */
+  readSync?(storage: S): DataArray;
+  /** Gives the memory back; the storage is not used again. */
+  release(storage: S): void;
+}

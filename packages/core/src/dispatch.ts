@@ -1,0 +1,100 @@
+// The dispatcher: every op that touches data goes through `runPrimitive`, every view through
+// `makeView`. Both hand the result to the autograd layer (when one is installed, grad mode is on
+// and an input requires grad), so autograd sees exactly the primitives and nothing else.
+import type { Backend, Storage } from "./backend.js";
+import type { DType } from "./dtype.js";
+import { DeviceError } from "./errors.js";
+import type { Primitive, PrimitiveAttrs } from "./primitives.js";
+import { getBackend, selectKernel } from "./registry.js";
+import { contiguousStrides, numel, type Shape } from "./shape.js";
+import { state } from "./state.js";
+import { Tensor } from "./tensor.js";
+
+/** The device all `tensors` live on; an error naming two devices when they differ. */
+export function commonDevice(tensors: readonly Tensor[], fallback = "cpu"): string {
+  let device: string | undefined;
+  for (const t of tensors) {
+    t.assertLive();
+    if (device === undefined) device = t.device;
+    else if (t.device !== device) {
+      throw new DeviceError(
+        `Expected all tensors to be on the same device, but found at least two devices, ${device} and ${t.device}!`,
+      );
+    }
+  }
+  return device ?? fallback;
+}
+
+function shouldRecord(inputs: readonly Tensor[]): boolean {
+  return state.gradEnabled && state.autograd !== undefined && inputs.some((t) => t.requiresGrad);
+}
+
+export interface OutputSpec {
+  shape: Shape;
+  dtype: DType;
+}
+
+/** Runs a primitive's kernel on fresh contiguous outputs. */
+export function runPrimitive<P extends Primitive>(
+  op: P,
+  inputs: readonly Tensor[],
+  outputs: readonly OutputSpec[],
+  attrs: PrimitiveAttrs[P],
+  device?: string,
+): Tensor[] {
+  const dev = device ?? commonDevice(inputs);
+  const backend = getBackend(dev);
+  const kernel = selectKernel(op, dev);
+  const outTensors = outputs.map((o) => Tensor.fromStorage(backend.allocate(o.dtype, numel(o.shape)), backend, o.shape));
+  kernel.run(
+    inputs.map((t) => t.storageView),
+    outTensors.map((t) => t.storageView),
+    attrs,
+  );
+  if (shouldRecord(inputs)) state.autograd!.record(op, inputs, outTensors, attrs);
+  return outTensors;
+}
+
+/** View ops: metadata only, sharing storage. Autograd sees them under these names. */
+export interface ViewAttrs {
+  reshape: { shape: number[] };
+  permute: { dims: number[] };
+  expand: { shape: number[] };
+  slice: { dim: number; start: number; end: number; step: number };
+  alias: Record<string, never>;
+}
+export type ViewOp = keyof ViewAttrs;
+
+export function makeView<V extends ViewOp>(
+  base: Tensor,
+  op: V,
+  attrs: ViewAttrs[V],
+  shape: Shape,
+  strides: readonly number[],
+  offset: number,
+): Tensor {
+  const out = base.aliasWith(shape, strides, offset);
+  if (shouldRecord([base])) state.autograd!.record(op, [base], [out], attrs);
+  return out;
+}
+
+/** A new tensor on `device` holding `data` (already converted to `dtype`). */
+export function fromData(data: ArrayLike<number>, dtype: DType, shape: Shape, device: string): Tensor {
+  const backend: Backend = getBackend(device);
+  const array = toArrayOf(data, dtype);
+  const storage: Storage = backend.upload(array, dtype);
+  return Tensor.fromStorage(storage, backend, shape, contiguousStrides(shape));
+}
+
+function toArrayOf(data: ArrayLike<number>, dtype: DType) {
+  switch (dtype) {
+    case "float32":
+      return data instanceof Float32Array ? data : Float32Array.from(data);
+    case "float64":
+      return data instanceof Float64Array ? data : Float64Array.from(data);
+    case "int32":
+      return data instanceof Int32Array ? data : Int32Array.from(data);
+    case "bool":
+      return data instanceof Uint8Array ? data : Uint8Array.from(data);
+  }
+}

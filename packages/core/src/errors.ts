@@ -1,0 +1,48 @@
+// Error classes for user mistakes. Each message names the values involved, worded like PyTorch's
+// so that a message seen in a PyTorch forum post reads the same here. Throwing one of these must
+// leave every tensor, module and generator as it was: check first, then change.
+
+/** Base class of every error Lockstep throws on bad input. */
+export class LockstepError extends Error {
+  override name = "LockstepError";
+}
+
+/** Shapes that cannot broadcast, multiply, reshape or concatenate. */
+export class ShapeError extends LockstepError {
+  override name = "ShapeError";
+}
+
+/** A dimension or index outside its valid range. */
+export class IndexError extends LockstepError {
+  override name = "IndexError";
+}
+
+/** A dtype an op does not accept, or a value the dtype cannot hold. */
+export class DTypeError extends LockstepError {
+  override name = "DTypeError";
+}
+
+/** Tensors on different devices, or a device without a registered backend. */
+export class DeviceError extends LockstepError {
+  override name = "DeviceError";
+}
+
+/** Use of a tensor after `dispose()`. */
+export class DisposedError extends LockstepError {
+  override name = "DisposedError";
+}
+
+/** An argument that is the wrong kind of value (ragged nested arrays, negative sizes, …). */
+export class ValueError extends LockstepError {
+  override name = "ValueError";
+}
+
+/** An op has no deterministic kernel while `useDeterministicAlgorithms(true)` is in force. */
+export class DeterminismError extends LockstepError {
+  override name = "DeterminismError";
+}
+
+/** An op with no kernel at all on a device. */
+export class NotImplementedError extends LockstepError {
+  override name = "NotImplementedError";
+}

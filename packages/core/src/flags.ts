@@ -1,0 +1,32 @@
+// Global switches, as PyTorch names them (camelCased).
+import { ValueError } from "./errors.js";
+import { state } from "./state.js";
+
+/**
+ * With `mode` true every op uses kernels whose results do not depend on batch size, thread count
+ * or device: the same inputs give the same bits. An op without such a kernel throws a
+ * DeterminismError, or with `warnOnly` warns once and runs its fast kernel.
+ */
+export function useDeterministicAlgorithms(mode: boolean, options: { warnOnly?: boolean } = {}): void {
+  if (typeof mode !== "boolean") throw new ValueError(`useDeterministicAlgorithms expects a boolean, got ${String(mode)}`);
+  state.deterministic = mode;
+  state.warnOnly = options.warnOnly ?? false;
+}
+
+export function areDeterministicAlgorithmsEnabled(): boolean {
+  return state.deterministic;
+}
+
+export function isDeterministicAlgorithmsWarnOnlyEnabled(): boolean {
+  return state.warnOnly;
+}
+
+/** Number of CPU threads the fast CPU kernels may use. Deterministic kernels give the same bits for any value. */
+export function setNumThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new ValueError(`setNumThreads expects a positive integer, got ${n}`);
+  state.numThreads = n;
+}
+
+export function getNumThreads(): number {
+  return state.numThreads;
+}

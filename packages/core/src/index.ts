@@ -1,0 +1,139 @@
+// @lockstep/core: dtypes, shapes, the Tensor handle, the dispatcher and kernel registry, the
+// backend contract and the global flags. Backends and the umbrella package build on this.
+export { VERSION } from "./version.js";
+export * from "./errors.js";
+export {
+  type DType,
+  type DataArray,
+  type DataArrayOf,
+  DTYPES,
+  allocateArray,
+  bytesPerElement,
+  castScalar,
+  isFloating,
+  promoteTypes,
+  resultType,
+} from "./dtype.js";
+export {
+  type Shape,
+  broadcastShapes,
+  contiguousStrides,
+  isContiguous,
+  normalizeDim,
+  numel,
+} from "./shape.js";
+export type { Backend, Storage, View } from "./backend.js";
+export {
+  type Kernel,
+  type KernelFn,
+  getBackend,
+  listKernels,
+  registerBackend,
+  registerKernel,
+  selectKernel,
+} from "./registry.js";
+export {
+  BINARY_OPS,
+  COMPARISON_OPS,
+  REDUCE_OPS,
+  UNARY_OPS,
+  type BinaryOp,
+  type Primitive,
+  type PrimitiveAttrs,
+  type ReduceOp,
+  type UnaryOp,
+} from "./primitives.js";
+export { state, extensionState, type AutogradHooks, type LockstepState } from "./state.js";
+export {
+  areDeterministicAlgorithmsEnabled,
+  getNumThreads,
+  isDeterministicAlgorithmsWarnOnlyEnabled,
+  setNumThreads,
+  useDeterministicAlgorithms,
+} from "./flags.js";
+export { commonDevice, fromData, makeView, runPrimitive, type OutputSpec, type ViewAttrs, type ViewOp } from "./dispatch.js";
+export { Tensor, type GradNode, type NestedArray, type Scalar, type TensorLike } from "./tensor.js";
+export { scope, keep } from "./scope.js";
+export {
+  type TensorOptions,
+  arange,
+  empty,
+  emptyLike,
+  eye,
+  full,
+  fullLike,
+  linspace,
+  ones,
+  onesLike,
+  tensor,
+  zeros,
+  zerosLike,
+} from "./creation.js";
+export {
+  abs,
+  add,
+  broadcastTo,
+  cast,
+  clamp,
+  div,
+  eq,
+  erf,
+  exp,
+  ge,
+  gelu,
+  gt,
+  le,
+  log,
+  logicalAnd,
+  logicalNot,
+  logicalOr,
+  lt,
+  maximum,
+  minimum,
+  mul,
+  ne,
+  neg,
+  pow,
+  relu,
+  rsqrt,
+  sigmoid,
+  sign,
+  sqrt,
+  sub,
+  tanh,
+  where,
+} from "./ops/elementwise.js";
+export {
+  type ValuesIndices,
+  type VarOptions,
+  amax,
+  amin,
+  argmax,
+  argmin,
+  logSoftmax,
+  logsumexp,
+  max,
+  mean,
+  min,
+  prod,
+  softmax,
+  std,
+  sum,
+  variance as var,
+} from "./ops/reduce.js";
+export { matmul } from "./ops/linalg.js";
+export { cat, chunk, split, stack } from "./ops/join.js";
+export { gather, indexSelect, maskedFill, scatter } from "./ops/indexing.js";
+export {
+  contiguous,
+  expand,
+  flatten,
+  narrow,
+  permute,
+  reshape,
+  slice,
+  squeeze,
+  transpose,
+  unsqueeze,
+  view,
+} from "./ops/views.js";

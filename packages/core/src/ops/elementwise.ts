@@ -1,0 +1,249 @@
+// Elementwise ops: type promotion and broadcasting happen here, once, for every backend; the
+// primitive kernels then see inputs of one dtype and one shape (broadcast dims have stride 0).
+import { castScalar, isFloating, resultType, type DType } from "../dtype.js";
+import { DTypeError, ValueError } from "../errors.js";
+import { fromData, makeView, runPrimitive, commonDevice } from "../dispatch.js";
+import type { BinaryOp, UnaryOp } from "../primitives.js";
+import { broadcastShapes, contiguousStrides, shapesEqual, type Shape } from "../shape.js";
+import { getBackend } from "../registry.js";
+import { Tensor, type Scalar, type TensorLike } from "../tensor.js";
+import { checkDType, isDType } from "../dtype.js";
+
+/** A 0-d tensor holding a JS scalar, on `device`. */
+export function scalarTensor(value: Scalar, dtype: DType, device: string): Tensor {
+  return fromData([castScalar(value, dtype)], dtype, [], device);
+}
+
+/** Broadcasts `t` to `shape` as a stride-0 view (no copy); returns `t` itself when already that shape. */
+export function broadcastTo(t: Tensor, shape: Shape): Tensor {
+  if (shapesEqual(t.shape, shape)) return t;
+  const lead = shape.length - t.ndim;
+  const strides = shape.map((size, i) => {
+    if (i < lead) return 0;
+    const own = t.shape[i - lead]!;
+    return own === 1 && size !== 1 ? 0 : t.strides[i - lead]!;
+  });
+  return makeView(t, "expand", { shape: [...shape] }, shape, strides, t.offset);
+}
+
+/** Returns `t` in `dtype`, casting only when needed. */
+export function cast(t: Tensor, dtype: DType): Tensor {
+  checkDType(dtype);
+  if (t.dtype === dtype) return t;
+  return runPrimitive("cast", [t], [{ shape: t.shape, dtype }], {})[0]!;
+}
+
+/** The dtype PyTorch's result_type gives: dimensioned tensors first, then 0-d tensors and scalars by category. */
+function promote(operands: readonly TensorLike[]): DType {
+  const dimensioned: DType[] = [];
+  const zeroDim: DType[] = [];
+  const scalars: Scalar[] = [];
+  for (const o of operands) {
+    if (o instanceof Tensor) (o.ndim > 0 ? dimensioned : zeroDim).push(o.dtype);
+    else scalars.push(o);
+  }
+  if (dimensioned.length === 0) return resultType(zeroDim, scalars);
+  // 0-d tensors behave like scalars of their dtype: they only win by a higher category.
+  let dtype = resultType(dimensioned);
+  for (const z of zeroDim) {
+    const asScalar: Scalar = z === "bool" ? true : z === "int32" ? 1 : 0.5;
+    dtype = resultType([dtype], [asScalar]);
+  }
+  return resultType([dtype], scalars);
+}
+
+/** Converts operands to tensors of `dtype` on one device, broadcast to a common shape. */
+export function prepare(operands: readonly TensorLike[], dtype: DType): { inputs: Tensor[]; shape: number[] } {
+  const device = commonDevice(operands.filter((o): o is Tensor => o instanceof Tensor));
+  const tensors = operands.map((o) => (o instanceof Tensor ? cast(o, dtype) : scalarTensor(o, dtype, device)));
+  let shape: number[] = [];
+  for (const t of tensors) shape = broadcastShapes(shape, t.shape);
+  return { inputs: tensors.map((t) => broadcastTo(t, shape)), shape };
+}
+
+function firstTensor(operands: readonly TensorLike[]): Tensor {
+  const t = operands.find((o): o is Tensor => o instanceof Tensor);
+  if (t === undefined) throw new ValueError("expected at least one tensor argument");
+  return t;
+}
+
+function binary(op: BinaryOp, a: TensorLike, b: TensorLike, computeDType: DType, outDType = computeDType): Tensor {
+  firstTensor([a, b]);
+  const { inputs, shape } = prepare([a, b], computeDType);
+  return runPrimitive(op, inputs, [{ shape, dtype: outDType }], {})[0]!;
+}
+
+function unary(op: UnaryOp, x: Tensor, dtype: DType = x.dtype): Tensor {
+  const input = cast(x, dtype);
+  return runPrimitive(op, [input], [{ shape: x.shape, dtype }], {})[0]!;
+}
+
+/** Ops like exp that give floats: ints and bools compute in float32, like PyTorch. */
+function floatDType(x: Tensor): DType {
+  return isFloating(x.dtype) ? x.dtype : "float32";
+}
+
+function scaled(other: TensorLike, alpha: number | undefined): TensorLike {
+  if (alpha === undefined || alpha === 1) return other;
+  return other instanceof Tensor ? mul(other, alpha) : (other as number) * alpha;
+}
+
+export function add(a: TensorLike, b: TensorLike, options: { alpha?: number } = {}): Tensor {
+  const dtype = promote([a, b]);
+  if (dtype === "bool") return logicalOr(a, b);
+  return binary("add", a, scaled(b, options.alpha), dtype);
+}
+
+export function sub(a: TensorLike, b: TensorLike, options: { alpha?: number } = {}): Tensor {
+  const dtype = promote([a, b]);
+  if (dtype === "bool") {
+    throw new DTypeError(
+      "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead.",
+    );
+  }
+  return binary("sub", a, scaled(b, options.alpha), dtype);
+}
+
+export function mul(a: TensorLike, b: TensorLike): Tensor {
+  const dtype = promote([a, b]);
+  if (dtype === "bool") return logicalAnd(a, b);
+  return binary("mul", a, b, dtype);
+}
+
+/** True division: integer operands give float32, like PyTorch's `/`. */
+export function div(a: TensorLike, b: TensorLike): Tensor {
+  const dtype = promote([a, b]);
+  return binary("div", a, b, isFloating(dtype) ? dtype : "float32");
+}
+
+export function pow(a: TensorLike, b: TensorLike): Tensor {
+  const dtype = promote([a, b]);
+  if (dtype === "int32" && typeof b === "number" && b < 0) {
+    throw new ValueError("Integers to negative integer powers are not allowed.");
+  }
+  if (dtype === "bool") return binary("pow", a, b, "int32", "int32");
+  return binary("pow", a, b, dtype);
+}
+
+export function maximum(a: Tensor, b: TensorLike): Tensor {
+  return binary("maximum", a, b, promote([a, b]));
+}
+
+export function minimum(a: Tensor, b: TensorLike): Tensor {
+  return binary("minimum", a, b, promote([a, b]));
+}
+
+function comparison(op: BinaryOp) {
+  return (a: TensorLike, b: TensorLike): Tensor => binary(op, a, b, promote([a, b]), "bool");
+}
+export const eq = comparison("eq");
+export const ne = comparison("ne");
+export const lt = comparison("lt");
+export const le = comparison("le");
+export const gt = comparison("gt");
+export const ge = comparison("ge");
+
+export function logicalAnd(a: TensorLike, b: TensorLike): Tensor {
+  return binary("logicalAnd", a, b, "bool");
+}
+
+export function logicalOr(a: TensorLike, b: TensorLike): Tensor {
+  return binary("logicalOr", a, b, "bool");
+}
+
+export function logicalNot(x: Tensor): Tensor {
+  return unary("logicalNot", x, "bool");
+}
+
+export function neg(x: Tensor): Tensor {
+  if (x.dtype === "bool") {
+    throw new DTypeError(
+      "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.",
+    );
+  }
+  return unary("neg", x);
+}
+
+export function abs(x: Tensor): Tensor {
+  if (x.dtype === "bool") throw new DTypeError("abs() is not supported for bool tensors");
+  return unary("abs", x);
+}
+
+export function sign(x: Tensor): Tensor {
+  return x.dtype === "bool" ? x : unary("sign", x);
+}
+
+export function relu(x: Tensor): Tensor {
+  if (x.dtype === "bool") throw new DTypeError("relu() is not supported for bool tensors");
+  return unary("relu", x);
+}
+
+export const exp = (x: Tensor): Tensor => unary("exp", x, floatDType(x));
+export const log = (x: Tensor): Tensor => unary("log", x, floatDType(x));
+export const sqrt = (x: Tensor): Tensor => unary("sqrt", x, floatDType(x));
+export const rsqrt = (x: Tensor): Tensor => unary("rsqrt", x, floatDType(x));
+export const sigmoid = (x: Tensor): Tensor => unary("sigmoid", x, floatDType(x));
+export const tanh = (x: Tensor): Tensor => unary("tanh", x, floatDType(x));
+export const erf = (x: Tensor): Tensor => unary("erf", x, floatDType(x));
+
+/** GELU: `x·Φ(x)` with the exact erf form, or PyTorch's tanh approximation. */
+export function gelu(x: Tensor, options: { approximate?: "none" | "tanh" } = {}): Tensor {
+  const approximate = options.approximate ?? "none";
+  if (approximate !== "none" && approximate !== "tanh") {
+    throw new ValueError(`approximate argument must be either none or tanh, got ${JSON.stringify(approximate)}`);
+  }
+  if (!isFloating(x.dtype)) throw new DTypeError(`gelu() expects a floating point tensor, got ${x.dtype}`);
+  return unary(approximate === "tanh" ? "geluTanh" : "gelu", x);
+}
+
+/** Clamps to [min, max]; where min > max every element becomes max, like PyTorch. */
+export function clamp(x: Tensor, min?: number | Tensor, max?: number | Tensor): Tensor {
+  if (min === undefined && max === undefined) throw new ValueError("At least one of 'min' or 'max' must not be None");
+  const dtype = promote([x, ...(min === undefined ? [] : [min]), ...(max === undefined ? [] : [max])]);
+  let out = cast(x, dtype);
+  if (min !== undefined) out = binary("maximum", out, min, dtype);
+  if (max !== undefined) out = binary("minimum", out, max, dtype);
+  return out;
+}
+
+/** `a` where `condition` holds, else `b`. */
+export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  if (!(condition instanceof Tensor)) throw new ValueError("where() expects a condition tensor");
+  if (condition.dtype !== "bool") {
+    throw new DTypeError(`where expected condition to be a boolean tensor, but got a tensor with dtype ${condition.dtype}`);
+  }
+  const dtype = promote([a, b]);
+  const { inputs, shape } = withCondition(condition, a, b, dtype);
+  return runPrimitive("where", inputs, [{ shape, dtype }], {})[0]!;
+}
+
+function withCondition(condition: Tensor, a: TensorLike, b: TensorLike, dtype: DType) {
+  const values = prepare([a, b], dtype);
+  const shape = broadcastShapes(condition.shape, values.shape);
+  return {
+    inputs: [broadcastTo(condition, shape), broadcastTo(values.inputs[0]!, shape), broadcastTo(values.inputs[1]!, shape)],
+    shape,
+  };
+}
+
+/** `t.to(dtype)`, `t.to(device)` or `t.to({ dtype, device })`. */
+export function to(t: Tensor, target: DType | string | { dtype?: DType; device?: string }): Tensor {
+  t.assertLive();
+  const spec = typeof target === "string" ? (isDType(target) ? { dtype: target } : { device: target }) : target;
+  let out = spec.dtype === undefined ? t : cast(t, spec.dtype);
+  if (spec.device !== undefined && spec.device !== out.device) out = moveTo(out, spec.device);
+  return out;
+}
+
+/** Copies a tensor to another device (synchronously readable source only, for now). */
+function moveTo(t: Tensor, device: string): Tensor {
+  const target = getBackend(device);
+  const source = t.backend;
+  if (source.readSync === undefined) {
+    throw new ValueError(
+      `moving a tensor from '${t.device}' to '${device}' needs an asynchronous read: use \`await t.toAsync('${device}')\``,
+    );
+  }
+  const data = t.dataSync();
+  return Tensor.fromStorage(target.upload(data, t.dtype), target, t.shape, contiguousStrides(t.shape));
+}

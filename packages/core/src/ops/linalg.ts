@@ -1,0 +1,62 @@
+// matmul with torch.matmul's rank rules. The primitive multiplies [...batch, M, K] by
+// [...batch, K, N] with identical batch shapes; broadcast batch dims arrive as stride-0 views, so
+// no operand is ever copied to make the shapes agree.
+import { DTypeError, ShapeError } from "../errors.js";
+import { commonDevice, runPrimitive } from "../dispatch.js";
+import { broadcastShapes, formatShape } from "../shape.js";
+import type { Tensor } from "../tensor.js";
+import { broadcastTo } from "./elementwise.js";
+import { reshape, unsqueeze } from "./views.js";
+
+function checkDTypes(a: Tensor, b: Tensor): void {
+  if (a.dtype !== b.dtype) {
+    throw new DTypeError(`expected m1 and m2 to have the same dtype, but got: ${a.dtype} != ${b.dtype}`);
+  }
+  if (a.dtype === "bool") throw new DTypeError("matmul is not implemented for bool tensors");
+}
+
+function product(a: Tensor, b: Tensor): Tensor {
+  const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const [m, k] = a.shape.slice(-2) as [number, number];
+  const n = b.shape[b.ndim - 1]!;
+  const left = broadcastTo(a, [...batch, m, k]);
+  const right = broadcastTo(b, [...batch, k, n]);
+  return runPrimitive("matmul", [left, right], [{ shape: [...batch, m, n], dtype: a.dtype }], {})[0]!;
+}
+
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  commonDevice([a, b]);
+  if (a.ndim === 0 || b.ndim === 0) {
+    throw new ShapeError(`both arguments to matmul need to be at least 1D, but they are ${a.ndim}D and ${b.ndim}D`);
+  }
+  checkDTypes(a, b);
+  if (a.ndim === 1 && b.ndim === 1) {
+    if (a.shape[0] !== b.shape[0]) {
+      throw new ShapeError(
+        `inconsistent tensor size, expected tensor [${a.shape[0]}] and src [${b.shape[0]}] to have the same number ` +
+          `of elements, but got ${a.shape[0]} and ${b.shape[0]} elements respectively`,
+      );
+    }
+    return reshape(product(unsqueeze(a, 0), unsqueeze(b, 1)), []);
+  }
+  const left = a.ndim === 1 ? unsqueeze(a, 0) : a;
+  const right = b.ndim === 1 ? unsqueeze(b, 1) : b;
+  const k = left.shape[left.ndim - 1]!;
+  const kRight = right.shape[right.ndim - 2]!;
+  if (k !== kRight) {
+    if (a.ndim <= 2 && b.ndim <= 2) {
+      if (b.ndim === 1) throw new ShapeError(`size mismatch, got input (${a.shape[0]}), mat (${a.shape.join("x")}), vec (${b.shape[0]})`);
+      throw new ShapeError(
+        `mat1 and mat2 shapes cannot be multiplied (${left.shape.join("x")} and ${right.shape.join("x")})`,
+      );
+    }
+    throw new ShapeError(
+      `Expected size for first two dimensions of batch2 tensor to be: [${[...left.shape.slice(0, -2), k].join(", ")}] ` +
+        `but got: [${[...right.shape.slice(0, -2), kRight].join(", ")}]. (shapes ${formatShape(a.shape)} and ${formatShape(b.shape)})`,
+    );
+  }
+  const out = product(left, right);
+  if (a.ndim === 1) return reshape(out, [...out.shape.slice(0, -2), out.shape[out.ndim - 1]!]);
+  if (b.ndim === 1) return reshape(out, out.shape.slice(0, -1));
+  return out;
+}

@@ -1,0 +1,191 @@
+// Reductions, and the ops built from them (mean, var, std, logsumexp, softmax, logSoftmax).
+// The primitives reduce a set of dims into a keepdim-shaped output; dropping the reduced dims is
+// a view here, so kernels have one output layout to write.
+import { isFloating, type DType } from "../dtype.js";
+import { DTypeError, IndexError, ValueError } from "../errors.js";
+import { runPrimitive } from "../dispatch.js";
+import type { ReduceOp } from "../primitives.js";
+import { normalizeDim, normalizeDims } from "../shape.js";
+import type { Tensor } from "../tensor.js";
+import { cast, div, exp, log, mul, sqrt, sub, add, where, abs, eq } from "./elementwise.js";
+import { reshape, squeeze } from "./views.js";
+
+export interface ValuesIndices {
+  values: Tensor;
+  indices: Tensor;
+}
+
+export interface VarOptions {
+  /** Subtracted from the element count in the divisor: 1 (default) is Bessel's correction. */
+  correction?: number;
+}
+
+type Dims = number | readonly number[] | undefined;
+
+/** Reduced dims; an empty list means all dims, as in PyTorch's sum(dim=[]). */
+function reducedDims(x: Tensor, dim: Dims): number[] {
+  if (Array.isArray(dim) && dim.length === 0) return normalizeDims(undefined, x.ndim);
+  return normalizeDims(dim as number | readonly number[] | undefined, x.ndim);
+}
+
+function keptShape(x: Tensor, dims: readonly number[]): number[] {
+  return x.shape.map((s, i) => (dims.includes(i) ? 1 : s));
+}
+
+function finish(out: Tensor, x: Tensor, dims: readonly number[], keepdim: boolean): Tensor {
+  if (keepdim || x.ndim === 0) return out;
+  return reshape(out, x.shape.filter((_, i) => !dims.includes(i)));
+}
+
+function reduce(op: ReduceOp, x: Tensor, dim: Dims, keepdim: boolean, dtype: DType): Tensor {
+  const dims = reducedDims(x, dim);
+  const input = cast(x, dtype);
+  const out = runPrimitive(op, [input], [{ shape: keptShape(x, dims), dtype }], { dims })[0]!;
+  return finish(out, x, dims, keepdim);
+}
+
+/** Sums of bools and ints are int32 (PyTorch: int64). */
+function accumulateDType(x: Tensor): DType {
+  return isFloating(x.dtype) ? x.dtype : "int32";
+}
+
+function requireFloat(name: string, x: Tensor): void {
+  if (!isFloating(x.dtype)) {
+    throw new DTypeError(
+      `${name}(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: ${x.dtype}`,
+    );
+  }
+}
+
+function countOf(x: Tensor, dims: readonly number[]): number {
+  return dims.reduce((n, d) => n * x.shape[d]!, 1);
+}
+
+function requireNonEmpty(name: string, x: Tensor, dims: readonly number[]): void {
+  for (const d of dims) {
+    if (x.shape[d] === 0) throw new IndexError(`${name}(): Expected reduction dim ${d} to have non-zero size.`);
+  }
+}
+
+export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  return reduce("sum", x, dim, keepdim, accumulateDType(x));
+}
+
+export function prod(x: Tensor, dim?: number, keepdim = false): Tensor {
+  return reduce("prod", x, dim, keepdim, accumulateDType(x));
+}
+
+export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  requireFloat("mean", x);
+  const dims = reducedDims(x, dim);
+  return div(sum(x, dims, keepdim), countOf(x, dims));
+}
+
+export function amax(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  const dims = reducedDims(x, dim);
+  requireNonEmpty("amax", x, dims);
+  return reduce("amax", x, dims, keepdim, x.dtype);
+}
+
+export function amin(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  const dims = reducedDims(x, dim);
+  requireNonEmpty("amin", x, dims);
+  return reduce("amin", x, dims, keepdim, x.dtype);
+}
+
+function extremum(op: "maxDim" | "minDim", x: Tensor, dim: number, keepdim: boolean): ValuesIndices {
+  const name = op === "maxDim" ? "max" : "min";
+  const d = normalizeDim(dim, x.ndim);
+  if (x.ndim > 0 && x.shape[d] === 0) {
+    throw new IndexError(
+      `${name}(): Expected reduction dim ${d} to have non-zero size.`,
+    );
+  }
+  const shape = keptShape(x, x.ndim === 0 ? [] : [d]);
+  const [values, indices] = runPrimitive(op, [x], [{ shape, dtype: x.dtype }, { shape, dtype: "int32" }], { dim: d });
+  return { values: finish(values!, x, [d], keepdim), indices: finish(indices!, x, [d], keepdim) };
+}
+
+function wholeExtremum(name: "max" | "min", x: Tensor): Tensor {
+  if (x.numel() === 0) {
+    throw new IndexError(
+      `${name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.`,
+    );
+  }
+  return name === "max" ? amax(x) : amin(x);
+}
+
+/** `max()` of everything, or `{ values, indices }` along `dim`. */
+export function max(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  return dim === undefined ? wholeExtremum("max", x) : extremum("maxDim", x, dim, keepdim);
+}
+
+export function min(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  return dim === undefined ? wholeExtremum("min", x) : extremum("minDim", x, dim, keepdim);
+}
+
+function argExtremum(op: "maxDim" | "minDim", x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
+  if (dim !== undefined) return extremum(op, x, dim, keepdim).indices;
+  if (x.numel() === 0) {
+    throw new IndexError(`arg${op === "maxDim" ? "max" : "min"}(): Expected reduction dim to be specified for input.numel() == 0.`);
+  }
+  const flat = extremum(op, reshape(x, [-1]), 0, false).indices;
+  return keepdim ? reshape(flat, x.shape.map(() => 1)) : flat;
+}
+
+export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
+  return argExtremum("maxDim", x, dim, keepdim);
+}
+
+export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
+  return argExtremum("minDim", x, dim, keepdim);
+}
+
+/** Variance with `correction` (default 1, unbiased): two passes, mean first. */
+export function variance(x: Tensor, dim?: Dims, keepdim = false, options: VarOptions = {}): Tensor {
+  requireFloat("var", x);
+  const correction = options.correction ?? 1;
+  if (!Number.isFinite(correction)) throw new ValueError(`var(): correction must be a finite number, got ${correction}`);
+  const dims = reducedDims(x, dim);
+  const centered = sub(x, mean(x, dims, true));
+  const squares = sum(mul(centered, centered), dims, keepdim);
+  return div(squares, Math.max(0, countOf(x, dims) - correction));
+}
+
+export function std(x: Tensor, dim?: Dims, keepdim = false, options: VarOptions = {}): Tensor {
+  return sqrt(variance(x, dim, keepdim, options));
+}
+
+/** Infinite maxima would give inf − inf = NaN; shifting by 0 there keeps ±inf results right. */
+function stableShift(x: Tensor, dims: readonly number[]): Tensor {
+  const m = amax(x, dims, true);
+  return where(eq(abs(m), Number.POSITIVE_INFINITY), 0, m);
+}
+
+export function logsumexp(x: Tensor, dim: Dims, keepdim = false): Tensor {
+  if (dim === undefined) throw new ValueError("logsumexp(): dim is required");
+  const input = isFloating(x.dtype) ? x : cast(x, "float32");
+  const dims = reducedDims(input, dim);
+  if (input.numel() === 0) return log(sum(exp(input), dims, keepdim));
+  const shift = stableShift(input, dims);
+  const out = add(log(sum(exp(sub(input, shift)), dims, true)), shift);
+  return keepdim ? out : squeeze(out, dims);
+}
+
+function requireSoftmaxInput(name: string, x: Tensor): void {
+  if (!isFloating(x.dtype)) throw new DTypeError(`${name}(): expected a floating point tensor, got ${x.dtype}`);
+}
+
+export function softmax(x: Tensor, dim: number): Tensor {
+  requireSoftmaxInput("softmax", x);
+  const d = normalizeDim(dim, x.ndim);
+  const e = exp(sub(x, amax(x, d, true)));
+  return div(e, sum(e, d, true));
+}
+
+export function logSoftmax(x: Tensor, dim: number): Tensor {
+  requireSoftmaxInput("logSoftmax", x);
+  const d = normalizeDim(dim, x.ndim);
+  const shifted = sub(x, amax(x, d, true));
+  return sub(shifted, log(sum(exp(shifted), d, true)));
+}

@@ -1,0 +1,197 @@
+// View ops: new shape/strides/offset over the same storage, no data moved. reshape falls back to
+// a copy when no view exists (like PyTorch); view() refuses instead.
+import { IndexError, ShapeError, ValueError } from "../errors.js";
+import { makeView, runPrimitive } from "../dispatch.js";
+import {
+  contiguousStrides,
+  formatShape,
+  inferReshape,
+  isContiguous,
+  normalizeDim,
+  normalizeDims,
+  viewStrides,
+} from "../shape.js";
+import type { Tensor } from "../tensor.js";
+
+export function dimIndex(t: Tensor, dim: number): number {
+  return normalizeDim(dim, t.ndim);
+}
+
+export function isContiguousView(t: Tensor): boolean {
+  return isContiguous(t.shape, t.strides);
+}
+
+/** A fresh contiguous copy, whatever the layout of `t`. */
+export function copyToContiguous(t: Tensor): Tensor {
+  return runPrimitive("copy", [t], [{ shape: t.shape, dtype: t.dtype }], {})[0]!;
+}
+
+export function clone(t: Tensor): Tensor {
+  return copyToContiguous(t);
+}
+
+export function contiguous(t: Tensor): Tensor {
+  t.assertLive();
+  return isContiguousView(t) ? t : copyToContiguous(t);
+}
+
+export function view(t: Tensor, shape: readonly number[]): Tensor {
+  t.assertLive();
+  const target = inferReshape(t.shape, shape);
+  const strides = viewStrides(t.shape, t.strides, target);
+  if (strides === undefined) {
+    throw new ShapeError(
+      "view size is not compatible with input tensor's size and stride (at least one dimension spans across two " +
+        "contiguous subspaces). Use .reshape(...) instead.",
+    );
+  }
+  return makeView(t, "reshape", { shape: target }, target, strides, t.offset);
+}
+
+export function reshape(t: Tensor, shape: readonly number[]): Tensor {
+  t.assertLive();
+  const target = inferReshape(t.shape, shape);
+  const strides = viewStrides(t.shape, t.strides, target);
+  if (strides !== undefined) return makeView(t, "reshape", { shape: target }, target, strides, t.offset);
+  const dense = copyToContiguous(t);
+  return makeView(dense, "reshape", { shape: target }, target, contiguousStrides(target), 0);
+}
+
+export function permute(t: Tensor, dims: readonly number[]): Tensor {
+  t.assertLive();
+  if (dims.length !== t.ndim) {
+    throw new ShapeError(
+      `permute(): number of dimensions in the tensor input does not match the length of the desired ordering of ` +
+        `dimensions i.e. input.dim() = ${t.ndim} is not equal to len(dims) = ${dims.length}`,
+    );
+  }
+  const order = dims.map((d) => normalizeDim(d, t.ndim));
+  if (new Set(order).size !== order.length) throw new ValueError("permute(): duplicate dims are not allowed.");
+  return makeView(
+    t,
+    "permute",
+    { dims: order },
+    order.map((d) => t.shape[d]!),
+    order.map((d) => t.strides[d]!),
+    t.offset,
+  );
+}
+
+export function transpose(t: Tensor, dim0: number, dim1: number): Tensor {
+  const a = normalizeDim(dim0, t.ndim);
+  const b = normalizeDim(dim1, t.ndim);
+  const order = Array.from({ length: t.ndim }, (_, i) => i);
+  order[a] = b;
+  order[b] = a;
+  return t.ndim === 0 ? t : permute(t, order);
+}
+
+export function t(x: Tensor): Tensor {
+  if (x.ndim > 2) throw new ShapeError(`t() expects a tensor with <= 2 dimensions, but self is ${x.ndim}D`);
+  return x.ndim < 2 ? x : transpose(x, 0, 1);
+}
+
+export function reverseDims(x: Tensor): Tensor {
+  return permute(x, Array.from({ length: x.ndim }, (_, i) => x.ndim - 1 - i));
+}
+
+export function expand(t: Tensor, shape: readonly number[]): Tensor {
+  t.assertLive();
+  if (shape.length < t.ndim) {
+    throw new ShapeError(
+      `expand(${formatShape(t.shape)}, size=${formatShape(shape)}): the number of sizes provided (${shape.length}) ` +
+        `must be greater or equal to the number of dimensions in the tensor (${t.ndim})`,
+    );
+  }
+  const lead = shape.length - t.ndim;
+  const target: number[] = [];
+  const strides: number[] = [];
+  for (let i = 0; i < shape.length; i++) {
+    const want = shape[i]!;
+    if (i < lead) {
+      if (want < 0) throw new ShapeError(`The expanded size of the tensor (${want}) isn't allowed in a leading, non-existing dimension ${i}`);
+      target.push(want);
+      strides.push(0);
+      continue;
+    }
+    const own = t.shape[i - lead]!;
+    const size = want === -1 ? own : want;
+    if (size !== own && own !== 1) {
+      throw new ShapeError(
+        `The expanded size of the tensor (${size}) must match the existing size (${own}) at non-singleton dimension ${i}.  ` +
+          `Target sizes: ${formatShape(shape)}.  Tensor sizes: ${formatShape(t.shape)}`,
+      );
+    }
+    target.push(size);
+    strides.push(size === own ? t.strides[i - lead]! : 0);
+  }
+  return makeView(t, "expand", { shape: target }, target, strides, t.offset);
+}
+
+/** Python-style slice of one dim: negative and out-of-range bounds clamp, step must be positive. */
+export function slice(t: Tensor, dim: number, start = 0, end = Number.POSITIVE_INFINITY, step = 1): Tensor {
+  t.assertLive();
+  const d = normalizeDim(dim, t.ndim);
+  if (!Number.isInteger(step) || step <= 0) throw new ValueError(`slice step must be positive, got ${step}`);
+  const size = t.shape[d]!;
+  const clampIndex = (i: number) => Math.min(Math.max(i < 0 ? i + size : i, 0), size);
+  const s = clampIndex(start);
+  const e = Math.max(clampIndex(end), s);
+  const length = Math.ceil((e - s) / step);
+  return sliceView(t, d, s, length, step);
+}
+
+function sliceView(t: Tensor, d: number, start: number, length: number, step: number): Tensor {
+  const shape = [...t.shape];
+  shape[d] = length;
+  const strides = [...t.strides];
+  strides[d] = t.strides[d]! * step;
+  const offset = t.offset + (length > 0 ? start * t.strides[d]! : 0);
+  return makeView(t, "slice", { dim: d, start, end: start + length * step, step }, shape, strides, offset);
+}
+
+export function narrow(t: Tensor, dim: number, start: number, length: number): Tensor {
+  t.assertLive();
+  const d = normalizeDim(dim, t.ndim);
+  const size = t.shape[d]!;
+  if (!Number.isInteger(start) || start < -size || start > size) {
+    throw new IndexError(`start out of range (expected to be in range of [${-size}, ${size}], but got ${start})`);
+  }
+  const s = start < 0 ? start + size : start;
+  if (!Number.isInteger(length) || length < 0) throw new ValueError(`narrow(): length must be non-negative, got ${length}`);
+  if (s + length > size) throw new IndexError(`start (${s}) + length (${length}) exceeds dimension size (${size}).`);
+  return sliceView(t, d, s, length, 1);
+}
+
+export function squeeze(t: Tensor, dim?: number | readonly number[]): Tensor {
+  t.assertLive();
+  const dims = dim === undefined ? t.shape.map((_, i) => i) : normalizeDims(dim, t.ndim);
+  const keep = t.shape.map((s, i) => !(s === 1 && dims.includes(i)));
+  return makeView(
+    t,
+    "reshape",
+    { shape: t.shape.filter((_, i) => keep[i]) },
+    t.shape.filter((_, i) => keep[i]),
+    t.strides.filter((_, i) => keep[i]),
+    t.offset,
+  );
+}
+
+export function unsqueeze(t: Tensor, dim: number): Tensor {
+  t.assertLive();
+  const d = normalizeDim(dim, t.ndim + 1);
+  const shape = [...t.shape];
+  const strides = [...t.strides];
+  shape.splice(d, 0, 1);
+  strides.splice(d, 0, d < t.ndim ? t.strides[d]! * t.shape[d]! : 1);
+  return makeView(t, "reshape", { shape }, shape, strides, t.offset);
+}
+
+export function flatten(t: Tensor, startDim = 0, endDim = -1): Tensor {
+  if (t.ndim === 0) return reshape(t, [1]);
+  const s = normalizeDim(startDim, t.ndim);
+  const e = normalizeDim(endDim, t.ndim);
+  if (s > e) throw new ValueError("flatten() has invalid args: start_dim cannot come after end_dim");
+  const shape = [...t.shape.slice(0, s), t.shape.slice(s, e + 1).reduce((a, b) => a * b, 1), ...t.shape.slice(e + 1)];
+  return reshape(t, shape);
+}

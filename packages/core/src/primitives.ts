@@ -1,0 +1,56 @@
+// The primitive ops: the only ops a backend implements. Everything else in Lockstep (broadcasting,
+// type promotion, softmax, var, linear, losses…) is built from these in core, so a new backend is
+// this list and nothing more, and autograd needs one rule per entry.
+//
+// Conventions every kernel can rely on (core guarantees them before calling):
+// - inputs are views of the op's dtype(s), already broadcast to the output shape where the op is
+//   elementwise (broadcast dims have stride 0);
+// - outputs are fresh contiguous views, offset 0;
+// - reductions write keepdim-shaped outputs (reduced dims have size 1).
+
+/** Elementwise ops of one input. */
+export const UNARY_OPS = [
+  "neg", "exp", "log", "sqrt", "rsqrt", "abs", "sign", "relu", "sigmoid", "tanh", "erf", "gelu", "geluTanh",
+  "logicalNot",
+] as const;
+export type UnaryOp = (typeof UNARY_OPS)[number];
+
+/** Elementwise ops of two inputs of one dtype; comparisons and logical ops write bool. */
+export const BINARY_OPS = [
+  "add", "sub", "mul", "div", "pow", "maximum", "minimum",
+  "eq", "ne", "lt", "le", "gt", "ge", "logicalAnd", "logicalOr",
+] as const;
+export type BinaryOp = (typeof BINARY_OPS)[number];
+
+export const COMPARISON_OPS: readonly BinaryOp[] = ["eq", "ne", "lt", "le", "gt", "ge", "logicalAnd", "logicalOr"];
+
+/** Reductions over a set of dims, written keepdim-shaped. */
+export const REDUCE_OPS = ["sum", "prod", "amax", "amin"] as const;
+export type ReduceOp = (typeof REDUCE_OPS)[number];
+
+type NoAttrs = Record<string, never>;
+
+/** Attributes of each primitive; the key set is the list of primitives. */
+export type PrimitiveAttrs = { [K in UnaryOp | BinaryOp]: NoAttrs } & { [K in ReduceOp]: { dims: number[] } } & {
+  /** inputs [condition (bool), a, b] → a where condition else b */
+  where: NoAttrs;
+  /** input → output of another dtype (float → int truncates toward zero, like PyTorch) */
+  cast: NoAttrs;
+  /** input view → output view of the same shape and dtype (any strides) */
+  copy: NoAttrs;
+  /** outputs [values, indices (int32)] along one dim; ties give the first index */
+  maxDim: { dim: number };
+  minDim: { dim: number };
+  /** inputs [a (B,M,K), b (B,K,N)] → (B,M,N) */
+  matmul: NoAttrs;
+  /** inputs concatenated along dim */
+  cat: { dim: number };
+  /** inputs [x, index (int32, 1-D)] */
+  indexSelect: { dim: number };
+  /** inputs [x, index (int32, same rank)] */
+  gather: { dim: number };
+  /** inputs [x, index, src] → copy of x with src written at index along dim */
+  scatter: { dim: number };
+};
+
+export type Primitive = keyof PrimitiveAttrs;

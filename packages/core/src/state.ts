@@ -1,0 +1,88 @@
+// The one mutable global state of Lockstep. It lives on globalThis under a registered symbol so
+// that every copy of every Lockstep package in a process (two versions installed, CJS beside
+// ESM, a bundle beside node_modules) reads and writes the same flag, registry and generators.
+import type { Backend } from "./backend.js";
+import type { Kernel } from "./registry.js";
+import type { Tensor } from "./tensor.js";
+import { VERSION } from "./version.js";
+
+/** Hooks the autograd package installs; core calls them without depending on it. */
+export interface AutogradHooks {
+  /** Records a node for an op whose inputs include a tensor that requires grad. */
+  record(op: string, inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: unknown): void;
+  backward(tensor: Tensor, gradient: Tensor | undefined, options: { retainGraph?: boolean }): void;
+}
+
+export interface LockstepState {
+  /** Version of the first core copy that created the state. */
+  readonly version: string;
+  /** Versions of every core copy that has attached to this state. */
+  readonly versions: Set<string>;
+  deterministic: boolean;
+  warnOnly: boolean;
+  numThreads: number;
+  gradEnabled: boolean;
+  readonly backends: Map<string, Backend>;
+  /** Kernels by op name, then device; several per (op, device) when fast and deterministic differ. */
+  readonly kernels: Map<string, Map<string, Kernel[]>>;
+  /** Ops already warned about under warnOnly, so each warns once. */
+  readonly warned: Set<string>;
+  /** Open `scope()` frames: tensors created while a frame is open are recorded in it. */
+  readonly scopes: Set<Tensor>[];
+  autograd: AutogradHooks | undefined;
+  /** Per-package state that must also be shared (default generators, …), keyed by package. */
+  readonly extensions: Map<string, unknown>;
+}
+
+const KEY = Symbol.for("lockstep.state");
+
+function defaultThreads(): number {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  return Math.max(1, nav?.hardwareConcurrency ?? 1);
+}
+
+function createState(): LockstepState {
+  return {
+    version: VERSION,
+    versions: new Set([VERSION]),
+    deterministic: false,
+    warnOnly: false,
+    numThreads: defaultThreads(),
+    gradEnabled: true,
+    backends: new Map(),
+    kernels: new Map(),
+    warned: new Set(),
+    scopes: [],
+    autograd: undefined,
+    extensions: new Map(),
+  };
+}
+
+function attach(): LockstepState {
+  const holder = globalThis as unknown as Record<symbol, LockstepState | undefined>;
+  let state = holder[KEY];
+  if (state === undefined) {
+    state = createState();
+    Object.defineProperty(globalThis, KEY, { value: state, enumerable: false, configurable: false, writable: false });
+  } else if (!state.versions.has(VERSION)) {
+    state.versions.add(VERSION);
+    console.warn(
+      `lockstep: two different versions of @lockstep/core are loaded (${[...state.versions].join(" and ")}). ` +
+        "They share one global state, but mixing versions is not supported: dedupe your installation.",
+    );
+  }
+  return state;
+}
+
+/** The process-wide state shared by every Lockstep package. */
+export const state: LockstepState = attach();
+
+/** Shared per-package state: created once per process whatever the number of package copies. */
+export function extensionState<T>(key: string, create: () => T): T {
+  let value = state.extensions.get(key) as T | undefined;
+  if (value === undefined) {
+    value = create();
+    state.extensions.set(key, value);
+  }
+  return value;
+}
