@@ -280,6 +280,11 @@ export class Tensor {
     return ew.to(this, target);
   }
 
+  /** Like `to()`, but also moves off devices that can only be read asynchronously (webgpu → cpu). */
+  async toAsync(target: DType | string | { dtype?: DType; device?: string }): Promise<Tensor> {
+    return ew.toAsync(this, target);
+  }
+
   float(): Tensor { return ew.cast(this, "float32"); }
   double(): Tensor { return ew.cast(this, "float64"); }
   int(): Tensor { return ew.cast(this, "int32"); }

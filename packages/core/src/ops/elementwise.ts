@@ -1,6 +1,6 @@
 // Elementwise ops: type promotion and broadcasting happen here, once, for every backend; the
 // primitive kernels then see inputs of one dtype and one shape (broadcast dims have stride 0).
-import { castScalar, isFloating, resultType, type DType } from "../dtype.js";
+import { castScalar, isFloating, resultType, type DType, type DataArray } from "../dtype.js";
 import { DTypeError, ValueError } from "../errors.js";
 import { fromData, makeView, runPrimitive, commonDevice } from "../dispatch.js";
 import type { BinaryOp, UnaryOp } from "../primitives.js";
@@ -226,24 +226,38 @@ function withCondition(condition: Tensor, a: TensorLike, b: TensorLike, dtype: D
   };
 }
 
-/** `t.to(dtype)`, `t.to(device)` or `t.to({ dtype, device })`. */
-export function to(t: Tensor, target: DType | string | { dtype?: DType; device?: string }): Tensor {
-  t.assertLive();
-  const spec = typeof target === "string" ? (isDType(target) ? { dtype: target } : { device: target }) : target;
-  let out = spec.dtype === undefined ? t : cast(t, spec.dtype);
-  if (spec.device !== undefined && spec.device !== out.device) out = moveTo(out, spec.device);
-  return out;
+type Target = DType | string | { dtype?: DType; device?: string };
+
+function targetSpec(target: Target): { dtype?: DType; device?: string } {
+  return typeof target === "string" ? (isDType(target) ? { dtype: target } : { device: target }) : target;
 }
 
-/** Copies a tensor to another device (synchronously readable source only, for now). */
-function moveTo(t: Tensor, device: string): Tensor {
-  const target = getBackend(device);
-  const source = t.backend;
-  if (source.readSync === undefined) {
+/** `t.to(dtype)`, `t.to(device)` or `t.to({ dtype, device })`; returns `t` when nothing changes. */
+export function to(t: Tensor, target: Target): Tensor {
+  t.assertLive();
+  const spec = targetSpec(target);
+  const out = spec.dtype === undefined ? t : cast(t, spec.dtype);
+  if (spec.device === undefined || spec.device === out.device) return out;
+  if (out.backend.readSync === undefined) {
     throw new ValueError(
-      `moving a tensor from '${t.device}' to '${device}' needs an asynchronous read: use \`await t.toAsync('${device}')\``,
+      `moving a tensor from '${out.device}' to '${spec.device}' needs an asynchronous read: use \`await t.toAsync('${spec.device}')\``,
     );
   }
-  const data = t.dataSync();
-  return Tensor.fromStorage(target.upload(data, t.dtype), target, t.shape, contiguousStrides(t.shape));
+  return upload(out.dataSync(), out, spec.device);
+}
+
+/** `to()` for any pair of devices, reading asynchronously when the source needs it. */
+export async function toAsync(t: Tensor, target: Target): Promise<Tensor> {
+  t.assertLive();
+  const spec = targetSpec(target);
+  const out = spec.dtype === undefined ? t : cast(t, spec.dtype);
+  if (spec.device === undefined || spec.device === out.device) return out;
+  return upload(await out.data(), out, spec.device);
+}
+
+function upload(data: DataArray, like: Tensor, device: string): Tensor {
+  const target = getBackend(device);
+  const moved = Tensor.fromStorage(target.upload(data, like.dtype), target, like.shape, contiguousStrides(like.shape));
+  // A moved leaf stays a trainable leaf; gradients do not flow across devices (yet).
+  return like.requiresGrad && like.isLeaf ? moved.requiresGrad_(true) : moved;
 }
