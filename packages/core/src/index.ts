@@ -43,7 +43,8 @@ export {
   type ReduceOp,
   type UnaryOp,
 } from "./primitives.js";
-export { state, extensionState, type AutogradHooks, type LockstepState } from "./state.js";
+export { state, extensionState, type AutogradHooks, type LockstepState, type RandomHooks } from "./state.js";
+export { copy_, fill_, zero_, checkInPlaceAllowed } from "./ops/inplace.js";
 export {
   areDeterministicAlgorithmsEnabled,
   getNumThreads,
@@ -52,7 +53,7 @@ export {
   useDeterministicAlgorithms,
 } from "./flags.js";
 export { commonDevice, fromData, makeView, runPrimitive, type OutputSpec, type ViewAttrs, type ViewOp } from "./dispatch.js";
-export { Tensor, type GradNode, type NestedArray, type Scalar, type TensorLike } from "./tensor.js";
+export { Tensor, type GradNode, type NestedArray, type RandomOptions, type Scalar, type TensorLike } from "./tensor.js";
 export { scope, keep } from "./scope.js";
 export {
   type TensorOptions,

@@ -13,6 +13,13 @@ export interface AutogradHooks {
   backward(tensor: Tensor, gradient: Tensor | undefined, options: { retainGraph?: boolean }): void;
 }
 
+/** In-place random fills, installed by the random package so Tensor methods can reach them. */
+export interface RandomHooks {
+  uniform_(t: Tensor, from: number, to: number, options?: { generator?: unknown }): void;
+  normal_(t: Tensor, mean: number, std: number, options?: { generator?: unknown }): void;
+  bernoulli_(t: Tensor, p: number, options?: { generator?: unknown }): void;
+}
+
 export interface LockstepState {
   /** Version of the first core copy that created the state. */
   readonly version: string;
@@ -30,6 +37,7 @@ export interface LockstepState {
   /** Open `scope()` frames: tensors created while a frame is open are recorded in it. */
   readonly scopes: Set<Tensor>[];
   autograd: AutogradHooks | undefined;
+  random: RandomHooks | undefined;
   /** Per-package state that must also be shared (default generators, …), keyed by package. */
   readonly extensions: Map<string, unknown>;
 }
@@ -54,6 +62,7 @@ function createState(): LockstepState {
     warned: new Set(),
     scopes: [],
     autograd: undefined,
+    random: undefined,
     extensions: new Map(),
   };
 }

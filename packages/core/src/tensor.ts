@@ -13,6 +13,7 @@ import * as vw from "./ops/views.js";
 import * as join from "./ops/join.js";
 import * as idx from "./ops/indexing.js";
 import * as la from "./ops/linalg.js";
+import * as inplace from "./ops/inplace.js";
 import { isFloating } from "./dtype.js";
 
 /** Shared by every view of one storage: reference count and in-place version counter. */
@@ -374,11 +375,36 @@ export class Tensor {
   split(splitSize: number | readonly number[], dim?: number): Tensor[] { return join.split(this, splitSize, dim); }
   chunk(chunks: number, dim?: number): Tensor[] { return join.chunk(this, chunks, dim); }
 
+  // ---- in-place writes (bump the version counter) -------------------------------------------
+
+  /** Copies `source` into this tensor's elements (broadcasting and casting). */
+  copy_(source: TensorLike): this { inplace.copy_(this, source); return this; }
+  fill_(value: Scalar): this { inplace.fill_(this, value); return this; }
+  zero_(): this { inplace.zero_(this); return this; }
+  /** Fills with uniform values in [from, to) from PyTorch's CPU stream (needs @lockstep/random). */
+  uniform_(from = 0, to = 1, options?: RandomOptions): this { randomHooks("uniform_").uniform_(this, from, to, options); return this; }
+  /** Fills with normal values (needs @lockstep/random). */
+  normal_(mean = 0, std = 1, options?: RandomOptions): this { randomHooks("normal_").normal_(this, mean, std, options); return this; }
+  /** Fills with 1 with probability p, else 0 (needs @lockstep/random). */
+  bernoulli_(p = 0.5, options?: RandomOptions): this { randomHooks("bernoulli_").bernoulli_(this, p, options); return this; }
+
   // ---- indexing -----------------------------------------------------------------------------
 
   indexSelect(dim: number, index: Tensor): Tensor { return idx.indexSelect(this, dim, index); }
   gather(dim: number, index: Tensor): Tensor { return idx.gather(this, dim, index); }
   scatter(dim: number, index: Tensor, src: TensorLike): Tensor { return idx.scatter(this, dim, index, src); }
+}
+
+/** Options of the in-place random fills; `generator` is a @lockstep/random Generator. */
+export interface RandomOptions {
+  generator?: unknown;
+}
+
+function randomHooks(name: string) {
+  if (state.random === undefined) {
+    throw new LockstepError(`${name}() needs the random package: import 'lockstep' or '@lockstep/random'`);
+  }
+  return state.random;
 }
 
 function scalarOf(value: number, dtype: DType): Scalar {
