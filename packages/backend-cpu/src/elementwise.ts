@@ -4,6 +4,19 @@
 // float32 result.
 import type { BinaryOp, DType, KernelFn, UnaryOp } from "@lockstep/core";
 import { erf, gelu, geluTanh, sigmoid } from "./math.js";
+import {
+  detDiv,
+  detErf,
+  detExp,
+  detGelu,
+  detGeluTanh,
+  detLog,
+  detPow,
+  detRsqrt,
+  detSigmoid,
+  detSqrt,
+  detTanh,
+} from "./detmath.js";
 import { gatherElements, isDense, viewOffsets, type CpuStorage, type CpuView } from "./storage.js";
 
 type Unary = (x: number) => number;
@@ -11,6 +24,7 @@ type Binary = (a: number, b: number) => number;
 
 const truthy = (x: number) => (x !== 0 ? 1 : 0);
 
+/** The fast versions: V8's Math functions, computed in double and rounded when stored. */
 export const UNARY: Record<UnaryOp, Unary> = {
   neg: (x) => -x,
   exp: Math.exp,
@@ -18,14 +32,33 @@ export const UNARY: Record<UnaryOp, Unary> = {
   sqrt: Math.sqrt,
   rsqrt: (x) => 1 / Math.sqrt(x),
   abs: Math.abs,
-  sign: (x) => (Number.isNaN(x) ? 0 : Math.sign(x)),
-  relu: (x) => (x > 0 ? x : x === 0 || x < 0 ? 0 : x),
+  // (0 < x) − (x < 0): +0 for ±0 and NaN, as PyTorch's CPU kernel gives.
+  sign: (x) => (x > 0 ? 1 : 0) - (x < 0 ? 1 : 0),
+  // clamp_min(x, 0): NaN and −0 pass through unchanged.
+  relu: (x) => (x < 0 ? 0 : x),
   sigmoid,
   tanh: Math.tanh,
   erf,
   gelu,
   geluTanh,
   logicalNot: (x) => (x === 0 ? 1 : 0),
+};
+
+/**
+ * The ops whose float32 results differ between V8's Math and the shared deterministic library:
+ * with the flag on, float32 uses `detmath` (the same steps as the WGSL kernels); float64, which
+ * only the CPU has, keeps the double-precision functions.
+ */
+export const DETERMINISTIC_UNARY: Partial<Record<UnaryOp, Unary>> = {
+  exp: detExp,
+  log: detLog,
+  sqrt: detSqrt,
+  rsqrt: detRsqrt,
+  sigmoid: detSigmoid,
+  tanh: detTanh,
+  erf: detErf,
+  gelu: detGelu,
+  geluTanh: detGeluTanh,
 };
 
 /** Integer powers must wrap like int32 arithmetic, not round through doubles. */
@@ -45,7 +78,8 @@ export const BINARY: Record<BinaryOp, Binary> = {
   sub: (a, b) => a - b,
   mul: (a, b) => a * b,
   div: (a, b) => a / b,
-  pow: Math.pow,
+  // C's pow, not JavaScript's: 1^y and (−1)^±∞ are 1 even for NaN/∞ exponents.
+  pow: (a, b) => (a === 1 || (a === -1 && !Number.isFinite(b) && !Number.isNaN(b)) ? 1 : Math.pow(a, b)),
   maximum: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
   minimum: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
   eq: (a, b) => (a === b ? 1 : 0),
@@ -68,9 +102,15 @@ function outputArray(out: CpuView) {
   return out.storage.data;
 }
 
-export function unaryKernel(op: UnaryOp): KernelFn<UnaryOp, CpuStorage> {
-  const f = UNARY[op];
+export const DETERMINISTIC_BINARY: Partial<Record<BinaryOp, Binary>> = {
+  div: detDiv,
+  pow: detPow,
+};
+
+/** `float32` picks the deterministic twin when one is given; other dtypes use the double version. */
+export function unaryKernel(op: UnaryOp, float32?: Unary): KernelFn<UnaryOp, CpuStorage> {
   return ([x], [out]) => {
+    const f = x!.dtype === "float32" && float32 !== undefined ? float32 : UNARY[op];
     const src = gatherElements(x!);
     const dst = outputArray(out!);
     const g = x!.dtype === "bool" && op !== "logicalNot" ? (v: number) => truthy(f(v)) : f;
@@ -78,9 +118,10 @@ export function unaryKernel(op: UnaryOp): KernelFn<UnaryOp, CpuStorage> {
   };
 }
 
-export function binaryKernel(op: BinaryOp): KernelFn<BinaryOp, CpuStorage> {
+export function binaryKernel(op: BinaryOp, float32?: Binary): KernelFn<BinaryOp, CpuStorage> {
   return ([a, b], [out]) => {
-    const f = (a!.dtype === "int32" ? INT_BINARY[op] : undefined) ?? BINARY[op];
+    const special = a!.dtype === "int32" ? INT_BINARY[op] : a!.dtype === "float32" ? float32 : undefined;
+    const f = special ?? BINARY[op];
     const x = gatherElements(a!);
     const y = gatherElements(b!);
     const dst = outputArray(out!);

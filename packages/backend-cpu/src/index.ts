@@ -9,7 +9,15 @@ import {
   type KernelFn,
   type Primitive,
 } from "@lockstep/core";
-import { binaryKernel, castKernel, copyKernel, unaryKernel, whereKernel } from "./elementwise.js";
+import {
+  DETERMINISTIC_BINARY,
+  DETERMINISTIC_UNARY,
+  binaryKernel,
+  castKernel,
+  copyKernel,
+  unaryKernel,
+  whereKernel,
+} from "./elementwise.js";
 import { catKernel, gatherKernel, indexSelectKernel, scatterKernel } from "./indexing.js";
 import { matmulKernel } from "./matmul.js";
 import { extremumKernel, reduceKernel } from "./reduce.js";
@@ -22,12 +30,32 @@ function invariant<P extends Primitive>(op: P, run: KernelFn<P, CpuStorage>): vo
   registerKernel({ op, device: "cpu", deterministic: true, batchInvariant: true, run });
 }
 
+/**
+ * Registers a kernel that is batch-invariant and reproducible run to run on this machine, but does
+ * not give the same bits as the other backends (V8's Math functions, double accumulation). The
+ * flag off prefers it; the flag on uses the deterministic twin registered beside it.
+ */
+function fastOnly<P extends Primitive>(op: P, run: KernelFn<P, CpuStorage>): void {
+  registerKernel({ op, device: "cpu", deterministic: false, batchInvariant: true, run });
+}
+
 /** Registers the CPU backend and every CPU kernel. Safe to call more than once. */
 export function registerCpuBackend(): void {
   registerBackend(cpuBackend);
-  for (const op of UNARY_OPS) invariant(op, unaryKernel(op));
-  for (const op of BINARY_OPS) invariant(op, binaryKernel(op));
-  for (const op of REDUCE_OPS) invariant(op, reduceKernel(op));
+  for (const op of UNARY_OPS) {
+    const twin = DETERMINISTIC_UNARY[op];
+    invariant(op, unaryKernel(op, twin));
+    if (twin !== undefined) fastOnly(op, unaryKernel(op));
+  }
+  for (const op of BINARY_OPS) {
+    const twin = DETERMINISTIC_BINARY[op];
+    invariant(op, binaryKernel(op, twin));
+    if (twin !== undefined) fastOnly(op, binaryKernel(op));
+  }
+  for (const op of REDUCE_OPS) {
+    invariant(op, reduceKernel(op, true));
+    if (op === "sum" || op === "prod") fastOnly(op, reduceKernel(op, false));
+  }
   invariant("maxDim", extremumKernel("maxDim"));
   invariant("minDim", extremumKernel("minDim"));
   invariant("where", whereKernel);

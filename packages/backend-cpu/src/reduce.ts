@@ -35,11 +35,23 @@ const INT_STEPS: Partial<Record<ReduceOp, Step>> = {
   prod: (acc, v) => Math.imul(acc, v),
 };
 
-export function reduceKernel(op: ReduceOp): KernelFn<ReduceOp, CpuStorage> {
+/** float32 sums and products rounded at every step: the order and rounding the WGSL kernels use. */
+const FLOAT32_STEPS: Partial<Record<ReduceOp, Step>> = {
+  sum: (acc, v) => Math.fround(acc + v),
+  prod: (acc, v) => Math.fround(acc * v),
+};
+
+/**
+ * `roundEachStep` false: float32 accumulates in double and rounds once (fast, more accurate, CPU
+ * only). True: rounded to float32 at every step, bit-identical to the WebGPU kernel.
+ */
+export function reduceKernel(op: ReduceOp, roundEachStep: boolean): KernelFn<ReduceOp, CpuStorage> {
   return ([x], [out], { dims }) => {
     const { bases, reduced } = plan(x!, dims);
     const { init } = STEPS[op];
-    const step = (out!.dtype === "int32" ? INT_STEPS[op] : undefined) ?? STEPS[op].step;
+    const dtype = out!.dtype;
+    const special = dtype === "int32" ? INT_STEPS[op] : dtype === "float32" && roundEachStep ? FLOAT32_STEPS[op] : undefined;
+    const step = special ?? STEPS[op].step;
     const src = x!.storage.data;
     const dst = out!.storage.data;
     // amax/amin of bools and ints start from the first element rather than ±inf.

@@ -145,7 +145,7 @@ export function arange(start: number, end?: number, step?: number | TensorOption
  * half counts up from start and the second half down from end, in the output dtype's arithmetic.
  */
 export function linspace(start: number, end: number, steps: number, options: TensorOptions = {}): Tensor {
-  if (!Number.isInteger(steps) || steps < 0) throw new ValueError(`number of steps must be non-negative, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 0) throw new ValueError("number of steps must be non-negative");
   const dtype = options.dtype === undefined ? "float32" : checkDType(options.dtype);
   const round = dtype === "float32" ? Math.fround : (v: number) => v;
   const data = allocateArray(dtype, steps);
@@ -171,7 +171,9 @@ export function eye(n: number, m: number | TensorOptions = n, options: TensorOpt
     opts = cols;
     cols = n;
   }
-  checkShape([n, cols], "eye size");
+  for (const [name, v] of [["n", n], ["m", cols]] as const) {
+    if (!Number.isInteger(v) || v < 0) throw new ValueError(`${name} must be greater or equal to 0, got ${v}`);
+  }
   const dtype = opts.dtype === undefined ? "float32" : checkDType(opts.dtype);
   const data = allocateArray(dtype, n * cols);
   for (let i = 0; i < Math.min(n, cols); i++) data[i * cols + i] = 1;

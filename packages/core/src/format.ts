@@ -24,29 +24,34 @@ function special(v: number): string | undefined {
 
 type Formatter = { format(v: number): string; width: number };
 
+/** PyTorch's _Formatter: the width comes from the nonzero finite values only. */
 function makeFormatter(values: number[], dtype: DType): Formatter {
-  if (dtype === "bool") return withWidth(values, (v) => (v ? "True" : "False"));
-  if (dtype === "int32") return withWidth(values, (v) => String(v));
-  const finite = values.filter((v) => Number.isFinite(v));
-  let body: (v: number) => string;
-  if (finite.length === 0) {
-    body = (v) => String(v);
-  } else if (finite.every((v) => Math.ceil(v) === v)) {
-    const maxAbs = Math.max(...finite.map(Math.abs));
-    body = maxAbs > 1e8 ? (v) => pyExponential(v, PRECISION) : (v) => `${v.toFixed(0)}.`;
-  } else {
-    const nonzero = finite.filter((v) => v !== 0).map(Math.abs);
-    const maxAbs = nonzero.length ? Math.max(...nonzero) : 0;
-    const minAbs = nonzero.length ? Math.min(...nonzero) : 0;
-    const sci = nonzero.length > 0 && (maxAbs / minAbs > 1000 || maxAbs > 1e8 || minAbs < 1e-4);
-    body = sci ? (v) => pyExponential(v, PRECISION) : (v) => v.toFixed(PRECISION);
+  if (dtype === "bool" || dtype === "int32") {
+    const text = (v: number) => (dtype === "bool" ? (v ? "True" : "False") : String(v));
+    const width = values.reduce((w, v) => Math.max(w, text(v).length), 1);
+    return { format: (v) => text(v).padStart(width), width };
   }
-  return withWidth(values, (v) => special(v) ?? (Object.is(v, -0) ? `-${body(0)}` : body(v)));
-}
-
-function withWidth(values: number[], format: (v: number) => string): Formatter {
-  const width = values.reduce((w, v) => Math.max(w, format(v).length), 0);
-  return { format: (v) => format(v).padStart(width), width };
+  const nonzero = values.filter((v) => Number.isFinite(v) && v !== 0);
+  const intMode = values.every((v) => !Number.isFinite(v) || Math.ceil(v) === v);
+  let width = 1;
+  let sci = false;
+  if (nonzero.length > 0) {
+    const max = Math.max(...nonzero.map(Math.abs));
+    const min = Math.min(...nonzero.map(Math.abs));
+    sci = max / min > 1000 || max > 1e8 || (!intMode && min < 1e-4);
+    for (const v of nonzero) {
+      const text = sci ? pyExponential(v, PRECISION) : intMode ? `${v.toFixed(0)}.` : v.toFixed(PRECISION);
+      width = Math.max(width, text.length);
+    }
+  }
+  const body = (v: number): string => {
+    const s = special(v);
+    if (s !== undefined) return s;
+    if (sci) return pyExponential(v, PRECISION);
+    if (intMode) return `${Object.is(v, -0) ? "-" : ""}${v.toFixed(0)}.`;
+    return `${Object.is(v, -0) ? "-" : ""}${v.toFixed(PRECISION)}`;
+  };
+  return { format: (v) => body(v).padStart(width), width };
 }
 
 /** Index lists for each dim, with -1 marking the "..." gap when summarising. */
@@ -73,7 +78,7 @@ export function formatTensor(data: DataArray, shape: readonly number[], dtype: D
 
   const vector = (base: number, size: number, stride: number, ind: number): string => {
     const perLine = Math.max(1, Math.floor((LINE_WIDTH - ind) / (formatter.width + 2)));
-    const items = visible(size, summarize).map((i) => (i < 0 ? "..." : formatter.format(data[base + i * stride]!)));
+    const items = visible(size, summarize).map((i) => (i < 0 ? " ..." : formatter.format(data[base + i * stride]!)));
     const lines: string[] = [];
     for (let i = 0; i < items.length; i += perLine) lines.push(items.slice(i, i + perLine).join(", "));
     return `[${lines.join(",\n" + " ".repeat(ind + 1))}]`;

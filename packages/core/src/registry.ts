@@ -14,7 +14,10 @@ export type KernelFn<P extends Primitive = Primitive, S extends Storage = Storag
 export interface Kernel<P extends Primitive = Primitive, S extends Storage = Storage> {
   op: P;
   device: string;
-  /** Same inputs give the same bits on every run and every thread count. */
+  /**
+   * Same inputs give the same bits on every run, every thread count and every backend: the kernel
+   * follows the shared fixed-order implementation (DESIGN.md, "Deterministic kernels").
+   */
   deterministic: boolean;
   /** A row's result does not depend on the other rows of the batch (fixed reduction order per output). */
   batchInvariant: boolean;

@@ -43,7 +43,8 @@ export function shapesEqual(a: Shape, b: Shape): boolean {
 export function broadcastShapes(a: Shape, b: Shape): number[] {
   const n = Math.max(a.length, b.length);
   const out = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
+  // From the last dim, so the reported mismatch is the one PyTorch reports.
+  for (let i = n - 1; i >= 0; i--) {
     const da = a[a.length - n + i] ?? 1;
     const db = b[b.length - n + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) {
@@ -82,9 +83,8 @@ export function normalizeDims(dims: number | readonly number[] | undefined, ndim
 export function checkShape(shape: Shape, what = "shape"): number[] {
   if (!Array.isArray(shape)) throw new ValueError(`${what} must be an array of integers, got ${String(shape)}`);
   for (const s of shape) {
-    if (!Number.isInteger(s) || s < 0) {
-      throw new ValueError(`${what} must contain non-negative integers, got ${formatShape(shape)}`);
-    }
+    if (!Number.isInteger(s)) throw new ValueError(`${what} must contain integers, got ${formatShape(shape)}`);
+    if (s < 0) throw new ValueError(`Trying to create tensor with negative dimension ${s}: ${formatShape(shape)}`);
   }
   return [...shape];
 }

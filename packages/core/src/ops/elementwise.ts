@@ -83,15 +83,18 @@ function floatDType(x: Tensor): DType {
   return isFloating(x.dtype) ? x.dtype : "float32";
 }
 
-function scaled(other: TensorLike, alpha: number | undefined): TensorLike {
+function scaled(other: TensorLike, alpha: number | undefined, dtype: DType): TensorLike {
   if (alpha === undefined || alpha === 1) return other;
+  if (!isFloating(dtype) && !Number.isInteger(alpha)) {
+    throw new DTypeError("For integral input tensors, argument alpha must not be a floating point number.");
+  }
   return other instanceof Tensor ? mul(other, alpha) : (other as number) * alpha;
 }
 
 export function add(a: TensorLike, b: TensorLike, options: { alpha?: number } = {}): Tensor {
   const dtype = promote([a, b]);
   if (dtype === "bool") return logicalOr(a, b);
-  return binary("add", a, scaled(b, options.alpha), dtype);
+  return binary("add", a, scaled(b, options.alpha, dtype), dtype);
 }
 
 export function sub(a: TensorLike, b: TensorLike, options: { alpha?: number } = {}): Tensor {
@@ -101,7 +104,7 @@ export function sub(a: TensorLike, b: TensorLike, options: { alpha?: number } = 
       "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead.",
     );
   }
-  return binary("sub", a, scaled(b, options.alpha), dtype);
+  return binary("sub", a, scaled(b, options.alpha, dtype), dtype);
 }
 
 export function mul(a: TensorLike, b: TensorLike): Tensor {
@@ -120,6 +123,15 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
   const dtype = promote([a, b]);
   if (dtype === "int32" && typeof b === "number" && b < 0) {
     throw new ValueError("Integers to negative integer powers are not allowed.");
+  }
+  // PyTorch computes these scalar exponents with dedicated kernels; so do we, for the same bits.
+  if (a instanceof Tensor && typeof b === "number" && isFloating(dtype) && a.dtype === dtype) {
+    if (b === 0.5) return sqrt(a);
+    if (b === -0.5) return rsqrt(a);
+    if (b === 2) return mul(a, a);
+    if (b === 3) return mul(mul(a, a), a);
+    if (b === -1) return div(1, a);
+    if (b === -2) return div(1, mul(a, a));
   }
   if (dtype === "bool") return binary("pow", a, b, "int32", "int32");
   return binary("pow", a, b, dtype);
@@ -174,7 +186,7 @@ export function sign(x: Tensor): Tensor {
 }
 
 export function relu(x: Tensor): Tensor {
-  if (x.dtype === "bool") throw new DTypeError("relu() is not supported for bool tensors");
+  if (x.dtype === "bool") throw new DTypeError("Boolean inputs not supported for relu");
   return unary("relu", x);
 }
 
@@ -213,8 +225,14 @@ export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
     throw new DTypeError(`where expected condition to be a boolean tensor, but got a tensor with dtype ${condition.dtype}`);
   }
   const dtype = promote([a, b]);
+  // Broadcast in PyTorch's operand order (condition, a, b) so a mismatch is reported the same way.
+  broadcastShapes(broadcastShapes(condition.shape, shapeOf(a)), shapeOf(b));
   const { inputs, shape } = withCondition(condition, a, b, dtype);
   return runPrimitive("where", inputs, [{ shape, dtype }], {})[0]!;
+}
+
+function shapeOf(x: TensorLike): readonly number[] {
+  return x instanceof Tensor ? x.shape : [];
 }
 
 function withCondition(condition: Tensor, a: TensorLike, b: TensorLike, dtype: DType) {

@@ -17,7 +17,7 @@ function requireIndex(name: string, index: Tensor): void {
 function checkRange(index: Tensor, size: number, dim: number, plain: boolean): void {
   if (index.backend.readSync === undefined) return;
   for (const i of index.dataSync()) {
-    if (i < -size || i >= size) {
+    if (i < 0 || i >= size) {
       throw new IndexError(
         plain ? "index out of range in self" : `index ${i} is out of bounds for dimension ${dim} with size ${size}`,
       );
@@ -93,7 +93,7 @@ export function maskedFill(x: Tensor, mask: Tensor, value: TensorLike): Tensor {
       `masked_fill_ only supports a 0-dimensional value tensor, but got tensor with ${value.ndim} dimension(s).`,
     );
   }
-  const shape = broadcastShapes(x.shape, mask.shape);
+  const shape = broadcastShapes(mask.shape, x.shape);
   if (!shapesEqual(shape, x.shape)) {
     throw new ShapeError(
       `The size of tensor a (${x.shape.join(", ")}) must match the size of mask ${formatShape(mask.shape)}: the mask must broadcast to the tensor's shape`,

@@ -3,7 +3,7 @@
 // no operand is ever copied to make the shapes agree.
 import { DTypeError, ShapeError } from "../errors.js";
 import { commonDevice, runPrimitive } from "../dispatch.js";
-import { broadcastShapes, formatShape } from "../shape.js";
+import { broadcastShapes } from "../shape.js";
 import type { Tensor } from "../tensor.js";
 import { broadcastTo } from "./elementwise.js";
 import { reshape, unsqueeze } from "./views.js";
@@ -50,9 +50,14 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
         `mat1 and mat2 shapes cannot be multiplied (${left.shape.join("x")} and ${right.shape.join("x")})`,
       );
     }
+    if (b.ndim <= 2) {
+      // PyTorch folds the batch dims of a into rows and multiplies two matrices.
+      const rows = left.shape.slice(0, -1).reduce((p, s) => p * s, 1);
+      throw new ShapeError(`mat1 and mat2 shapes cannot be multiplied (${rows}x${k} and ${right.shape.join("x")})`);
+    }
+    const batch = broadcastShapes(left.shape.slice(0, -2), right.shape.slice(0, -2)).reduce((p, s) => p * s, 1);
     throw new ShapeError(
-      `Expected size for first two dimensions of batch2 tensor to be: [${[...left.shape.slice(0, -2), k].join(", ")}] ` +
-        `but got: [${[...right.shape.slice(0, -2), kRight].join(", ")}]. (shapes ${formatShape(a.shape)} and ${formatShape(b.shape)})`,
+      `Expected size for first two dimensions of batch2 tensor to be: [${batch}, ${k}] but got: [${batch}, ${kRight}].`,
     );
   }
   const out = product(left, right);

@@ -61,7 +61,12 @@ function countOf(x: Tensor, dims: readonly number[]): number {
   return dims.reduce((n, d) => n * x.shape[d]!, 1);
 }
 
-function requireNonEmpty(name: string, x: Tensor, dims: readonly number[]): void {
+function requireNonEmpty(name: string, x: Tensor, dims: readonly number[], all: boolean): void {
+  if (all && x.numel() === 0) {
+    throw new IndexError(
+      `${name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.`,
+    );
+  }
   for (const d of dims) {
     if (x.shape[d] === 0) throw new IndexError(`${name}(): Expected reduction dim ${d} to have non-zero size.`);
   }
@@ -83,13 +88,13 @@ export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
 
 export function amax(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   const dims = reducedDims(x, dim);
-  requireNonEmpty("amax", x, dims);
+  requireNonEmpty("amax", x, dims, dim === undefined || (Array.isArray(dim) && dim.length === 0));
   return reduce("amax", x, dims, keepdim, x.dtype);
 }
 
 export function amin(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   const dims = reducedDims(x, dim);
-  requireNonEmpty("amin", x, dims);
+  requireNonEmpty("amin", x, dims, dim === undefined || (Array.isArray(dim) && dim.length === 0));
   return reduce("amin", x, dims, keepdim, x.dtype);
 }
 
@@ -125,6 +130,7 @@ export function min(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIn
 }
 
 function argExtremum(op: "maxDim" | "minDim", x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
+  if (x.dtype === "bool") throw new DTypeError(`"arg${op === "maxDim" ? "max" : "min"}_cpu" not implemented for 'Bool'`);
   if (dim !== undefined) return extremum(op, x, dim, keepdim).indices;
   if (x.numel() === 0) {
     throw new IndexError(`arg${op === "maxDim" ? "max" : "min"}(): Expected reduction dim to be specified for input.numel() == 0.`);
@@ -143,7 +149,7 @@ export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
 
 /** Variance with `correction` (default 1, unbiased): two passes, mean first. */
 export function variance(x: Tensor, dim?: Dims, keepdim = false, options: VarOptions = {}): Tensor {
-  requireFloat("var", x);
+  if (!isFloating(x.dtype)) throw new DTypeError("std and var only support floating point and complex dtypes");
   const correction = options.correction ?? 1;
   if (!Number.isFinite(correction)) throw new ValueError(`var(): correction must be a finite number, got ${correction}`);
   const dims = reducedDims(x, dim);
