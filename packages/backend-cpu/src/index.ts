@@ -19,7 +19,7 @@ import {
   whereKernel,
 } from "./elementwise.js";
 import { catKernel, gatherKernel, indexSelectKernel, scatterKernel } from "./indexing.js";
-import { matmulKernel } from "./matmul.js";
+import { fastMatmulKernel, matmulKernel } from "./matmul.js";
 import { extremumKernel, reduceKernel } from "./reduce.js";
 import { cpuBackend, type CpuStorage } from "./storage.js";
 
@@ -62,6 +62,8 @@ export function registerCpuBackend(): void {
   invariant("cast", castKernel);
   invariant("copy", copyKernel);
   invariant("matmul", matmulKernel);
+  // Changes its summation with the shape and thread count: neither deterministic nor batch-invariant.
+  registerKernel({ op: "matmul", device: "cpu", deterministic: false, batchInvariant: false, run: fastMatmulKernel });
   invariant("cat", catKernel);
   invariant("indexSelect", indexSelectKernel);
   invariant("gather", gatherKernel);

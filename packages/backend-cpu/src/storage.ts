@@ -1,5 +1,5 @@
 // CPU memory: a storage is a typed array. Reads are synchronous; `read` only wraps `readSync`.
-import { allocateArray, type Backend, type DType, type DataArray, type Storage, type View } from "@lockstep/core";
+import { allocateArray, bytesPerElement, type Backend, type DType, type DataArray, type Storage, type View } from "@lockstep/core";
 
 export interface CpuStorage extends Storage {
   readonly device: "cpu";
@@ -8,13 +8,29 @@ export interface CpuStorage extends Storage {
 
 export type CpuView = View<CpuStorage>;
 
+/** Large buffers live in shared memory so the worker pool can use them without copying. */
+const SHARED_MIN_BYTES = 16384;
+const canShare = typeof SharedArrayBuffer !== "undefined";
+
+function newArray(dtype: DType, length: number): DataArray {
+  const bytes = length * bytesPerElement(dtype);
+  if (!canShare || bytes < SHARED_MIN_BYTES) return allocateArray(dtype, length);
+  const buffer = new SharedArrayBuffer(bytes);
+  switch (dtype) {
+    case "float32": return new Float32Array(buffer);
+    case "float64": return new Float64Array(buffer);
+    case "int32": return new Int32Array(buffer);
+    case "bool": return new Uint8Array(buffer);
+  }
+}
+
 export const cpuBackend: Backend<CpuStorage> = {
   device: "cpu",
   allocate(dtype: DType, length: number): CpuStorage {
-    return { device: "cpu", dtype, length, data: allocateArray(dtype, length) };
+    return { device: "cpu", dtype, length, data: newArray(dtype, length) };
   },
   upload(data: DataArray, dtype: DType): CpuStorage {
-    const copy = allocateArray(dtype, data.length);
+    const copy = newArray(dtype, data.length);
     copy.set(data);
     return { device: "cpu", dtype, length: data.length, data: copy };
   },
