@@ -11,6 +11,9 @@ export interface AutogradHooks {
   /** Records a node for an op whose inputs include a tensor that requires grad. */
   record(op: string, inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: unknown): void;
   backward(tensor: Tensor, gradient: Tensor | undefined, options: { retainGraph?: boolean }): void;
+  retainGrad(tensor: Tensor): void;
+  registerHook(tensor: Tensor, hook: (grad: Tensor) => Tensor | void): { remove(): void };
+  retainsGrad(tensor: Tensor): boolean;
 }
 
 /** In-place random fills, installed by the random package so Tensor methods can reach them. */

@@ -267,11 +267,27 @@ export class Tensor {
     return this.aliasWith(this.shape, this.strides, this.offset);
   }
 
+  /** Computes gradients of this tensor (a scalar, or pass `gradient`) into the leaves' `.grad`. */
   backward(gradient?: Tensor, options: { retainGraph?: boolean } = {}): void {
-    if (state.autograd === undefined) {
-      throw new LockstepError("backward() needs the autograd layer: import 'lockstep' or '@lockstep/autograd'");
-    }
-    state.autograd.backward(this, gradient, options);
+    autogradHooks("backward").backward(this, gradient, options);
+  }
+
+  /** Keeps this non-leaf tensor's gradient in `.grad` after backward (leaves always keep theirs). */
+  retainGrad(): void {
+    autogradHooks("retainGrad").retainGrad(this);
+  }
+
+  /** True when `retainGrad()` was called on this non-leaf tensor. */
+  get retainsGrad(): boolean {
+    return state.autograd?.retainsGrad(this) ?? false;
+  }
+
+  /**
+   * Calls `hook(grad)` each time backward computes this tensor's gradient; a returned tensor
+   * replaces the gradient. `handle.remove()` unregisters it.
+   */
+  registerHook(hook: (grad: Tensor) => Tensor | void): { remove(): void } {
+    return autogradHooks("registerHook").registerHook(this, hook);
   }
 
   // ---- device and dtype ---------------------------------------------------------------------
@@ -398,6 +414,13 @@ export class Tensor {
 /** Options of the in-place random fills; `generator` is a @lockstep/random Generator. */
 export interface RandomOptions {
   generator?: unknown;
+}
+
+function autogradHooks(name: string) {
+  if (state.autograd === undefined) {
+    throw new LockstepError(`${name}() needs the autograd layer: import 'lockstep' or '@lockstep/autograd'`);
+  }
+  return state.autograd;
 }
 
 function randomHooks(name: string) {

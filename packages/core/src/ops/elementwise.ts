@@ -212,9 +212,11 @@ export function gelu(x: Tensor, options: { approximate?: "none" | "tanh" } = {})
 export function clamp(x: Tensor, min?: number | Tensor, max?: number | Tensor): Tensor {
   if (min === undefined && max === undefined) throw new ValueError("At least one of 'min' or 'max' must not be None");
   const dtype = promote([x, ...(min === undefined ? [] : [min]), ...(max === undefined ? [] : [max])]);
+  // Two wheres rather than maximum/minimum: the gradient is then 1 at the bounds, as in PyTorch,
+  // and NaN still passes through (NaN < min is false).
   let out = cast(x, dtype);
-  if (min !== undefined) out = binary("maximum", out, min, dtype);
-  if (max !== undefined) out = binary("minimum", out, max, dtype);
+  if (min !== undefined) out = where(lt(out, min), min, out);
+  if (max !== undefined) out = where(gt(out, max), max, out);
   return out;
 }
 
