@@ -1,5 +1,5 @@
-// lockstep: the one import most users want. Re-exports the tensor core and autograd, and registers
-// the CPU backend, so `import { tensor } from "lockstep"` is ready to compute and differentiate.
+// lockstep: the one import most users want. Re-exports the tensor core, autograd, random and nn,
+// and registers the CPU backend, so `import { tensor, nn } from "lockstep"` is ready to train.
 import "@lockstep/backend-cpu";
 
 export * from "@lockstep/core";
@@ -15,3 +15,23 @@ export {
   type GradcheckOptions,
   type GradOptions,
 } from "@lockstep/autograd";
+export {
+  Generator,
+  bernoulli,
+  defaultGenerator,
+  dropoutMask,
+  forkRng,
+  getRngState,
+  initialSeed,
+  manualSeed,
+  rand,
+  randint,
+  randn,
+  randperm,
+  seed,
+  setRngState,
+  type RandomTensorOptions,
+  type Seed,
+} from "@lockstep/random";
+export * as nn from "@lockstep/nn";
+export { optim, saveSafetensors, loadSafetensors } from "@lockstep/nn";

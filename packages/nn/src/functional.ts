@@ -1,0 +1,188 @@
+// nn.functional: layers and losses as functions, built from core ops so that autograd, every
+// backend and the deterministic kernels apply without extra code.
+import {
+  DTypeError,
+  ShapeError,
+  Tensor,
+  ValueError,
+  emptyLike,
+  isFloating,
+  where,
+} from "@lockstep/core";
+
+export type Reduction = "mean" | "sum" | "none";
+
+function checkReduction(reduction: string): Reduction {
+  if (reduction !== "mean" && reduction !== "sum" && reduction !== "none") {
+    throw new ValueError(`${reduction} is not a valid value for reduction`);
+  }
+  return reduction;
+}
+
+function reduce(loss: Tensor, reduction: Reduction): Tensor {
+  return reduction === "mean" ? loss.mean() : reduction === "sum" ? loss.sum() : loss;
+}
+
+/** `x @ weightᵀ + bias`: the bias is added after the full sum over the input features. */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  const out = x.matmul(weight.t());
+  return bias === undefined ? out : out.add(bias);
+}
+
+/**
+ * Zeroes each element with probability p and scales the rest by 1/(1−p), drawing PyTorch's CPU
+ * mask: a Bernoulli(1−p) fill, then a division by (1−p) in the tensor's dtype.
+ */
+export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
+  if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
+    throw new ValueError(`dropout probability has to be between 0 and 1, but got ${p}`);
+  }
+  if (!training || p === 0 || x.numel() === 0) return x;
+  if (p === 1) return x.mul(0);
+  const noise = emptyLike(x).bernoulli_(1 - p).div(1 - p);
+  return x.mul(noise);
+}
+
+export const relu = (x: Tensor): Tensor => x.relu();
+export const gelu = (x: Tensor, options?: { approximate?: "none" | "tanh" }): Tensor => x.gelu(options);
+export const softmax = (x: Tensor, dim: number): Tensor => x.softmax(dim);
+export const logSoftmax = (x: Tensor, dim: number): Tensor => x.logSoftmax(dim);
+
+/** Normalises over the trailing `normalizedShape` dims with the biased variance, then scales and shifts. */
+export function layerNorm(
+  x: Tensor,
+  normalizedShape: readonly number[],
+  weight?: Tensor,
+  bias?: Tensor,
+  eps = 1e-5,
+): Tensor {
+  const n = normalizedShape.length;
+  const tail = x.shape.slice(x.ndim - n);
+  if (n === 0 || x.ndim < n || tail.join(",") !== normalizedShape.join(",")) {
+    throw new ShapeError(
+      `Given normalized_shape=[${normalizedShape.join(", ")}], expected input with shape [*, ${normalizedShape.join(", ")}], ` +
+        `but got input of size[${x.shape.join(", ")}]`,
+    );
+  }
+  const dims = Array.from({ length: n }, (_, i) => x.ndim - n + i);
+  const mean = x.mean(dims, true);
+  const centered = x.sub(mean);
+  const variance = centered.mul(centered).mean(dims, true);
+  let out = centered.mul(variance.add(eps).rsqrt());
+  if (weight !== undefined) out = out.mul(weight);
+  if (bias !== undefined) out = out.add(bias);
+  return out;
+}
+
+export interface NllOptions {
+  reduction?: Reduction;
+  ignoreIndex?: number;
+}
+
+function checkTargets(name: string, input: Tensor, target: Tensor): void {
+  if (!(target instanceof Tensor) || target.dtype !== "int32") {
+    throw new DTypeError(`${name}: expected target of dtype int32 (class indices), got ${target instanceof Tensor ? target.dtype : typeof target}`);
+  }
+  if (!isFloating(input.dtype)) throw new DTypeError(`${name}: expected floating point input, got ${input.dtype}`);
+  const batched = input.ndim === 2;
+  if (!(batched || input.ndim === 1) || target.ndim !== (batched ? 1 : 0) || (batched && target.shape[0] !== input.shape[0])) {
+    throw new ShapeError(
+      `${name}: expected input of shape [N, C] with target [N] (or [C] with a 0-d target), got input ` +
+        `[${input.shape.join(", ")}] and target [${target.shape.join(", ")}]`,
+    );
+  }
+}
+
+/** Per-sample losses over class indices, with ignored targets contributing 0. */
+function pickClass(logProbs: Tensor, target: Tensor, ignoreIndex: number): { picked: Tensor; keep: Tensor } {
+  const batched = logProbs.ndim === 2;
+  const lp = batched ? logProbs : logProbs.unsqueeze(0);
+  const t = batched ? target : target.reshape(1);
+  const keep = t.ne(ignoreIndex);
+  const safe = where(keep, t, 0);
+  const picked = lp.gather(1, safe.unsqueeze(1)).squeeze(1);
+  return { picked: batched ? picked : picked.reshape([]), keep: batched ? keep : keep.reshape([]) };
+}
+
+function validTargets(name: string, logits: Tensor, target: Tensor, ignoreIndex: number): void {
+  checkTargets(name, logits, target);
+  if (target.backend.readSync === undefined) return;
+  const classes = logits.shape[logits.ndim - 1]!;
+  for (const t of target.dataSync()) {
+    if (t !== ignoreIndex && (t < 0 || t >= classes)) throw new ValueError(`Target ${t} is out of bounds.`);
+  }
+}
+
+function meanOverKept(loss: Tensor, keep: Tensor, reduction: Reduction): Tensor {
+  if (reduction !== "mean") return reduce(loss, reduction);
+  return loss.sum().div(keep.float().sum());
+}
+
+/** Negative log-likelihood of class indices given log-probabilities. */
+export function nllLoss(logProbs: Tensor, target: Tensor, options: NllOptions = {}): Tensor {
+  const reduction = checkReduction(options.reduction ?? "mean");
+  const ignoreIndex = options.ignoreIndex ?? -100;
+  validTargets("nll_loss", logProbs, target, ignoreIndex);
+  const { picked, keep } = pickClass(logProbs, target, ignoreIndex);
+  const loss = where(keep, picked.neg(), 0);
+  return meanOverKept(loss, keep, reduction);
+}
+
+export interface CrossEntropyOptions extends NllOptions {
+  /** Mixes the target with the uniform distribution: (1−ε)·one-hot + ε/C. */
+  labelSmoothing?: number;
+}
+
+/** Cross-entropy of logits against class indices: logSoftmax, then NLL (with optional smoothing). */
+export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
+  const reduction = checkReduction(options.reduction ?? "mean");
+  const ignoreIndex = options.ignoreIndex ?? -100;
+  const smoothing = options.labelSmoothing ?? 0;
+  if (!(smoothing >= 0 && smoothing <= 1)) {
+    throw new ValueError(`label_smoothing must be between 0.0 and 1.0. Got: ${smoothing}`);
+  }
+  validTargets("cross_entropy", logits, target, ignoreIndex);
+  const logProbs = logits.logSoftmax(logits.ndim - 1);
+  const { picked, keep } = pickClass(logProbs, target, ignoreIndex);
+  let loss = picked.neg();
+  if (smoothing > 0) {
+    const classes = logits.shape[logits.ndim - 1]!;
+    const uniform = logProbs.sum(logits.ndim - 1).neg().div(classes);
+    loss = loss.mul(1 - smoothing).add(uniform.mul(smoothing));
+  }
+  return meanOverKept(where(keep, loss, 0), keep, reduction);
+}
+
+export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  const reduction = checkReduction(options.reduction ?? "mean");
+  if (input.shape.join(",") !== target.shape.join(",")) {
+    throw new ShapeError(
+      `mse_loss: input shape [${input.shape.join(", ")}] and target shape [${target.shape.join(", ")}] differ`,
+    );
+  }
+  const diff = input.sub(target);
+  return reduce(diff.mul(diff), reduction);
+}
+
+/** Sigmoid + binary cross-entropy in one stable expression: max(x,0) − x·y + log(1 + e^(−|x|)). */
+export function binaryCrossEntropyWithLogits(
+  input: Tensor,
+  target: Tensor,
+  options: { reduction?: Reduction; posWeight?: Tensor } = {},
+): Tensor {
+  const reduction = checkReduction(options.reduction ?? "mean");
+  if (input.shape.join(",") !== target.shape.join(",")) {
+    throw new ShapeError(
+      `Target size ([${target.shape.join(", ")}]) must be the same as input size ([${input.shape.join(", ")}])`,
+    );
+  }
+  const softplusNeg = input.abs().neg().exp().add(1).log().add(input.neg().clamp(0));
+  let loss: Tensor;
+  if (options.posWeight === undefined) {
+    loss = input.mul(target.neg().add(1)).add(softplusNeg);
+  } else {
+    const logWeight = options.posWeight.sub(1).mul(target).add(1);
+    loss = input.mul(target.neg().add(1)).add(logWeight.mul(softplusNeg));
+  }
+  return reduce(loss, reduction);
+}

@@ -1,0 +1,198 @@
+// Module and Parameter. A module finds its parameters, buffers and children by walking its own
+// fields in the order they were assigned — the order PyTorch registers them — so state-dict keys
+// ("0.weight", "encoder.bias") and parameter order match PyTorch's for the same model code.
+import { noGrad } from "@lockstep/autograd";
+import { LockstepError, ShapeError, Tensor, ValueError } from "@lockstep/core";
+
+const parameters = new WeakSet<Tensor>();
+
+/**
+ * A tensor that a module trains. `new Parameter(t)` returns a leaf sharing t's storage with
+ * `requiresGrad` set; `x instanceof Parameter` tells parameters from other tensors.
+ */
+export class Parameter {
+  constructor(data: Tensor, requiresGrad = true) {
+    const p = data.detach();
+    p.requiresGrad_(requiresGrad);
+    parameters.add(p);
+    return p as unknown as Parameter;
+  }
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return value instanceof Tensor && parameters.has(value);
+  }
+}
+// Declaration merging: a Parameter has every Tensor member.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface Parameter extends Tensor {}
+
+/** Error from loadStateDict: lists every problem at once, like PyTorch. */
+export class StateDictError extends LockstepError {
+  override name = "StateDictError";
+}
+
+export type StateDict = Record<string, Tensor>;
+
+export abstract class Module {
+  /** Training mode (dropout active); switch with `train()` / `eval()`. */
+  training = true;
+  #buffers = new Set<string>();
+
+  abstract forward(...inputs: Tensor[]): Tensor;
+
+  /** Same as `forward`, for symmetry with PyTorch's `module(x)`. */
+  call(...inputs: Tensor[]): Tensor {
+    return this.forward(...inputs);
+  }
+
+  /** Registers a non-trainable tensor that belongs in the state dict (e.g. running statistics). */
+  registerBuffer(name: string, value: Tensor): void {
+    this.#buffers.add(name);
+    (this as unknown as Record<string, Tensor>)[name] = value;
+  }
+
+  /** Fields in assignment order; Sequential overrides this for its numbered children. */
+  protected entries(): [string, unknown][] {
+    return Object.entries(this).filter(([key]) => key !== "training");
+  }
+
+  *namedChildren(): Generator<[string, Module]> {
+    for (const [key, value] of this.entries()) if (value instanceof Module) yield [key, value];
+  }
+
+  *children(): Generator<Module> {
+    for (const [, child] of this.namedChildren()) yield child;
+  }
+
+  /** This module and every descendant, with dotted names ("" for this one). */
+  *namedModules(prefix = ""): Generator<[string, Module]> {
+    yield [prefix, this];
+    for (const [name, child] of this.namedChildren()) yield* child.namedModules(prefix ? `${prefix}.${name}` : name);
+  }
+
+  *namedParameters(prefix = ""): Generator<[string, Parameter]> {
+    const seen = new Set<Tensor>();
+    for (const [path, module] of this.namedModules(prefix)) {
+      for (const [key, value] of module.entries()) {
+        if (value instanceof Parameter && !seen.has(value)) {
+          seen.add(value);
+          yield [path ? `${path}.${key}` : key, value];
+        }
+      }
+    }
+  }
+
+  parameters(): Parameter[] {
+    return [...this.namedParameters()].map(([, p]) => p);
+  }
+
+  *namedBuffers(prefix = ""): Generator<[string, Tensor]> {
+    for (const [path, module] of this.namedModules(prefix)) {
+      for (const key of module.#buffers) {
+        const value = (module as unknown as Record<string, unknown>)[key];
+        if (value instanceof Tensor) yield [path ? `${path}.${key}` : key, value];
+      }
+    }
+  }
+
+  buffers(): Tensor[] {
+    return [...this.namedBuffers()].map(([, b]) => b);
+  }
+
+  train(mode = true): this {
+    for (const [, m] of this.namedModules()) m.training = mode;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Calls `fn` on every submodule (children first) and then on this module. */
+  apply(fn: (module: Module) => void): this {
+    for (const child of this.children()) child.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = undefined;
+  }
+
+  /**
+   * Moves parameters and buffers to `device` (or casts them to a dtype). Parameters are new
+   * tensors afterwards: create optimizers after moving the model, as PyTorch recommends.
+   */
+  to(target: string): this {
+    for (const [, module] of this.namedModules()) {
+      const fields = module as unknown as Record<string, unknown>;
+      for (const [key, value] of module.entries()) {
+        if (!(value instanceof Tensor)) continue;
+        const moved = noGrad(() => value.detach().to(target));
+        if (moved === value) continue;
+        fields[key] = value instanceof Parameter ? new Parameter(moved, value.requiresGrad) : moved;
+      }
+    }
+    return this;
+  }
+
+  /** Parameters and buffers by dotted name, as PyTorch's state_dict() names them. */
+  stateDict(): StateDict {
+    const out: StateDict = {};
+    for (const [name, p] of this.namedParameters()) out[name] = p.detach();
+    for (const [name, b] of this.namedBuffers()) out[name] = b;
+    return out;
+  }
+
+  /**
+   * Copies tensors from `stateDict` into this module's parameters and buffers. Every key, shape
+   * and dtype is checked first; on any problem nothing is changed.
+   */
+  loadStateDict(stateDict: StateDict, options: { strict?: boolean } = {}): { missingKeys: string[]; unexpectedKeys: string[] } {
+    const strict = options.strict ?? true;
+    if (stateDict === null || typeof stateDict !== "object") throw new ValueError("loadStateDict expects an object of tensors");
+    const own = new Map<string, Tensor>([...this.namedParameters(), ...this.namedBuffers()]);
+    const missingKeys = [...own.keys()].filter((k) => !(k in stateDict));
+    const unexpectedKeys = Object.keys(stateDict).filter((k) => !own.has(k));
+    const problems: string[] = [];
+    if (strict && unexpectedKeys.length) problems.push(`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(", ")}. `);
+    if (strict && missingKeys.length) problems.push(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(", ")}. `);
+    for (const [key, target] of own) {
+      const source = stateDict[key];
+      if (source === undefined) continue;
+      if (!(source instanceof Tensor)) {
+        problems.push(`While copying the parameter named "${key}", expected a tensor but got ${typeof source}.`);
+      } else if (source.shape.join(",") !== target.shape.join(",")) {
+        problems.push(
+          `size mismatch for ${key}: copying a param with shape [${source.shape.join(", ")}] from checkpoint, ` +
+            `the shape in current model is [${target.shape.join(", ")}].`,
+        );
+      } else if (source.device !== target.device) {
+        problems.push(`device mismatch for ${key}: checkpoint tensor is on ${source.device}, the model's on ${target.device}.`);
+      }
+    }
+    if (problems.length) {
+      throw new StateDictError(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${problems.join("\n\t")}`);
+    }
+    noGrad(() => {
+      for (const [key, target] of own) {
+        const source = stateDict[key];
+        if (source !== undefined) target.copy_(source);
+      }
+    });
+    return { missingKeys, unexpectedKeys };
+  }
+}
+
+/** Checks a layer argument and names it in the error, like PyTorch's constructors. */
+export function checkPositiveInt(name: string, value: number, allowZero = true): void {
+  if (!Number.isInteger(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new ValueError(`${name} must be a ${allowZero ? "non-negative" : "positive"} integer, got ${value}`);
+  }
+}
+
+export function checkShapeMatches(what: string, got: readonly number[], want: readonly number[]): void {
+  if (got.join(",") !== want.join(",")) {
+    throw new ShapeError(`${what}: expected shape [${want.join(", ")}], got [${got.join(", ")}]`);
+  }
+}

@@ -1,0 +1,76 @@
+// Adam and AdamW (decoupled weight decay), with optional AMSGrad — PyTorch's single-tensor
+// update, including where it computes in Python doubles (bias corrections, step size).
+import type { Tensor } from "@lockstep/core";
+import { zerosLike, maximum } from "@lockstep/core";
+import { Optimizer, checkNonNegative, type ParamsArgument } from "./optimizer.js";
+import { ValueError } from "@lockstep/core";
+
+export interface AdamOptions {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+  amsgrad: boolean;
+  maximize: boolean;
+}
+
+abstract class AdamBase extends Optimizer<AdamOptions> {
+  protected abstract readonly decoupled: boolean;
+
+  protected validate(g: AdamOptions): void {
+    checkNonNegative("learning rate", g.lr);
+    checkNonNegative("epsilon value", g.eps);
+    checkNonNegative("weight_decay value", g.weightDecay);
+    g.betas.forEach((b, i) => {
+      if (!(b >= 0 && b < 1)) throw new ValueError(`Invalid beta parameter at index ${i}: ${b}`);
+    });
+  }
+
+  protected update(p: Tensor, grad: Tensor, g: AdamOptions, state: Record<string, Tensor | number>): void {
+    const [beta1, beta2] = g.betas;
+    let d = g.maximize ? grad.neg() : grad;
+    if (state.step === undefined) {
+      state.step = 0;
+      state.expAvg = zerosLike(p);
+      state.expAvgSq = zerosLike(p);
+      if (g.amsgrad) state.maxExpAvgSq = zerosLike(p);
+    }
+    const step = (state.step as number) + 1;
+    state.step = step;
+    if (g.weightDecay !== 0) {
+      if (this.decoupled) p.copy_(p.mul(1 - g.lr * g.weightDecay));
+      else d = d.add(p, { alpha: g.weightDecay });
+    }
+    const expAvg = (state.expAvg as Tensor).mul(beta1).add(d, { alpha: 1 - beta1 });
+    const expAvgSq = (state.expAvgSq as Tensor).mul(beta2).add(d.mul(1 - beta2).mul(d));
+    state.expAvg = expAvg;
+    state.expAvgSq = expAvgSq;
+    const biasCorrection1 = 1 - beta1 ** step;
+    const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** step);
+    const stepSize = g.lr / biasCorrection1;
+    let second = expAvgSq;
+    if (g.amsgrad) {
+      second = maximum(state.maxExpAvgSq as Tensor, expAvgSq);
+      state.maxExpAvgSq = second;
+    }
+    const denom = second.sqrt().div(biasCorrection2Sqrt).add(g.eps);
+    p.copy_(p.add(expAvg.div(denom), { alpha: -stepSize }));
+  }
+}
+
+export class Adam extends AdamBase {
+  protected readonly decoupled = false;
+
+  constructor(params: ParamsArgument<AdamOptions>, options: Partial<AdamOptions> = {}) {
+    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, ...options });
+  }
+}
+
+/** Adam with weight decay applied to the parameter directly (default 0.01), not through the gradient. */
+export class AdamW extends AdamBase {
+  protected readonly decoupled = true;
+
+  constructor(params: ParamsArgument<AdamOptions>, options: Partial<AdamOptions> = {}) {
+    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false, maximize: false, ...options });
+  }
+}

@@ -1,0 +1,103 @@
+// The optimizer base: parameter groups with their hyperparameters, per-parameter state, and
+// state dicts shaped like PyTorch's ({ state: {index: …}, paramGroups: [...] }).
+import { noGrad } from "@lockstep/autograd";
+import { LockstepError, Tensor, ValueError } from "@lockstep/core";
+
+export type ParamGroup<O> = O & { params: Tensor[] };
+export type ParamsArgument<O> = Iterable<Tensor> | Array<Partial<O> & { params: Iterable<Tensor> }>;
+
+export interface OptimizerStateDict<O> {
+  state: Record<number, Record<string, Tensor | number>>;
+  paramGroups: Array<O & { params: number[] }>;
+}
+
+export abstract class Optimizer<O extends { lr: number }> {
+  readonly paramGroups: ParamGroup<O>[];
+  /** Per-parameter state (momentum buffers, moments, step counts). */
+  readonly state = new Map<Tensor, Record<string, Tensor | number>>();
+
+  constructor(params: ParamsArgument<O>, defaults: O) {
+    const list = [...params] as unknown[];
+    if (list.length === 0) throw new ValueError("optimizer got an empty parameter list");
+    const groups = list[0] instanceof Tensor ? [{ params: list as Tensor[] }] : (list as Array<Partial<O> & { params: Iterable<Tensor> }>);
+    const seen = new Set<Tensor>();
+    this.paramGroups = groups.map((g) => {
+      const group = { ...defaults, ...g, params: [...g.params] } as ParamGroup<O>;
+      for (const p of group.params) {
+        if (!(p instanceof Tensor)) throw new ValueError("optimizer can only optimize Tensors");
+        if (!p.isLeaf) throw new ValueError("can't optimize a non-leaf Tensor");
+        if (seen.has(p)) throw new ValueError("some parameters appear in more than one parameter group");
+        seen.add(p);
+      }
+      this.validate(group);
+      return group;
+    });
+  }
+
+  /** Checks a group's hyperparameters; throws naming the bad value. */
+  protected abstract validate(group: O): void;
+
+  /** Updates one parameter in place from its gradient. Runs without recording. */
+  protected abstract update(param: Tensor, grad: Tensor, group: O, state: Record<string, Tensor | number>): void;
+
+  step(): void {
+    noGrad(() => {
+      for (const group of this.paramGroups) {
+        for (const p of group.params) {
+          if (p.grad === undefined) continue;
+          let state = this.state.get(p);
+          if (state === undefined) this.state.set(p, (state = {}));
+          this.update(p, p.grad, group, state);
+        }
+      }
+    });
+  }
+
+  /** Drops gradients (PyTorch's default set_to_none=True). */
+  zeroGrad(): void {
+    for (const group of this.paramGroups) for (const p of group.params) p.grad = undefined;
+  }
+
+  stateDict(): OptimizerStateDict<O> {
+    const index = new Map<Tensor, number>();
+    let next = 0;
+    const paramGroups = this.paramGroups.map((g) => {
+      const { params, ...rest } = g;
+      return { ...(rest as unknown as O), params: params.map((p) => (index.set(p, next), next++)) };
+    });
+    const state: OptimizerStateDict<O>["state"] = {};
+    for (const [p, s] of this.state) state[index.get(p)!] = { ...s };
+    return { state, paramGroups };
+  }
+
+  /** Restores hyperparameters and state; the group layout must match, else nothing changes. */
+  loadStateDict(dict: OptimizerStateDict<O>): void {
+    if (dict?.paramGroups?.length !== this.paramGroups.length) {
+      throw new LockstepError(
+        `loaded state dict has a different number of parameter groups (${dict?.paramGroups?.length} vs ${this.paramGroups.length})`,
+      );
+    }
+    dict.paramGroups.forEach((g, i) => {
+      if (g.params.length !== this.paramGroups[i]!.params.length) {
+        throw new LockstepError(
+          "loaded state dict contains a parameter group that doesn't match the size of optimizer's group " +
+            `(group ${i}: ${g.params.length} vs ${this.paramGroups[i]!.params.length})`,
+        );
+      }
+    });
+    const params = this.paramGroups.flatMap((g) => g.params);
+    this.state.clear();
+    for (const [key, value] of Object.entries(dict.state)) {
+      const p = params[Number(key)];
+      if (p !== undefined) this.state.set(p, { ...value });
+    }
+    dict.paramGroups.forEach((g, i) => {
+      const { params: _ignored, ...rest } = g;
+      Object.assign(this.paramGroups[i]!, rest);
+    });
+  }
+}
+
+export function checkNonNegative(name: string, value: number): void {
+  if (typeof value !== "number" || !(value >= 0)) throw new ValueError(`Invalid ${name}: ${value}`);
+}
