@@ -1,5 +1,6 @@
 import { defineProject } from "vitest/config";
 
 export default defineProject({
-  test: { include: ["src/**/*.test.ts", "test/**/*.test.ts"], pool: "forks" },
+  // Deterministic kernels on a shared 2-core machine: some suites take tens of seconds.
+  test: { include: ["src/**/*.test.ts", "test/**/*.test.ts"], pool: "forks", testTimeout: 180_000 },
 });
