@@ -8,6 +8,9 @@ export class SafetensorsError extends LockstepError {
   override name = "SafetensorsError";
 }
 
+/** Paths are a Node feature; a variable specifier keeps browser bundlers from trying to bundle fs. */
+const NODE_FS = "node:fs/promises";
+
 const TO_FILE: Record<DType, string> = { float32: "F32", float64: "F64", int32: "I32", bool: "BOOL" };
 const BYTES: Record<string, number> = { F32: 4, F64: 8, I32: 4, BOOL: 1, I64: 8 };
 
@@ -50,7 +53,7 @@ export async function saveSafetensors(stateDict: StateDict, path?: string, metad
     at += c.length;
   }
   if (path !== undefined) {
-    const { writeFile } = await import("node:fs/promises");
+    const { writeFile } = (await import(/* @vite-ignore */ NODE_FS)) as typeof import("node:fs/promises");
     await writeFile(path, out);
   }
   return out;
@@ -60,7 +63,7 @@ export async function saveSafetensors(stateDict: StateDict, path?: string, metad
 export async function loadSafetensors(source: Uint8Array | string, options: { device?: string } = {}): Promise<StateDict> {
   let bytes: Uint8Array;
   if (typeof source === "string") {
-    const { readFile } = await import("node:fs/promises");
+    const { readFile } = (await import(/* @vite-ignore */ NODE_FS)) as typeof import("node:fs/promises");
     bytes = new Uint8Array(await readFile(source));
   } else bytes = source;
   if (bytes.length < 8) throw new SafetensorsError(`not a safetensors file: ${bytes.length} bytes is shorter than the 8-byte header length`);
