@@ -299,6 +299,12 @@ function integerPower(a: number, n: number): number {
 export function detPow(a: number, b: number): number {
   if (b === 0 || a === 1) return 1;
   if (Number.isNaN(a) || Number.isNaN(b)) return NaN;
+  if (Math.abs(b) === Infinity) {
+    // C's pow: |a| = 1 gives 1; otherwise 0 or ∞ depending on |a| < 1 and the sign of b.
+    const magnitude = Math.abs(a);
+    if (magnitude === 1) return 1;
+    return (magnitude > 1) === (b > 0) ? Infinity : 0;
+  }
   const n = Math.trunc(b);
   const r = f(b - n);
   if (a < 0 && r !== 0) return NaN;

@@ -58,8 +58,9 @@ function indexedOffsets(
   const strides = indexShape.map((_, d) => (d < target.strides.length ? target.strides[d]! : 0));
   const zeroAtDim = strides.map((s, d) => (d === dim ? 0 : s));
   const bases = elementOffsets(indexShape, zeroAtDim, target.offset);
-  const size = ndim === 0 ? 1 : (target.shape[dim] ?? 1);
-  const dimStride = strides[dim] ?? 0;
+  // A 0-d index into a 1-d tensor still picks along dim 0, as in PyTorch.
+  const size = target.shape[dim] ?? 1;
+  const dimStride = ndim === 0 ? (target.strides[dim] ?? 0) : (strides[dim] ?? 0);
   const out = new Int32Array(bases.length);
   for (let i = 0; i < bases.length; i++) out[i] = bases[i]! + wrap(indexValues[i]!, size) * dimStride;
   return out;

@@ -34,4 +34,6 @@ export {
   type Seed,
 } from "@lockstep/random";
 export * as nn from "@lockstep/nn";
+/** The WebGPU backend: `await webgpu.init()` registers device "webgpu" (nothing happens before). */
+export * as webgpu from "@lockstep/backend-webgpu";
 export { optim, saveSafetensors, loadSafetensors } from "@lockstep/nn";

@@ -5,7 +5,7 @@
 import * as L from "lockstep";
 import type { DType, Tensor } from "lockstep";
 import { describe, expect, it } from "vitest";
-import { devices } from "./devices.js";
+import { devices, unsupportedOn } from "./devices.js";
 import {
   buildTensor,
   decodeDeep,
@@ -71,7 +71,7 @@ function create(op: string, rawArgs: unknown[], fixtureOptions: Options, device:
 
 describe.each(devices)("creation on %s matches PyTorch", (device) => {
   for (const c of cases) {
-    it(c.note ? `${c.id} (${c.note})` : c.id, async () => {
+    it.skipIf(unsupportedOn(device, c) !== undefined)(c.note ? `${c.id} (${c.note})` : c.id, async () => {
       const t = create(c.op, c.args, c.options, device);
       expect(t.device).toBe(device);
       await expectTensor(t, c.expected, c.compare);
@@ -80,7 +80,7 @@ describe.each(devices)("creation on %s matches PyTorch", (device) => {
   }
 
   for (const c of errorCases) {
-    it(`${c.id}: ${c.torchMessage}`, async () => {
+    it.skipIf(unsupportedOn(device, c) !== undefined)(`${c.id}: ${c.torchMessage}`, async () => {
       const error = await thrownBy(() => create(c.op, c.args, c.options, device));
       expectLockstepError(error, c, c.op);
     });

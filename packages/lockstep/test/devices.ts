@@ -28,3 +28,18 @@ if (!status.available) {
 
 /** Devices every op suite is parameterised by (`describe.each(devices)`). */
 export const devices: string[] = ["cpu", ...(status.available ? ["webgpu"] : [])];
+
+/**
+ * Why a fixture case cannot run on `device`, or undefined when it can: WebGPU has no float64, and
+ * index values on the GPU are not read back for a range check (an out-of-range index reads 0).
+ */
+export function unsupportedOn(device: string, fixtureCase: unknown): string | undefined {
+  if (device === "cpu") return undefined;
+  const text = JSON.stringify(fixtureCase);
+  if (text.includes('"float64"')) return "float64 is CPU-only";
+  const c = fixtureCase as { op?: string; torchMessage?: string | null };
+  if (["gather", "scatter", "indexSelect"].includes(c.op ?? "") && /out of (range|bounds)/.test(c.torchMessage ?? "")) {
+    return "index values on the GPU are not range-checked";
+  }
+  return undefined;
+}

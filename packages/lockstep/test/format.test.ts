@@ -3,7 +3,7 @@
 // `dtype=torch.int32`; that prefix is the only change made to PyTorch's text.
 import { matmul, tensor } from "lockstep";
 import { describe, expect, it } from "vitest";
-import { devices } from "./devices.js";
+import { devices, unsupportedOn } from "./devices.js";
 import { buildTensor, loadFixture, type FormatCase } from "./fixtures.js";
 
 /** toBe with both strings shown in full (vitest shortens long strings in its diff line). */
@@ -38,7 +38,7 @@ describe("toString", () => {
 
 describe.each(devices)("format() on %s", (device) => {
   for (const c of cases) {
-    it(c.id, async () => {
+    it.skipIf(unsupportedOn(device, c) !== undefined)(c.id, async () => {
       const t = buildTensor(c.input, device);
       const expected = lockstepSpelling(c.torchString);
       // PyTorch puts device='…' after the values and size, before dtype=.

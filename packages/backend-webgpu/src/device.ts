@@ -1,0 +1,204 @@
+// Finding a WebGPU adapter and device, in browsers (navigator.gpu) and in Node (the `webgpu`
+// package, Dawn), and the one live context kernels run on: device, limits, buffer pool, command
+// batch, pipeline cache, and what happened to the device (lost, validation errors).
+// Not here: the Backend contract (backend.ts) and shader code (program.ts and the kernel files).
+/// <reference types="@webgpu/types" preserve="true" />
+import { DeviceError } from "@lockstep/core";
+import { BufferPool, CommandBatch } from "./buffers.js";
+
+export interface InitOptions {
+  /** Passed to `requestAdapter`. */
+  powerPreference?: GPUPowerPreference;
+  /** Passed to `requestAdapter`: ask for a software adapter. */
+  forceFallbackAdapter?: boolean;
+  /** Node only: options for Dawn's `create()`, e.g. `["backend=vulkan"]`. */
+  dawnOptions?: string[];
+  /** Use this device (one the application already made) instead of requesting one. */
+  device?: GPUDevice;
+  /** Free pooled buffers above this many bytes are destroyed rather than kept (default 256 MiB). */
+  maxPooledBytes?: number;
+}
+
+/** What `init()` reports about the adapter it found. */
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** Where the adapter came from: the browser's `navigator.gpu` or Dawn through the `webgpu` package. */
+  source: "navigator.gpu" | "webgpu (Dawn)" | "provided device";
+  /** Results of the start-up check that GPU arithmetic matches the CPU backend bit for bit. */
+  selfTest: SelfTestResult;
+}
+
+export interface SelfTestResult {
+  /** A float32 matmul equals the sequential `fround(acc + fround(a*b))` sum bit for bit. */
+  matmul: boolean;
+  /** A float32 sum equals the sequential `fround(acc + v)` sum bit for bit. */
+  sum: boolean;
+  /** Subnormal float32 values survive arithmetic (some drivers flush them to zero). */
+  subnormals: boolean;
+}
+
+const DAWN_MODULE = "webgpu";
+
+const LINUX_HINT =
+  "On Linux without a GPU, install Mesa's software Vulkan driver (lavapipe) from Debian bookworm-backports: " +
+  "`echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/bookworm-backports.list && " +
+  "apt-get update && apt-get install -y -t bookworm-backports mesa-vulkan-drivers libvulkan1` " +
+  "(Mesa 22 from bookworm main is too old for Dawn).";
+
+function isNode(): boolean {
+  const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  return typeof proc?.versions?.node === "string";
+}
+
+/**
+ * Dawn's GPU object. It must stay referenced for as long as any device lives: when it is garbage
+ * collected Dawn's instance dies and the next mapAsync segfaults. Module scope keeps it forever.
+ */
+let dawnGpu: GPU | undefined;
+let dawnLoadError: string | undefined;
+
+async function findGpu(options: InitOptions): Promise<{ gpu: GPU; source: AdapterInfo["source"] } | undefined> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu !== undefined) return { gpu: nav.gpu, source: "navigator.gpu" };
+  if (!isNode()) return undefined;
+  if (dawnGpu === undefined && dawnLoadError === undefined) {
+    try {
+      const dawn = (await import(/* @vite-ignore */ DAWN_MODULE)) as { create(options: string[]): GPU };
+      dawnGpu = dawn.create(options.dawnOptions ?? []);
+    } catch (error) {
+      dawnLoadError = error instanceof Error ? error.message : String(error);
+    }
+  }
+  return dawnGpu === undefined ? undefined : { gpu: dawnGpu, source: "webgpu (Dawn)" };
+}
+
+/** An adapter, or undefined with the reason. */
+export async function findAdapter(
+  options: InitOptions,
+): Promise<{ adapter: GPUAdapter; source: AdapterInfo["source"] } | { reason: string }> {
+  const found = await findGpu(options);
+  if (found === undefined) {
+    if (isNode()) {
+      return {
+        reason:
+          `WebGPU is not available in this Node process: the optional dependency 'webgpu' (Dawn) could not be loaded` +
+          `${dawnLoadError === undefined ? "" : ` (${dawnLoadError})`}. Install it with \`npm install webgpu\`. ${LINUX_HINT}`,
+      };
+    }
+    return {
+      reason:
+        "WebGPU is not available in this browser (navigator.gpu is undefined). Use a browser with WebGPU enabled " +
+        "(Chrome or Edge 113+, Safari 26+, Firefox 141+ on Windows), served over https or localhost.",
+    };
+  }
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await found.gpu.requestAdapter({
+      powerPreference: options.powerPreference,
+      forceFallbackAdapter: options.forceFallbackAdapter,
+    });
+  } catch (error) {
+    return { reason: `requestAdapter() failed: ${error instanceof Error ? error.message : String(error)}. ${LINUX_HINT}` };
+  }
+  if (adapter === null) {
+    return {
+      reason:
+        found.source === "navigator.gpu"
+          ? "navigator.gpu.requestAdapter() found no adapter: WebGPU may be disabled or blocklisted for this GPU " +
+            "(in Chromium, try --enable-unsafe-webgpu)."
+          : `No WebGPU adapter found: Dawn needs a Vulkan (Linux), Metal (macOS) or D3D12 (Windows) driver. ${LINUX_HINT}`,
+    };
+  }
+  return { adapter, source: found.source };
+}
+
+/** The adapter's limits we raise above WebGPU's defaults, so big tensors fit when the hardware allows. */
+function requiredLimits(adapter: GPUAdapter): Record<string, number> {
+  const l = adapter.limits;
+  return {
+    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+    maxBufferSize: l.maxBufferSize,
+  };
+}
+
+export async function requestDevice(adapter: GPUAdapter): Promise<GPUDevice> {
+  return adapter.requestDevice({ requiredLimits: requiredLimits(adapter) });
+}
+
+/** The device kernels run on, with everything that belongs to it. */
+export class GpuContext {
+  readonly device: GPUDevice;
+  readonly pool: BufferPool;
+  readonly batch: CommandBatch;
+  readonly pipelines = new Map<string, GPUComputePipeline>();
+  readonly layouts = new Map<string, GPUBindGroupLayout>();
+  /** Bumped by every new context: storages remember theirs, so a storage from a lost device is caught. */
+  readonly generation: number;
+  readonly info: Omit<AdapterInfo, "selfTest">;
+  /** Why the device is gone, once it is. */
+  lost: string | undefined;
+  /** Validation or out-of-memory errors the device reported, thrown by the next read. */
+  readonly errors: string[] = [];
+  /** Bytes and count of live storages. */
+  bytesInUse = 0;
+  liveStorages = 0;
+
+  constructor(device: GPUDevice, info: Omit<AdapterInfo, "selfTest">, generation: number, maxPooledBytes: number) {
+    this.device = device;
+    this.info = info;
+    this.generation = generation;
+    this.pool = new BufferPool(device, maxPooledBytes);
+    this.batch = new CommandBatch(device, () => this.pool.recycle());
+    device.lost.then((lost) => {
+      this.lost ??= `${lost.reason === "destroyed" ? "it was destroyed" : "the driver lost it"}${lost.message ? ` (${lost.message})` : ""}`;
+    });
+    device.onuncapturederror = (event: GPUUncapturedErrorEvent) => {
+      if (this.errors.length < 10) this.errors.push(event.error.message);
+    };
+  }
+
+  get limits(): GPUSupportedLimits {
+    return this.device.limits;
+  }
+
+  /** Throws when the device can no longer be used. */
+  assertUsable(): void {
+    if (this.lost !== undefined) {
+      throw new DeviceError(
+        `the WebGPU device was lost: ${this.lost}. Tensors on 'webgpu' are gone; call \`await init()\` again ` +
+          "and recreate them.",
+      );
+    }
+  }
+
+  /** Throws (once) the first error the device reported since the last call. */
+  throwReportedErrors(): void {
+    if (this.errors.length === 0) return;
+    const messages = this.errors.splice(0);
+    throw new DeviceError(`WebGPU reported an error while running Lockstep kernels: ${messages.join("; ")}`);
+  }
+}
+
+let current: GpuContext | undefined;
+let generations = 0;
+
+export function setContext(device: GPUDevice, info: Omit<AdapterInfo, "selfTest">, maxPooledBytes: number): GpuContext {
+  current = new GpuContext(device, info, ++generations, maxPooledBytes);
+  return current;
+}
+
+export function peekContext(): GpuContext | undefined {
+  return current;
+}
+
+/** The live context; a clear error before `init()` or after the device was lost. */
+export function context(): GpuContext {
+  if (current === undefined) {
+    throw new DeviceError("the WebGPU backend is not initialised: call `await init()` from '@lockstep/backend-webgpu' first");
+  }
+  current.assertUsable();
+  return current;
+}

@@ -1,0 +1,215 @@
+// @lockstep/backend-webgpu: Lockstep's WGSL kernels for device "webgpu". Importing this module
+// registers nothing (a GPU device can only be had asynchronously); `await init()` finds an
+// adapter (navigator.gpu in browsers, the `webgpu` package — Dawn — in Node), requests a
+// device, registers the backend and every kernel, and runs the CPU ≡ GPU self-test.
+//
+//   import * as webgpu from "@lockstep/backend-webgpu";
+//   await webgpu.init();
+//   const y = tensor([1, 2, 3]).to("webgpu").exp();
+//   console.log(await y.data());
+/// <reference types="@webgpu/types" preserve="true" />
+import {
+  BINARY_OPS,
+  DeviceError,
+  REDUCE_OPS,
+  UNARY_OPS,
+  registerBackend,
+  registerKernel,
+  type KernelFn,
+  type Primitive,
+} from "@lockstep/core";
+import { webgpuBackend, type WebGPUStorage } from "./backend.js";
+import {
+  findAdapter,
+  peekContext,
+  requestDevice,
+  setContext,
+  type AdapterInfo,
+  type InitOptions,
+} from "./device.js";
+import { binaryKernel, castKernel, copyKernel, unaryKernel, whereKernel } from "./elementwise.js";
+import { catKernel, gatherKernel, indexSelectKernel, scatterKernel } from "./indexing.js";
+import { matmulKernel } from "./matmul.js";
+import { extremumKernel, reduceKernel } from "./reduce.js";
+import { runSelfTest } from "./selftest.js";
+
+export { webgpuBackend, type WebGPUStorage, type WebGPUView } from "./backend.js";
+export type { AdapterInfo, InitOptions, SelfTestResult } from "./device.js";
+
+/** GPU memory as the pool sees it. */
+export interface MemoryInfo {
+  /** Bytes of live storages (tensors and their views share one storage). */
+  bytesInUse: number;
+  /** Bytes of released buffers kept for reuse (including those waiting for their commands to be submitted). */
+  bytesPooled: number;
+  /** Number of live storages. */
+  tensors: number;
+}
+
+export interface Capabilities {
+  device: "webgpu";
+  /** dtypes a webgpu tensor may have (float64 is CPU-only). */
+  dtypes: readonly ("float32" | "int32" | "bool")[];
+  /** Largest tensor in elements: maxStorageBufferBindingSize / 4. */
+  maxElements: number;
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+  maxComputeWorkgroupsPerDimension: number;
+  /** Every kernel is deterministic and batch invariant (one thread per output, fixed order). */
+  deterministic: true;
+  /** The start-up check of float32 matmul and sum against the CPU's arithmetic. */
+  selfTest: AdapterInfo["selfTest"];
+}
+
+const DEFAULT_MAX_POOLED_BYTES = 256 * 1024 * 1024;
+
+/** Every webgpu kernel reduces in one fixed order per output element. */
+function invariant<P extends Primitive>(op: P, run: KernelFn<P, WebGPUStorage>): void {
+  registerKernel({ op, device: "webgpu", deterministic: true, batchInvariant: true, run });
+}
+
+function registerKernels(): void {
+  registerBackend(webgpuBackend);
+  for (const op of UNARY_OPS) invariant(op, unaryKernel(op));
+  for (const op of BINARY_OPS) invariant(op, binaryKernel(op));
+  for (const op of REDUCE_OPS) invariant(op, reduceKernel(op));
+  invariant("maxDim", extremumKernel("maxDim"));
+  invariant("minDim", extremumKernel("minDim"));
+  invariant("where", whereKernel);
+  invariant("cast", castKernel);
+  invariant("copy", copyKernel);
+  invariant("matmul", matmulKernel);
+  invariant("cat", catKernel);
+  invariant("indexSelect", indexSelectKernel);
+  invariant("gather", gatherKernel);
+  invariant("scatter", scatterKernel);
+}
+
+let adapterInfo: AdapterInfo | undefined;
+let starting: Promise<AdapterInfo> | undefined;
+
+/** True when `init()` would find an adapter (it is not started by this call). */
+export async function isAvailable(options: InitOptions = {}): Promise<boolean> {
+  const ctx = peekContext();
+  if (ctx !== undefined && ctx.lost === undefined) return true;
+  return "adapter" in (await findAdapter(options));
+}
+
+/**
+ * Requests an adapter and device, registers the "webgpu" backend and its kernels, and runs the
+ * self-test. Resolves with the adapter's description; calling it again returns the same one
+ * unless the device was lost or destroyed, in which case it starts a new device.
+ * Throws a DeviceError saying how to get an adapter when there is none.
+ */
+export function init(options: InitOptions = {}): Promise<AdapterInfo> {
+  const ctx = peekContext();
+  if (ctx !== undefined && ctx.lost === undefined && adapterInfo !== undefined) return Promise.resolve(adapterInfo);
+  starting ??= start(options).finally(() => {
+    starting = undefined;
+  });
+  return starting;
+}
+
+function text(value: unknown): string {
+  return typeof value === "string" ? value : "";
+}
+
+async function start(options: InitOptions): Promise<AdapterInfo> {
+  adapterInfo = undefined;
+  let device: GPUDevice;
+  let info: GPUAdapterInfo | undefined;
+  let source: AdapterInfo["source"];
+  if (options.device !== undefined) {
+    device = options.device;
+    info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    source = "provided device";
+  } else {
+    const found = await findAdapter(options);
+    if ("reason" in found) throw new DeviceError(found.reason);
+    try {
+      device = await requestDevice(found.adapter);
+    } catch (error) {
+      throw new DeviceError(`the WebGPU adapter refused a device: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    info = found.adapter.info;
+    source = found.source;
+  }
+  const description = {
+    vendor: text(info?.vendor),
+    architecture: text(info?.architecture),
+    device: text(info?.device),
+    description: text(info?.description),
+    source,
+  };
+  setContext(device, description, options.maxPooledBytes ?? DEFAULT_MAX_POOLED_BYTES);
+  registerKernels();
+  const selfTest = await runSelfTest();
+  if (!selfTest.matmul || !selfTest.sum) {
+    console.warn(
+      `lockstep: on this WebGPU adapter (${description.vendor} ${description.architecture} ${description.description}) ` +
+        "float32 matmul or sum does not match the CPU backend bit for bit (the shader compiler may fuse or " +
+        "reorder arithmetic); results stay deterministic on this device, but CPU and WebGPU will differ.",
+    );
+  }
+  adapterInfo = { ...description, selfTest };
+  return adapterInfo;
+}
+
+/** Bytes in use and pooled; zeros before `init()`. */
+export function memory(): MemoryInfo {
+  const ctx = peekContext();
+  if (ctx === undefined) return { bytesInUse: 0, bytesPooled: 0, tensors: 0 };
+  return { bytesInUse: ctx.bytesInUse, bytesPooled: ctx.pool.pooledBytes, tensors: ctx.liveStorages };
+}
+
+/** What the initialised device supports. */
+export function capabilities(): Capabilities {
+  const ctx = peekContext();
+  if (ctx === undefined || adapterInfo === undefined) {
+    throw new DeviceError("the WebGPU backend is not initialised: call `await init()` first");
+  }
+  ctx.assertUsable();
+  const limits = ctx.limits;
+  return {
+    device: "webgpu",
+    dtypes: ["float32", "int32", "bool"],
+    maxElements: Math.floor(limits.maxStorageBufferBindingSize / 4),
+    maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+    maxBufferSize: limits.maxBufferSize,
+    maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+    deterministic: true,
+    selfTest: adapterInfo.selfTest,
+  };
+}
+
+/** Submits recorded work and destroys the pooled (free) buffers. Live tensors are untouched. */
+export function emptyCache(): void {
+  const ctx = peekContext();
+  if (ctx === undefined || ctx.lost !== undefined) return;
+  ctx.batch.submit();
+  ctx.pool.emptyFree();
+}
+
+/**
+ * Destroys the device (also one passed to `init({ device })`): every webgpu tensor becomes
+ * unusable, and the next `init()` starts a new device.
+ */
+export function destroy(): void {
+  const ctx = peekContext();
+  if (ctx === undefined || ctx.lost !== undefined) return;
+  ctx.batch.submit();
+  ctx.lost = "it was destroyed by destroy()";
+  ctx.pool.emptyFree();
+  ctx.device.destroy();
+}
+
+/** The GPUDevice kernels run on, for interop (sharing buffers with other WebGPU code). */
+export function getDevice(): GPUDevice {
+  const ctx = peekContext();
+  if (ctx === undefined) throw new DeviceError("the WebGPU backend is not initialised: call `await init()` first");
+  ctx.assertUsable();
+  return ctx.device;
+}
+
+/** The API as one object, for `import { webgpu } from "@lockstep/backend-webgpu"`. */
+export const webgpu = { isAvailable, init, memory, capabilities, emptyCache, destroy, getDevice } as const;

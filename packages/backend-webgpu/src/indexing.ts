@@ -1,0 +1,211 @@
+// Kernels that move elements by position, in WGSL: cat, indexSelect, gather, scatter. Semantics
+// follow packages/backend-cpu/src/indexing.ts: negative indices count from the end; scatter
+// writes in row-major order of the index so that with repeated indices the last write wins.
+// (One deliberate difference: a 0-d index into a 1-d tensor addresses element `index`, as in
+// PyTorch; the CPU kernel currently reads element 0.)
+//
+// Core range-checks indices only when it can read them synchronously (CPU tensors), so here an
+// index outside [-size, size) cannot be reported: gather and indexSelect read 0 for it and
+// scatter skips it, rather than touching memory outside the tensor.
+import type { KernelFn } from "@lockstep/core";
+import type { WebGPUStorage, WebGPUView } from "./backend.js";
+import { contextOf } from "./backend.js";
+import { mapElements } from "./elementwise.js";
+import { bindings, linearMain, runShader, wgslType, workgroupsFor } from "./program.js";
+
+function contiguousStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let step = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = step;
+    step *= shape[d]!;
+  }
+  return strides;
+}
+
+const product = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** WGSL wrapping a possibly negative index `v` into [0, size), flagging out-of-range ones. */
+const WRAP = `
+fn wrap_index(v: i32, size: u32) -> u32 {
+  let s = i32(size);
+  if (v < -s || v >= s) { return 0xffffffffu; }
+  return u32(select(v, v + s, v < 0));
+}`;
+
+/** Each input copied into its slab of the output along `dim`. */
+export const catKernel: KernelFn<"cat", WebGPUStorage> = (inputs, [out], { dim }) => {
+  const shape = out!.shape;
+  const strides = contiguousStrides(shape);
+  const inner = product(shape.slice(dim + 1));
+  let start = 0;
+  for (const input of inputs) {
+    const slab: WebGPUView = { storage: out!.storage, dtype: out!.dtype, shape: input.shape, strides, offset: start * inner };
+    mapElements(slab, [input], { key: "copy", expression: "a" });
+    start += input.shape[dim]!;
+  }
+};
+
+export const indexSelectKernel: KernelFn<"indexSelect", WebGPUStorage> = ([x, index], [out], { dim }) => {
+  const ctx = contextOf(out!.storage);
+  contextOf(x!.storage);
+  contextOf(index!.storage);
+  const count = product(out!.shape);
+  if (count === 0) return;
+  // A 0-d x behaves as shape [1]: every pick reads its one element.
+  const scalar = x!.shape.length === 0;
+  const outShape = scalar ? [count] : out!.shape;
+  const xStrides = scalar ? [0] : x!.strides;
+  const d = scalar ? 0 : dim;
+  const rank = outShape.length;
+  const info = new Uint32Array(5 + 2 * rank);
+  info.set([count, x!.offset, scalar ? 1 : x!.shape[dim]!, index!.offset, index!.shape.length === 0 ? 0 : index!.strides[0]!]);
+  info.set(outShape, 5);
+  info.set(xStrides, 5 + rank);
+  const type = wgslType(x!.dtype);
+  const lines: string[] = [];
+  for (let k = rank - 1; k >= 0; k--) {
+    lines.push(k === 0 ? `  let c${k} = rem;` : `  let c${k} = rem % info[${5 + k}u];\n  rem = rem / info[${5 + k}u];`);
+    if (k === d) {
+      lines.push(`  let picked = wrap_index(index_values[info[3] + c${k} * info[4]], info[2]);`);
+      lines.push(`  valid = picked != 0xffffffffu;`);
+      lines.push(`  pos = pos + picked * info[${5 + rank + k}u];`);
+    } else {
+      lines.push(`  pos = pos + c${k} * info[${5 + rank + k}u];`);
+    }
+  }
+  runShader(ctx, {
+    key: `indexSelect:${type}:r${rank}:d${d}`,
+    source: () => `${bindings([["out", type]], [["x", type], ["index_values", "i32"]])}
+${WRAP}
+${linearMain()}
+  if (index >= info[0]) { return; }
+  var rem = index;
+  var pos = info[1];
+  var valid = true;
+${lines.join("\n")}
+  out[index] = select(${type}(0), x[select(0u, pos, valid)], valid);
+}`,
+    outputs: [out!.storage.buffer],
+    inputs: [x!.storage.buffer, index!.storage.buffer],
+    info,
+    workgroups: workgroupsFor(count),
+  });
+};
+
+/**
+ * Addressing for gather and scatter: for index rank R, the target's strides (0 past its rank),
+ * the size of `dim` and `dim` itself. A 0-d index (allowed with a 0-d or 1-d target) counts as
+ * shape [1] along the target's dim 0, as in PyTorch: gather(x1d, 0, tensor(2)) is x[2].
+ */
+function indexedTarget(indexShape: readonly number[], target: { shape: readonly number[]; strides: readonly number[] }, dim: number) {
+  if (indexShape.length === 0) {
+    const scalarTarget = target.shape.length === 0;
+    return { shape: [1], strides: [scalarTarget ? 0 : target.strides[0]!], size: scalarTarget ? 1 : target.shape[0]!, dim: 0 };
+  }
+  const strides = indexShape.map((_, d) => (d < target.strides.length ? target.strides[d]! : 0));
+  return { shape: [...indexShape], strides, size: target.shape[dim] ?? 1, dim };
+}
+
+function paddedStrides(view: WebGPUView, rank: number): number[] {
+  return Array.from({ length: rank }, (_, d) => (view.shape.length === 0 ? 0 : (view.strides[d] ?? 0)));
+}
+
+export const gatherKernel: KernelFn<"gather", WebGPUStorage> = ([x, index], [out], { dim }) => {
+  const ctx = contextOf(out!.storage);
+  contextOf(x!.storage);
+  contextOf(index!.storage);
+  const count = product(index!.shape);
+  if (count === 0) return;
+  const t = indexedTarget(index!.shape, x!, dim);
+  const rank = t.shape.length;
+  const indexStrides = paddedStrides(index!, rank);
+  const info = new Uint32Array(4 + 3 * rank);
+  info.set([count, x!.offset, t.size, index!.offset]);
+  info.set(t.shape, 4);
+  info.set(indexStrides, 4 + rank);
+  info.set(t.strides, 4 + 2 * rank);
+  const type = wgslType(x!.dtype);
+  const lines: string[] = [];
+  for (let k = rank - 1; k >= 0; k--) {
+    lines.push(k === 0 ? `  let c${k} = rem;` : `  let c${k} = rem % info[${4 + k}u];\n  rem = rem / info[${4 + k}u];`);
+    lines.push(`  pi = pi + c${k} * info[${4 + rank + k}u];`);
+    if (k !== t.dim) lines.push(`  pos = pos + c${k} * info[${4 + 2 * rank + k}u];`);
+  }
+  runShader(ctx, {
+    key: `gather:${type}:r${rank}:d${t.dim}`,
+    source: () => `${bindings([["out", type]], [["x", type], ["index_values", "i32"]])}
+${WRAP}
+${linearMain()}
+  if (index >= info[0]) { return; }
+  var rem = index;
+  var pos = info[1];
+  var pi = info[3];
+${lines.join("\n")}
+  let picked = wrap_index(index_values[pi], info[2]);
+  let valid = picked != 0xffffffffu;
+  pos = pos + select(0u, picked, valid) * info[${4 + 2 * rank + t.dim}u];
+  out[index] = select(${type}(0), x[pos], valid);
+}`,
+    outputs: [out!.storage.buffer],
+    inputs: [x!.storage.buffer, index!.storage.buffer],
+    info,
+    workgroups: workgroupsFor(count),
+  });
+};
+
+/**
+ * A copy of x, then src written at the indexed positions. Writes to one target element can only
+ * come from one line of the index along `dim` (the other coordinates pick the target), so each
+ * thread owns one line and writes it in order: the last write wins, on every run.
+ */
+export const scatterKernel: KernelFn<"scatter", WebGPUStorage> = ([x, index, src], [out], { dim }) => {
+  mapElements(out!, [x!], { key: "copy", expression: "a" });
+  const ctx = contextOf(out!.storage);
+  contextOf(index!.storage);
+  contextOf(src!.storage);
+  const count = product(index!.shape);
+  if (count === 0) return;
+  const t = indexedTarget(index!.shape, { shape: out!.shape, strides: contiguousStrides(out!.shape) }, dim);
+  const rank = t.shape.length;
+  const lineLength = t.shape[t.dim]!;
+  const lines = count / lineLength;
+  const lineShape = t.shape.map((s, d) => (d === t.dim ? 1 : s));
+  const info = new Uint32Array(5 + 4 * rank);
+  info.set([lines, lineLength, t.size, index!.offset, src!.offset]);
+  info.set(lineShape, 5);
+  info.set(paddedStrides(index!, rank), 5 + rank);
+  info.set(paddedStrides(src!, rank), 5 + 2 * rank);
+  info.set(t.strides, 5 + 3 * rank);
+  const type = wgslType(out!.dtype);
+  const at = (block: number, k: number | string) => `info[${5 + block * rank}u + ${k}u]`;
+  const decompose: string[] = [];
+  for (let k = rank - 1; k >= 0; k--) {
+    if (k === t.dim) continue;
+    decompose.push(k === 0 ? `  let c${k} = rem;` : `  let c${k} = rem % ${at(0, k)};\n  rem = rem / ${at(0, k)};`);
+    decompose.push(`  pi = pi + c${k} * ${at(1, k)};`, `  ps = ps + c${k} * ${at(2, k)};`, `  pt = pt + c${k} * ${at(3, k)};`);
+  }
+  runShader(ctx, {
+    key: `scatter:${type}:r${rank}:d${t.dim}`,
+    source: () => `${bindings([["out", type]], [["index_values", "i32"], ["src", type]])}
+${WRAP}
+${linearMain()}
+  if (index >= info[0]) { return; }
+  var rem = index;
+  var pi = info[3];
+  var ps = info[4];
+  var pt = 0u;
+${decompose.join("\n")}
+  for (var j = 0u; j < info[1]; j = j + 1u) {
+    let picked = wrap_index(index_values[pi + j * ${at(1, t.dim)}], info[2]);
+    if (picked != 0xffffffffu) {
+      out[pt + picked * ${at(3, t.dim)}] = src[ps + j * ${at(2, t.dim)}];
+    }
+  }
+}`,
+    outputs: [out!.storage.buffer],
+    inputs: [index!.storage.buffer, src!.storage.buffer],
+    info,
+    workgroups: workgroupsFor(lines),
+  });
+};

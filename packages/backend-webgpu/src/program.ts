@@ -1,0 +1,216 @@
+// Running a WGSL compute shader: the pipeline cache (keyed by a shader key), bind groups, the
+// per-dispatch metadata buffer (shapes, strides, offsets as u32), the 2-D dispatch grid for
+// large launches, and the WGSL helpers every kernel file shares. Kernel files only produce WGSL
+// source and metadata; this file is the only one that talks to the command batch.
+/// <reference types="@webgpu/types" preserve="true" />
+import { DTypeError, DeviceError, type DType } from "@lockstep/core";
+import { pooledSize } from "./buffers.js";
+import type { GpuContext } from "./device.js";
+
+/** Threads per workgroup of the one-thread-per-element kernels. */
+export const WORKGROUP_SIZE = 64;
+
+const SHADER_STAGE_COMPUTE = 0x4;
+
+/** The WGSL element type storing each dtype: bool is one u32 (0 or 1) per element. */
+export function wgslType(dtype: DType): "f32" | "i32" | "u32" {
+  switch (dtype) {
+    case "float32":
+      return "f32";
+    case "int32":
+      return "i32";
+    case "bool":
+      return "u32";
+    case "float64":
+      throw new DTypeError("float64 is not supported on webgpu (WGSL has no 64-bit floats): cast to float32 first");
+  }
+}
+
+export interface ShaderRun {
+  /** Identifies the generated source: two runs with the same key must produce the same WGSL. */
+  key: string;
+  /** WGSL source, generated only when the key is not cached yet. */
+  source: () => string;
+  /** Buffers bound read_write at bindings 0, 1, … */
+  outputs: readonly GPUBuffer[];
+  /** Buffers bound read-only after the outputs. */
+  inputs: readonly GPUBuffer[];
+  /** Metadata, bound read-only as `info: array<u32>` after the inputs. */
+  info: Uint32Array;
+  /** Number of workgroups to launch (laid out on a 2-D grid when above the per-dimension limit). */
+  workgroups: number;
+}
+
+/**
+ * WGSL declarations matching `ShaderRun`'s binding order: outputs, inputs, then `info`.
+ * `outputs` and `inputs` are [name, element type] pairs.
+ */
+export function bindings(outputs: readonly [string, string][], inputs: readonly [string, string][]): string {
+  const lines: string[] = [];
+  let binding = 0;
+  for (const [name, type] of outputs) {
+    lines.push(`@group(0) @binding(${binding++}) var<storage, read_write> ${name}: array<${type}>;`);
+  }
+  for (const [name, type] of inputs) {
+    lines.push(`@group(0) @binding(${binding++}) var<storage, read> ${name}: array<${type}>;`);
+  }
+  lines.push(`@group(0) @binding(${binding}) var<storage, read> info: array<u32>;`);
+  return lines.join("\n");
+}
+
+/** Entry point of a one-thread-per-item kernel: declares `index`, the item this thread handles. */
+export function linearMain(): string {
+  return `@compute @workgroup_size(${WORKGROUP_SIZE})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+        @builtin(local_invocation_index) lane: u32) {
+  let index = (wid.y * groups.x + wid.x) * ${WORKGROUP_SIZE}u + lane;`;
+}
+
+/**
+ * Float helpers by bit pattern. Shader compilers may assume no NaN or infinity in float
+ * comparisons, so NaN tests look at the bits; NaN and infinity constants come from private
+ * variables because a WGSL constant expression that evaluates to NaN or infinity is an error.
+ */
+export const FLOAT_HELPERS = `
+var<private> NAN_BITS: u32 = 0x7fc00000u;
+var<private> INF_BITS: u32 = 0x7f800000u;
+fn nan_f32() -> f32 { return bitcast<f32>(NAN_BITS); }
+fn inf_f32() -> f32 { return bitcast<f32>(INF_BITS); }
+fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn is_inf(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }
+fn sign_bit(x: f32) -> bool { return (bitcast<u32>(x) >> 31u) == 1u; }
+fn truthy_f32(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) != 0u; }
+`;
+
+/** Number of workgroups per grid dimension: x up to the device limit, y for the rest. */
+export function grid(ctx: GpuContext, workgroups: number): [number, number] {
+  const limit = ctx.limits.maxComputeWorkgroupsPerDimension;
+  if (workgroups <= limit) return [Math.max(1, workgroups), 1];
+  const y = Math.ceil(workgroups / limit);
+  if (y > limit) throw new DeviceError(`a dispatch of ${workgroups} workgroups exceeds this adapter's ${limit}×${limit} grid`);
+  return [limit, y];
+}
+
+function layoutFor(ctx: GpuContext, outputs: number, inputs: number): GPUBindGroupLayout {
+  const key = `${outputs}/${inputs}`;
+  let layout = ctx.layouts.get(key);
+  if (layout === undefined) {
+    const entries: GPUBindGroupLayoutEntry[] = [];
+    for (let i = 0; i < outputs + inputs + 1; i++) {
+      entries.push({
+        binding: i,
+        visibility: SHADER_STAGE_COMPUTE,
+        buffer: { type: i < outputs ? "storage" : "read-only-storage" },
+      });
+    }
+    layout = ctx.device.createBindGroupLayout({ entries });
+    ctx.layouts.set(key, layout);
+  }
+  return layout;
+}
+
+function pipelineFor(ctx: GpuContext, run: ShaderRun): GPUComputePipeline {
+  const key = `${run.key}#${run.outputs.length}/${run.inputs.length}`;
+  let pipeline = ctx.pipelines.get(key);
+  if (pipeline === undefined) {
+    const code = run.source();
+    const device = ctx.device;
+    device.pushErrorScope("validation");
+    const module = device.createShaderModule({ code, label: run.key });
+    pipeline = device.createComputePipeline({
+      label: run.key,
+      layout: device.createPipelineLayout({ bindGroupLayouts: [layoutFor(ctx, run.outputs.length, run.inputs.length)] }),
+      compute: { module, entryPoint: "main" },
+    });
+    void device.popErrorScope().then(async (error) => {
+      if (error === null) return;
+      const info = await module.getCompilationInfo();
+      const details = info.messages.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join("\n");
+      ctx.errors.push(`shader '${run.key}' failed to compile: ${error.message}\n${details}\n${code}`);
+    });
+    ctx.pipelines.set(key, pipeline);
+  }
+  return pipeline;
+}
+
+/**
+ * Records one dispatch. When an input buffer is also an output (an in-place copy between views of
+ * one storage), the input is first copied to a temporary buffer, since WebGPU forbids binding a
+ * buffer both writable and read-only in one dispatch.
+ */
+export function runShader(ctx: GpuContext, run: ShaderRun): void {
+  if (run.workgroups === 0) return;
+  const pipeline = pipelineFor(ctx, run);
+  const limit = ctx.limits.maxStorageBufferBindingSize;
+  const submit = () => ctx.batch.submit();
+  const temporaries: GPUBuffer[] = [];
+  const inputs = run.inputs.map((buffer) => {
+    if (!run.outputs.includes(buffer)) return buffer;
+    const copy = ctx.pool.acquire(buffer.size, submit);
+    ctx.batch.copy(buffer, copy, buffer.size);
+    temporaries.push(copy);
+    return copy;
+  });
+  const info = ctx.pool.acquire(pooledSize(Math.max(4, run.info.byteLength), limit), submit);
+  ctx.device.queue.writeBuffer(info, 0, run.info.buffer, run.info.byteOffset, run.info.byteLength);
+  const bindGroup = ctx.device.createBindGroup({
+    layout: layoutFor(ctx, run.outputs.length, run.inputs.length),
+    entries: [...run.outputs, ...inputs, info].map((buffer, binding) => ({ binding, resource: { buffer } })),
+  });
+  const [x, y] = grid(ctx, run.workgroups);
+  ctx.batch.dispatch(pipeline, bindGroup, x, y);
+  ctx.pool.release(info);
+  for (const t of temporaries) ctx.pool.release(t);
+}
+
+/** Workgroups needed for `items` one-per-thread items. */
+export function workgroupsFor(items: number): number {
+  return Math.ceil(items / WORKGROUP_SIZE);
+}
+
+/**
+ * Merges adjacent dims that every operand walks contiguously (stride[d] = stride[d+1]·size[d+1])
+ * and drops size-1 dims, so a contiguous tensor of any rank indexes as rank 1. The element order
+ * (row-major over `shape`) is unchanged. Returns at least one dim.
+ */
+export function collapseDims(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const size = shape[d]!;
+    if (size === 1) continue;
+    const last = outShape.length - 1;
+    const mergeable =
+      last >= 0 && strides.every((s, j) => s[d]! === outStrides[j]![0]! * outShape[0]!);
+    if (mergeable) {
+      outShape[0] = outShape[0]! * size;
+    } else {
+      outShape.unshift(size);
+      strides.forEach((s, j) => outStrides[j]!.unshift(s[d]!));
+    }
+  }
+  if (outShape.length === 0) return { shape: [1], strides: strides.map(() => [0]) };
+  return { shape: outShape, strides: outStrides };
+}
+
+/**
+ * WGSL that turns the row-major position `rem` (a `var`) over `rank` dims into element offsets
+ * `p0, p1, …` (already declared `var`s holding each operand's base offset). Sizes are read from
+ * `info[sizeAt + d]`, strides of operand j from `info[strideAt[j] + d]`.
+ */
+export function offsetCode(rank: number, sizeAt: number, strideAt: readonly number[], names: readonly string[]): string {
+  const lines: string[] = [];
+  for (let d = rank - 1; d >= 0; d--) {
+    if (d === 0) {
+      lines.push(`  let c${d} = rem;`);
+    } else {
+      lines.push(`  let c${d} = rem % info[${sizeAt + d}u];`);
+      lines.push(`  rem = rem / info[${sizeAt + d}u];`);
+    }
+    strideAt.forEach((at, j) => lines.push(`  ${names[j]} = ${names[j]} + c${d} * info[${at + d}u];`));
+  }
+  return lines.join("\n");
+}
