@@ -2,6 +2,7 @@
 // backend and the deterministic kernels apply without extra code.
 import {
   DTypeError,
+  IndexError,
   ShapeError,
   Tensor,
   ValueError,
@@ -10,6 +11,10 @@ import {
   where,
 } from "@lockstep/core";
 
+/**
+ * How a loss reduces per-element losses, like PyTorch's reduction=: "mean" (default), "sum", or
+ * "none" (unreduced). Other values throw ValueError.
+ */
 export type Reduction = "mean" | "sum" | "none";
 
 function checkReduction(reduction: string): Reduction {
@@ -43,9 +48,13 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   return x.mul(noise);
 }
 
+/** Like torch.nn.functional.relu: `max(x, 0)` elementwise. */
 export const relu = (x: Tensor): Tensor => x.relu();
+/** Like torch.nn.functional.gelu: `x·Φ(x)`, exact or with `approximate: "tanh"`. */
 export const gelu = (x: Tensor, options?: { approximate?: "none" | "tanh" }): Tensor => x.gelu(options);
+/** Like torch.nn.functional.softmax: values along `dim` normalized to sum to 1. */
 export const softmax = (x: Tensor, dim: number): Tensor => x.softmax(dim);
+/** Like torch.nn.functional.log_softmax: `log(softmax(x, dim))`, computed stably. */
 export const logSoftmax = (x: Tensor, dim: number): Tensor => x.logSoftmax(dim);
 
 /** Normalises over the trailing `normalizedShape` dims with the biased variance, then scales and shifts. */
@@ -74,8 +83,11 @@ export function layerNorm(
   return out;
 }
 
+/** Options of `nllLoss` (and `crossEntropy`). */
 export interface NllOptions {
+  /** Reduction of the per-sample losses; default "mean" (over non-ignored targets). */
   reduction?: Reduction;
+  /** Target value that contributes neither loss nor gradient; default -100, as in PyTorch. */
   ignoreIndex?: number;
 }
 
@@ -109,7 +121,7 @@ function validTargets(name: string, logits: Tensor, target: Tensor, ignoreIndex:
   if (target.backend.readSync === undefined) return;
   const classes = logits.shape[logits.ndim - 1]!;
   for (const t of target.dataSync()) {
-    if (t !== ignoreIndex && (t < 0 || t >= classes)) throw new ValueError(`Target ${t} is out of bounds.`);
+    if (t !== ignoreIndex && (t < 0 || t >= classes)) throw new IndexError(`Target ${t} is out of bounds.`);
   }
 }
 
@@ -128,6 +140,7 @@ export function nllLoss(logProbs: Tensor, target: Tensor, options: NllOptions = 
   return meanOverKept(loss, keep, reduction);
 }
 
+/** Options of `crossEntropy`. */
 export interface CrossEntropyOptions extends NllOptions {
   /** Mixes the target with the uniform distribution: (1−ε)·one-hot + ε/C. */
   labelSmoothing?: number;
@@ -153,6 +166,10 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntro
   return meanOverKept(where(keep, loss, 0), keep, reduction);
 }
 
+/**
+ * Like torch.nn.functional.mse_loss: squared differences of same-shaped `input` and `target`,
+ * reduced by `reduction` (default "mean"). Throws ShapeError when the shapes differ.
+ */
 export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
   const reduction = checkReduction(options.reduction ?? "mean");
   if (input.shape.join(",") !== target.shape.join(",")) {
@@ -164,7 +181,12 @@ export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Re
   return reduce(diff.mul(diff), reduction);
 }
 
-/** Sigmoid + binary cross-entropy in one stable expression: max(x,0) − x·y + log(1 + e^(−|x|)). */
+/**
+ * Sigmoid + binary cross-entropy in one stable expression, PyTorch's: with m = max(−x, 0),
+ * (1 − y)·x + w·(m + log(e^(−m) + e^(−x−m))), w = 1 + (posWeight − 1)·y. Its autograd gradient is
+ * σ(x)·(…) − … everywhere, also at x = 0 — a form through |x| would give the wrong one-sided
+ * derivative there (logits of exactly 0 are common, e.g. from a zero-initialised layer).
+ */
 export function binaryCrossEntropyWithLogits(
   input: Tensor,
   target: Tensor,
@@ -176,7 +198,8 @@ export function binaryCrossEntropyWithLogits(
       `Target size ([${target.shape.join(", ")}]) must be the same as input size ([${input.shape.join(", ")}])`,
     );
   }
-  const softplusNeg = input.abs().neg().exp().add(1).log().add(input.neg().clamp(0));
+  const maxVal = input.neg().clamp(0);
+  const softplusNeg = maxVal.neg().exp().add(input.neg().sub(maxVal).exp()).log().add(maxVal);
   let loss: Tensor;
   if (options.posWeight === undefined) {
     loss = input.mul(target.neg().add(1)).add(softplusNeg);

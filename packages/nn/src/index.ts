@@ -19,7 +19,16 @@ export {
   type LinearOptions,
 } from "./layers.js";
 export { BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss } from "./losses.js";
+/**
+ * Stateless functions behind the layers and losses, like torch.nn.functional
+ * (`nn.functional.relu(x)`).
+ */
 export * as functional from "./functional.js";
+/**
+ * Parameter initialisers that fill a tensor in place, like torch.nn.init
+ * (`nn.init.kaimingUniform_(w)`).
+ */
 export * as init from "./init.js";
 export { saveSafetensors, loadSafetensors, SafetensorsError } from "./safetensors.js";
+/** Optimizers (SGD, Adam, AdamW) and learning-rate schedulers, like torch.optim. */
 export * as optim from "./optim/index.js";

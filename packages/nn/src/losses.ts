@@ -3,8 +3,13 @@ import type { Tensor } from "@lockstep/core";
 import * as F from "./functional.js";
 import { Module } from "./module.js";
 
+/** Like torch.nn.MSELoss: mean (or sum) of squared differences; see `functional.mseLoss`. */
 export class MSELoss extends Module {
-  constructor(readonly options: { reduction?: F.Reduction } = {}) {
+  /** Like torch.nn.MSELoss(reduction="mean"). */
+  constructor(
+    /** `reduction`: "mean" (default), "sum" or "none". */
+    readonly options: { reduction?: F.Reduction } = {}
+  ) {
     super();
   }
 
@@ -13,8 +18,16 @@ export class MSELoss extends Module {
   }
 }
 
+/**
+ * Like torch.nn.CrossEntropyLoss: log-softmax of logits, then negative log-likelihood of int32
+ * class indices; see `functional.crossEntropy`.
+ */
 export class CrossEntropyLoss extends Module {
-  constructor(readonly options: F.CrossEntropyOptions = {}) {
+  /** Like torch.nn.CrossEntropyLoss(ignore_index=-100, reduction="mean", label_smoothing=0). */
+  constructor(
+    /** Reduction, ignored target index and label smoothing. */
+    readonly options: F.CrossEntropyOptions = {}
+  ) {
     super();
   }
 
@@ -23,8 +36,16 @@ export class CrossEntropyLoss extends Module {
   }
 }
 
+/**
+ * Like torch.nn.NLLLoss: negative log-likelihood of int32 class indices given log-probabilities;
+ * see `functional.nllLoss`.
+ */
 export class NLLLoss extends Module {
-  constructor(readonly options: F.NllOptions = {}) {
+  /** Like torch.nn.NLLLoss(ignore_index=-100, reduction="mean"). */
+  constructor(
+    /** Reduction and ignored target index. */
+    readonly options: F.NllOptions = {}
+  ) {
     super();
   }
 
@@ -33,8 +54,16 @@ export class NLLLoss extends Module {
   }
 }
 
+/**
+ * Like torch.nn.BCEWithLogitsLoss: sigmoid and binary cross-entropy in one numerically stable
+ * expression; see `functional.binaryCrossEntropyWithLogits`.
+ */
 export class BCEWithLogitsLoss extends Module {
-  constructor(readonly options: { reduction?: F.Reduction; posWeight?: Tensor } = {}) {
+  /** Like torch.nn.BCEWithLogitsLoss(reduction="mean", pos_weight=None). */
+  constructor(
+    /** `reduction`, and `posWeight`: weight of positive examples, broadcast over the classes. */
+    readonly options: { reduction?: F.Reduction; posWeight?: Tensor } = {}
+  ) {
     super();
   }
 

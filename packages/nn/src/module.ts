@@ -11,6 +11,10 @@ const parameters = new WeakSet<Tensor>();
  * `requiresGrad` set; `x instanceof Parameter` tells parameters from other tensors.
  */
 export class Parameter {
+  /**
+   * Like torch.nn.Parameter(data, requires_grad): a leaf sharing `data`'s storage, requiring grad
+   * unless `requiresGrad` is false.
+   */
   constructor(data: Tensor, requiresGrad = true) {
     const p = data.detach();
     p.requiresGrad_(requiresGrad);
@@ -18,6 +22,7 @@ export class Parameter {
     return p as unknown as Parameter;
   }
 
+  /** Makes `x instanceof Parameter` true for tensors created by `new Parameter(...)`. */
   static [Symbol.hasInstance](value: unknown): boolean {
     return value instanceof Tensor && parameters.has(value);
   }
@@ -31,13 +36,23 @@ export class StateDictError extends LockstepError {
   override name = "StateDictError";
 }
 
+/**
+ * Tensors by dotted name ("0.weight", "encoder.bias"), as `Module.stateDict()` returns and
+ * `loadStateDict` / `saveSafetensors` take.
+ */
 export type StateDict = Record<string, Tensor>;
 
+/**
+ * Base class of layers and models, like torch.nn.Module. Subclasses assign parameters, buffers and
+ * child modules to fields and implement `forward`; parameters are then found in assignment order,
+ * as PyTorch registers them.
+ */
 export abstract class Module {
   /** Training mode (dropout active); switch with `train()` / `eval()`. */
   training = true;
   #buffers = new Set<string>();
 
+  /** Computes the module's output from its inputs (call it directly or through `call`). */
   abstract forward(...inputs: Tensor[]): Tensor;
 
   /** Same as `forward`, for symmetry with PyTorch's `module(x)`. */
@@ -56,10 +71,15 @@ export abstract class Module {
     return Object.entries(this).filter(([key]) => key !== "training");
   }
 
+  /**
+   * Direct child modules with their field names, in assignment order, like torch's
+   * named_children().
+   */
   *namedChildren(): Generator<[string, Module]> {
     for (const [key, value] of this.entries()) if (value instanceof Module) yield [key, value];
   }
 
+  /** Direct child modules in assignment order, like torch's children(). */
   *children(): Generator<Module> {
     for (const [, child] of this.namedChildren()) yield child;
   }
@@ -70,6 +90,10 @@ export abstract class Module {
     for (const [name, child] of this.namedChildren()) yield* child.namedModules(prefix ? `${prefix}.${name}` : name);
   }
 
+  /**
+   * Every parameter of this module and its descendants, with dotted names, each once, like torch's
+   * named_parameters().
+   */
   *namedParameters(prefix = ""): Generator<[string, Parameter]> {
     const seen = new Set<Tensor>();
     for (const [path, module] of this.namedModules(prefix)) {
@@ -82,10 +106,18 @@ export abstract class Module {
     }
   }
 
+  /**
+   * Every parameter of this module and its descendants, each once, in the order PyTorch gives; what
+   * optimizers take.
+   */
   parameters(): Parameter[] {
     return [...this.namedParameters()].map(([, p]) => p);
   }
 
+  /**
+   * Every registered buffer of this module and its descendants, with dotted names, like torch's
+   * named_buffers().
+   */
   *namedBuffers(prefix = ""): Generator<[string, Tensor]> {
     for (const [path, module] of this.namedModules(prefix)) {
       for (const key of module.#buffers) {
@@ -95,15 +127,23 @@ export abstract class Module {
     }
   }
 
+  /** Every registered buffer of this module and its descendants, like torch's buffers(). */
   buffers(): Tensor[] {
     return [...this.namedBuffers()].map(([, b]) => b);
   }
 
+  /**
+   * Sets training mode (dropout active) on this module and every descendant, like torch's train();
+   * returns this.
+   */
   train(mode = true): this {
     for (const [, m] of this.namedModules()) m.training = mode;
     return this;
   }
 
+  /**
+   * Sets evaluation mode (dropout off), like torch's eval(): same as `train(false)`; returns this.
+   */
   eval(): this {
     return this.train(false);
   }
@@ -115,6 +155,7 @@ export abstract class Module {
     return this;
   }
 
+  /** Sets the `.grad` of every parameter to undefined, like torch's zero_grad(set_to_none=True). */
   zeroGrad(): void {
     for (const p of this.parameters()) p.grad = undefined;
   }
@@ -155,8 +196,9 @@ export abstract class Module {
     const missingKeys = [...own.keys()].filter((k) => !(k in stateDict));
     const unexpectedKeys = Object.keys(stateDict).filter((k) => !own.has(k));
     const problems: string[] = [];
-    if (strict && unexpectedKeys.length) problems.push(`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(", ")}. `);
+    // PyTorch's order: missing keys, unexpected keys, then the per-tensor problems.
     if (strict && missingKeys.length) problems.push(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(", ")}. `);
+    if (strict && unexpectedKeys.length) problems.push(`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(", ")}. `);
     for (const [key, target] of own) {
       const source = stateDict[key];
       if (source === undefined) continue;

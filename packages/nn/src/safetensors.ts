@@ -78,13 +78,36 @@ export async function loadSafetensors(source: Uint8Array | string, options: { de
   } catch (error) {
     throw new SafetensorsError(`invalid safetensors header: ${(error as Error).message}`);
   }
+  if (header === null || typeof header !== "object" || Array.isArray(header)) {
+    throw new SafetensorsError(`invalid safetensors header: expected a JSON object, got ${JSON.stringify(header)}`);
+  }
   const dataStart = 8 + headerLength;
+  // Check every entry before decoding any, so a bad file fails with one clear error.
+  for (const [name, entry] of Object.entries(header)) if (name !== "__metadata__") checkEntry(name, entry);
   const out: StateDict = {};
   for (const [name, entry] of Object.entries(header)) {
     if (name === "__metadata__") continue;
     out[name] = decode(name, entry, bytes, dataStart, options.device ?? "cpu");
   }
   return out;
+}
+
+const isCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+
+/** A header entry must be {dtype: string, shape: counts[], data_offsets: [begin, end]} with begin ≤ end. */
+function checkEntry(name: string, entry: unknown): asserts entry is Entry {
+  const e = entry as Partial<Entry> | null;
+  const valid =
+    e !== null && typeof e === "object" && typeof e.dtype === "string" &&
+    Array.isArray(e.shape) && e.shape.every(isCount) &&
+    Array.isArray(e.data_offsets) && e.data_offsets.length === 2 && e.data_offsets.every(isCount) &&
+    e.data_offsets[0] <= e.data_offsets[1];
+  if (!valid) {
+    throw new SafetensorsError(
+      `invalid safetensors header: tensor "${name}" needs a dtype, a shape of non-negative integers and ` +
+        `data_offsets [begin, end] with begin <= end, got ${JSON.stringify(entry)}`,
+    );
+  }
 }
 
 function decode(name: string, entry: Entry, bytes: Uint8Array, dataStart: number, device: string): Tensor {

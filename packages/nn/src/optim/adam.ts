@@ -5,12 +5,22 @@ import { zerosLike, maximum } from "@lockstep/core";
 import { Optimizer, checkNonNegative, type ParamsArgument } from "./optimizer.js";
 import { ValueError } from "@lockstep/core";
 
+/** Hyperparameters of `Adam` and `AdamW`, as torch.optim.Adam names them (camelCased). */
 export interface AdamOptions {
+  /** Learning rate; default 1e-3. */
   lr: number;
+  /** Decay rates of the first and second moment estimates, each in [0, 1); default [0.9, 0.999]. */
   betas: [number, number];
+  /** Added to the denominator for stability; default 1e-8. */
   eps: number;
+  /**
+   * Weight decay: an L2 term in the gradient for Adam (default 0), decoupled for AdamW (default
+   * 0.01).
+   */
   weightDecay: number;
+  /** Use the AMSGrad variant (the maximum of past second moments); default false. */
   amsgrad: boolean;
+  /** Maximise the objective instead of minimising it; default false. */
   maximize: boolean;
 }
 
@@ -58,9 +68,18 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
   }
 }
 
+/**
+ * Like torch.optim.Adam: adaptive moment estimation, with PyTorch's single-tensor update (bias
+ * corrections in double precision).
+ */
 export class Adam extends AdamBase {
   protected readonly decoupled = false;
 
+  /**
+   * Like torch.optim.Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+   * amsgrad=False, maximize=False). Throws ValueError for a negative lr, eps or weight decay, or a
+   * beta outside [0, 1).
+   */
   constructor(params: ParamsArgument<AdamOptions>, options: Partial<AdamOptions> = {}) {
     super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, ...options });
   }
@@ -70,6 +89,11 @@ export class Adam extends AdamBase {
 export class AdamW extends AdamBase {
   protected readonly decoupled = true;
 
+  /**
+   * Like torch.optim.AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01,
+   * amsgrad=False, maximize=False). Throws ValueError for a negative lr, eps or weight decay, or a
+   * beta outside [0, 1).
+   */
   constructor(params: ParamsArgument<AdamOptions>, options: Partial<AdamOptions> = {}) {
     super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false, maximize: false, ...options });
   }

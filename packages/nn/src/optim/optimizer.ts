@@ -3,19 +3,43 @@
 import { noGrad } from "@lockstep/autograd";
 import { LockstepError, Tensor, ValueError } from "@lockstep/core";
 
+/**
+ * A group of parameters with its own hyperparameters (`lr`, ...), like an entry of torch's
+ * `optimizer.param_groups`.
+ */
 export type ParamGroup<O> = O & { params: Tensor[] };
+/**
+ * What optimizers accept, as in PyTorch: parameters (`model.parameters()`), or groups `{ params,
+ * ...overrides }` whose options override the defaults.
+ */
 export type ParamsArgument<O> = Iterable<Tensor> | Array<Partial<O> & { params: Iterable<Tensor> }>;
 
+/**
+ * An optimizer's state as PyTorch's `state_dict()` shapes it: parameters are numbered in group
+ * order.
+ */
 export interface OptimizerStateDict<O> {
+  /** Per-parameter state (momentum buffers, moments, step counts) by parameter number. */
   state: Record<number, Record<string, Tensor | number>>;
+  /** Each group's hyperparameters, with `params` listing its parameter numbers. */
   paramGroups: Array<O & { params: number[] }>;
 }
 
+/**
+ * Base class of optimizers, like torch.optim.Optimizer: holds parameter groups and per-parameter
+ * state; subclasses define the update.
+ */
 export abstract class Optimizer<O extends { lr: number }> {
+  /** The parameter groups, each with its hyperparameters; change `lr` here (schedulers do). */
   readonly paramGroups: ParamGroup<O>[];
   /** Per-parameter state (momentum buffers, moments, step counts). */
   readonly state = new Map<Tensor, Record<string, Tensor | number>>();
 
+  /**
+   * Builds the groups from `params`, filling options a group leaves out from `defaults`. Throws
+   * ValueError for an empty list, a non-leaf tensor, a parameter in two groups, or an invalid
+   * hyperparameter.
+   */
   constructor(params: ParamsArgument<O>, defaults: O) {
     const list = [...params] as unknown[];
     if (list.length === 0) throw new ValueError("optimizer got an empty parameter list");
@@ -40,6 +64,10 @@ export abstract class Optimizer<O extends { lr: number }> {
   /** Updates one parameter in place from its gradient. Runs without recording. */
   protected abstract update(param: Tensor, grad: Tensor, group: O, state: Record<string, Tensor | number>): void;
 
+  /**
+   * Like torch's `optimizer.step()`: updates every parameter that has a `.grad`, in place and
+   * without recording for autograd.
+   */
   step(): void {
     noGrad(() => {
       for (const group of this.paramGroups) {
@@ -58,6 +86,10 @@ export abstract class Optimizer<O extends { lr: number }> {
     for (const group of this.paramGroups) for (const p of group.params) p.grad = undefined;
   }
 
+  /**
+   * Like torch's `optimizer.state_dict()`: hyperparameters and per-parameter state, parameters
+   * numbered in group order.
+   */
   stateDict(): OptimizerStateDict<O> {
     const index = new Map<Tensor, number>();
     let next = 0;

@@ -1,18 +1,33 @@
 // Learning-rate schedulers, stepping like PyTorch's (chainable form: each step updates the lr
 // the optimizer currently holds).
 import { ValueError } from "@lockstep/core";
+import { correctlyRoundedCos as cos } from "@lockstep/random";
 import type { Optimizer } from "./optimizer.js";
 
+/**
+ * Base class of learning-rate schedulers, like torch.optim.lr_scheduler.LRScheduler: each `step()`
+ * updates the lr of every parameter group of the optimizer.
+ */
 export abstract class LRScheduler {
+  /** Number of `step()` calls so far. */
   lastEpoch = 0;
+  /** Each group's lr when the scheduler was created. */
   readonly baseLrs: number[];
 
-  constructor(readonly optimizer: Optimizer<{ lr: number }>) {
+  /** Records the optimizer's current lrs as the base lrs. */
+  constructor(
+    /** The optimizer whose groups' `lr` the scheduler sets. */
+    readonly optimizer: Optimizer<{ lr: number }>
+  ) {
     this.baseLrs = optimizer.paramGroups.map((g) => g.lr);
   }
 
   protected abstract nextLr(groupIndex: number, currentLr: number): number;
 
+  /**
+   * Like torch's `scheduler.step()`: advances one epoch and sets each group's lr. Call it after
+   * `optimizer.step()`.
+   */
   step(): void {
     this.lastEpoch++;
     this.optimizer.paramGroups.forEach((g, i) => {
@@ -20,6 +35,7 @@ export abstract class LRScheduler {
     });
   }
 
+  /** Like torch's `get_last_lr()`: the current lr of each parameter group. */
   getLastLr(): number[] {
     return this.optimizer.paramGroups.map((g) => g.lr);
   }
@@ -27,9 +43,15 @@ export abstract class LRScheduler {
 
 /** Multiplies the lr by gamma every `stepSize` epochs. */
 export class StepLR extends LRScheduler {
+  /** Epochs between decays. */
   readonly stepSize: number;
+  /** Factor applied to the lr at each decay. */
   readonly gamma: number;
 
+  /**
+   * Like torch.optim.lr_scheduler.StepLR(optimizer, step_size, gamma=0.1). Throws ValueError unless
+   * `stepSize` is a positive integer.
+   */
   constructor(optimizer: Optimizer<{ lr: number }>, options: { stepSize: number; gamma?: number }) {
     super(optimizer);
     if (!Number.isInteger(options.stepSize) || options.stepSize <= 0) {
@@ -44,11 +66,21 @@ export class StepLR extends LRScheduler {
   }
 }
 
-/** Cosine annealing from the base lr to etaMin over tMax epochs (PyTorch's recursive formula). */
+/**
+ * Cosine annealing from the base lr to etaMin over tMax epochs (PyTorch's recursive formula). The
+ * cosines are correctly rounded, as glibc's (which Python's math.cos calls) are, so the lr sequence
+ * equals PyTorch's bit for bit; V8's Math.cos differs in the last bit for some arguments.
+ */
 export class CosineAnnealingLR extends LRScheduler {
+  /** Number of epochs of a half cosine period. */
   readonly tMax: number;
+  /** Minimum learning rate. */
   readonly etaMin: number;
 
+  /**
+   * Like torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max, eta_min=0). Throws ValueError
+   * unless `tMax` is positive.
+   */
   constructor(optimizer: Optimizer<{ lr: number }>, options: { tMax: number; etaMin?: number }) {
     super(optimizer);
     if (!(options.tMax > 0)) throw new ValueError(`T_max must be positive, got ${options.tMax}`);
@@ -60,7 +92,7 @@ export class CosineAnnealingLR extends LRScheduler {
     const { lastEpoch: e, tMax: T, etaMin } = this;
     const base = this.baseLrs[i]!;
     if (e === 0) return lr;
-    if ((e - 1 - T) % (2 * T) === 0) return lr + ((base - etaMin) * (1 - Math.cos(Math.PI / T))) / 2;
-    return ((1 + Math.cos((Math.PI * e) / T)) / (1 + Math.cos((Math.PI * (e - 1)) / T))) * (lr - etaMin) + etaMin;
+    if ((e - 1 - T) % (2 * T) === 0) return lr + ((base - etaMin) * (1 - cos(Math.PI / T))) / 2;
+    return ((1 + cos((Math.PI * e) / T)) / (1 + cos((Math.PI * (e - 1)) / T))) * (lr - etaMin) + etaMin;
   }
 }

@@ -2,17 +2,32 @@
 import { ValueError, type Tensor } from "@lockstep/core";
 import { Optimizer, checkNonNegative, type ParamsArgument } from "./optimizer.js";
 
+/** Hyperparameters of `SGD`, as torch.optim.SGD names them (camelCased). */
 export interface SGDOptions {
+  /** Learning rate (required). */
   lr: number;
+  /** Momentum factor; default 0 (plain SGD). */
   momentum: number;
+  /** Dampening of the momentum; default 0. */
   dampening: number;
+  /** Use Nesterov momentum (needs momentum > 0 and zero dampening); default false. */
   nesterov: boolean;
+  /** L2 penalty added to the gradient; default 0. */
   weightDecay: number;
   /** Maximise the objective instead of minimising it. */
   maximize: boolean;
 }
 
+/**
+ * Like torch.optim.SGD: stochastic gradient descent with optional momentum, dampening, Nesterov
+ * momentum and weight decay, with PyTorch's update order.
+ */
 export class SGD extends Optimizer<SGDOptions> {
+  /**
+   * Like torch.optim.SGD(params, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False,
+   * maximize=False). Throws ValueError for a negative lr, momentum or weight decay, or for Nesterov
+   * without momentum.
+   */
   constructor(params: ParamsArgument<SGDOptions>, options: Partial<SGDOptions> & { lr: number }) {
     super(params, { momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, maximize: false, ...options });
   }
