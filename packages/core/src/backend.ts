@@ -6,7 +6,9 @@ import type { Shape } from "./shape.js";
 
 /** A device buffer. Backends extend it with their own handle (a typed array, a GPUBuffer…). */
 export interface Storage {
+  /** Device this storage lives on ("cpu", "webgpu"). */
   readonly device: string;
+  /** Element type of the storage. */
   readonly dtype: DType;
   /** Number of elements (not bytes). */
   readonly length: number;
@@ -14,8 +16,11 @@ export interface Storage {
 
 /** A strided window onto a storage: what a kernel reads from and writes to. */
 export interface View<S extends Storage = Storage> {
+  /** The storage the view reads and writes. */
   readonly storage: S;
+  /** Element type (the storage's). */
   readonly dtype: DType;
+  /** Sizes of the view's dimensions. */
   readonly shape: Shape;
   /** Element strides; 0 for broadcast dimensions. */
   readonly strides: readonly number[];
@@ -23,6 +28,10 @@ export interface View<S extends Storage = Storage> {
   readonly offset: number;
 }
 
+/**
+ * What a device provides to core: memory management for its Storage. Kernels are registered
+ * separately with `registerKernel`; install a backend with `registerBackend`.
+ */
 export interface Backend<S extends Storage = Storage> {
   /** Device name as users write it: "cpu", "webgpu". */
   readonly device: string;

@@ -6,9 +6,19 @@ import { fromData } from "./dispatch.js";
 import { checkShape, numel, type Shape } from "./shape.js";
 import { Tensor, type NestedArray, type Scalar } from "./tensor.js";
 
+/**
+ * Options of the factory functions (`tensor`, `zeros`, `arange`, ...), like PyTorch's dtype=,
+ * device=, requires_grad= keywords.
+ */
 export interface TensorOptions {
+  /** Element type; each factory documents its default (mostly float32). */
   dtype?: DType;
+  /**
+   * Device to create the tensor on; default "cpu". Throws DeviceError when no backend is registered
+   * for it.
+   */
   device?: string;
+  /** Make the new tensor a leaf that requires grad (floating dtypes only); default false. */
   requiresGrad?: boolean;
 }
 
@@ -83,10 +93,15 @@ export function empty(shape: Shape, options: TensorOptions = {}): Tensor {
   return filled(shape, 0, options, "float32");
 }
 
+/**
+ * Like torch.zeros: a tensor of `shape` filled with 0 (float32 unless `dtype` is given). Throws
+ * ValueError for negative or non-integer sizes.
+ */
 export function zeros(shape: Shape, options: TensorOptions = {}): Tensor {
   return filled(shape, 0, options, "float32");
 }
 
+/** Like torch.ones: a tensor of `shape` filled with 1 (float32 unless `dtype` is given). */
 export function ones(shape: Shape, options: TensorOptions = {}): Tensor {
   return filled(shape, 1, options, "float32");
 }
@@ -100,18 +115,30 @@ function likeOptions(t: Tensor, options: TensorOptions): TensorOptions {
   return { dtype: options.dtype ?? t.dtype, device: options.device ?? t.device, requiresGrad: options.requiresGrad };
 }
 
+/**
+ * Like torch.zeros_like: zeros with `t`'s shape, dtype and device unless `options` override them.
+ */
 export function zerosLike(t: Tensor, options: TensorOptions = {}): Tensor {
   return zeros(t.shape, likeOptions(t, options));
 }
 
+/** Like torch.ones_like: ones with `t`'s shape, dtype and device unless `options` override them. */
 export function onesLike(t: Tensor, options: TensorOptions = {}): Tensor {
   return ones(t.shape, likeOptions(t, options));
 }
 
+/**
+ * Like torch.full_like: `value` everywhere, with `t`'s shape, dtype and device unless `options`
+ * override them.
+ */
 export function fullLike(t: Tensor, value: Scalar, options: TensorOptions = {}): Tensor {
   return full(t.shape, value, likeOptions(t, options));
 }
 
+/**
+ * Like torch.empty_like: unspecified values (zeros, today) with `t`'s shape, dtype and device
+ * unless overridden.
+ */
 export function emptyLike(t: Tensor, options: TensorOptions = {}): Tensor {
   return empty(t.shape, likeOptions(t, options));
 }

@@ -29,8 +29,11 @@ function shouldRecord(inputs: readonly Tensor[]): boolean {
   return state.gradEnabled && state.autograd !== undefined && inputs.some((t) => t.requiresGrad);
 }
 
+/** Shape and dtype of one output that `runPrimitive` allocates. */
 export interface OutputSpec {
+  /** Output shape. */
   shape: Shape;
+  /** Output dtype. */
   dtype: DType;
 }
 
@@ -57,14 +60,24 @@ export function runPrimitive<P extends Primitive>(
 
 /** View ops: metadata only, sharing storage. Autograd sees them under these names. */
 export interface ViewAttrs {
+  /** A new shape over the same elements (reshape, view, flatten, squeeze, unsqueeze). */
   reshape: { shape: number[] };
+  /** Reordered dims (permute, transpose, T). */
   permute: { dims: number[] };
+  /** Size-1 dims broadcast to `shape` with stride 0 (expand, broadcastTo). */
   expand: { shape: number[] };
+  /** Elements start, start + step, ... before end along dim (slice, narrow, split, chunk). */
   slice: { dim: number; start: number; end: number; step: number };
+  /** The same elements under a new tensor handle (identity view). */
   alias: Record<string, never>;
 }
+/** Name of a view op (a key of ViewAttrs). */
 export type ViewOp = keyof ViewAttrs;
 
+/**
+ * A tensor viewing `base`'s storage with the given shape, strides and offset (in elements),
+ * recorded for autograd as view op `op`. No data is copied. The building block of every view op.
+ */
 export function makeView<V extends ViewOp>(
   base: Tensor,
   op: V,

@@ -3,16 +3,26 @@
 // indices) Lockstep produces int32.
 import { DTypeError } from "./errors.js";
 
+/**
+ * Element type of a tensor. Like torch.dtype, restricted to float32, float64, int32 and bool (no
+ * int64: integer results are int32).
+ */
 export type DType = "float32" | "float64" | "int32" | "bool";
+/** Every dtype Lockstep supports. */
 export const DTYPES: readonly DType[] = ["float32", "float64", "int32", "bool"];
 
 /** The typed array that stores each dtype: bool is one byte per element, 0 or 1. */
 export type DataArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
+/** Maps each dtype to the typed array that stores it (the result type of `allocateArray`). */
 export interface DataArrayOf {
+  /** float32 elements. */
   float32: Float32Array;
+  /** float64 elements. */
   float64: Float64Array;
+  /** int32 elements. */
   int32: Int32Array;
+  /** bool elements, one byte each, 0 or 1. */
   bool: Uint8Array;
 }
 
@@ -23,6 +33,7 @@ const constructors = {
   bool: Uint8Array,
 } as const;
 
+/** A zero-filled typed array of `length` elements of `dtype`. */
 export function allocateArray<D extends DType>(dtype: D, length: number): DataArrayOf[D] {
   return new constructors[dtype](length) as DataArrayOf[D];
 }
@@ -38,10 +49,12 @@ export function checkDType(value: unknown): DType {
   return value;
 }
 
+/** Whether `dtype` is float32 or float64 (like torch.is_floating_point on a dtype). */
 export function isFloating(dtype: DType): boolean {
   return dtype === "float32" || dtype === "float64";
 }
 
+/** Size of one element of `dtype` in bytes (bool: 1), like torch.dtype.itemsize. */
 export function bytesPerElement(dtype: DType): number {
   return constructors[dtype].BYTES_PER_ELEMENT;
 }

@@ -4,6 +4,10 @@
 
 /** Base class of every error Lockstep throws on bad input. */
 export class LockstepError extends Error {
+  /**
+   * The class name ("ShapeError", ...), as `error.name` reports it; catch by class with
+   * `instanceof`.
+   */
   override name = "LockstepError";
 }
 

@@ -13,10 +13,18 @@ export function useDeterministicAlgorithms(mode: boolean, options: { warnOnly?: 
   state.warnOnly = options.warnOnly ?? false;
 }
 
+/**
+ * Whether `useDeterministicAlgorithms(true)` is in force, like
+ * torch.are_deterministic_algorithms_enabled.
+ */
 export function areDeterministicAlgorithmsEnabled(): boolean {
   return state.deterministic;
 }
 
+/**
+ * Whether determinism was turned on with `warnOnly: true`, like
+ * torch.is_deterministic_algorithms_warn_only_enabled.
+ */
 export function isDeterministicAlgorithmsWarnOnlyEnabled(): boolean {
   return state.warnOnly;
 }
@@ -27,6 +35,7 @@ export function setNumThreads(n: number): void {
   state.numThreads = n;
 }
 
+/** The CPU thread count set by `setNumThreads`, like torch.get_num_threads. */
 export function getNumThreads(): number {
   return state.numThreads;
 }

@@ -13,6 +13,7 @@ export const UNARY_OPS = [
   "neg", "exp", "log", "sqrt", "rsqrt", "abs", "sign", "relu", "sigmoid", "tanh", "erf", "gelu", "geluTanh",
   "logicalNot",
 ] as const;
+/** Name of an elementwise primitive of one input (one of UNARY_OPS). */
 export type UnaryOp = (typeof UNARY_OPS)[number];
 
 /** Elementwise ops of two inputs of one dtype; comparisons and logical ops write bool. */
@@ -20,12 +21,15 @@ export const BINARY_OPS = [
   "add", "sub", "mul", "div", "pow", "maximum", "minimum",
   "eq", "ne", "lt", "le", "gt", "ge", "logicalAnd", "logicalOr",
 ] as const;
+/** Name of an elementwise primitive of two inputs (one of BINARY_OPS). */
 export type BinaryOp = (typeof BINARY_OPS)[number];
 
+/** The binary ops whose output is bool, whatever their input dtype. */
 export const COMPARISON_OPS: readonly BinaryOp[] = ["eq", "ne", "lt", "le", "gt", "ge", "logicalAnd", "logicalOr"];
 
 /** Reductions over a set of dims, written keepdim-shaped. */
 export const REDUCE_OPS = ["sum", "prod", "amax", "amin"] as const;
+/** Name of a reduction primitive (one of REDUCE_OPS). */
 export type ReduceOp = (typeof REDUCE_OPS)[number];
 
 type NoAttrs = Record<string, never>;
@@ -53,4 +57,5 @@ export type PrimitiveAttrs = { [K in UnaryOp | BinaryOp]: NoAttrs } & { [K in Re
   scatter: { dim: number };
 };
 
+/** Name of any primitive op: what kernels are registered for and autograd has rules for. */
 export type Primitive = keyof PrimitiveAttrs;

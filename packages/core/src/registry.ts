@@ -5,14 +5,24 @@ import { DeterminismError, DeviceError, NotImplementedError } from "./errors.js"
 import type { Primitive, PrimitiveAttrs } from "./primitives.js";
 import { state } from "./state.js";
 
+/**
+ * A kernel's body: reads `inputs` and writes the preallocated `outputs` (conventions in
+ * primitives.ts). It does not validate; core has checked shapes and dtypes before calling.
+ */
 export type KernelFn<P extends Primitive = Primitive, S extends Storage = Storage> = (
   inputs: readonly View<S>[],
   outputs: readonly View<S>[],
   attrs: PrimitiveAttrs[P],
 ) => void;
 
+/**
+ * One implementation of a primitive on one device, with the guarantees it makes. Register with
+ * `registerKernel`.
+ */
 export interface Kernel<P extends Primitive = Primitive, S extends Storage = Storage> {
+  /** The primitive it implements. */
   op: P;
+  /** The device whose storages it reads and writes ("cpu", "webgpu"). */
   device: string;
   /**
    * Same inputs give the same bits on every run, every thread count and every backend: the kernel
@@ -21,13 +31,19 @@ export interface Kernel<P extends Primitive = Primitive, S extends Storage = Sto
   deterministic: boolean;
   /** A row's result does not depend on the other rows of the batch (fixed reduction order per output). */
   batchInvariant: boolean;
+  /** The kernel body. */
   run: KernelFn<P, S>;
 }
 
+/**
+ * Installs `backend` for its device, replacing an earlier one for the same device. Importing
+ * `lockstep` registers "cpu".
+ */
 export function registerBackend(backend: Backend): void {
   state.backends.set(backend.device, backend);
 }
 
+/** The backend registered for `device`. Throws DeviceError when there is none. */
 export function getBackend(device: string): Backend {
   const backend = state.backends.get(device);
   if (backend === undefined) {

@@ -1,8 +1,15 @@
 // Shape arithmetic shared by every op: strides, broadcasting, dim normalisation.
 import { IndexError, ShapeError, ValueError } from "./errors.js";
 
+/**
+ * Sizes of a tensor's dimensions, outermost first, like torch.Size. `[]` is a 0-d (scalar) tensor.
+ */
 export type Shape = readonly number[];
 
+/**
+ * Number of elements of a tensor of this shape: the product of its sizes (1 for `[]`), like
+ * torch.numel.
+ */
 export function numel(shape: Shape): number {
   let n = 1;
   for (const s of shape) n *= s;

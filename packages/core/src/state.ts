@@ -10,28 +10,44 @@ import { VERSION } from "./version.js";
 export interface AutogradHooks {
   /** Records a node for an op whose inputs include a tensor that requires grad. */
   record(op: string, inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: unknown): void;
+  /** Runs backpropagation from `tensor` (Tensor.backward). */
   backward(tensor: Tensor, gradient: Tensor | undefined, options: { retainGraph?: boolean }): void;
+  /** Keeps `.grad` for a non-leaf tensor (Tensor.retainGrad). */
   retainGrad(tensor: Tensor): void;
+  /** Adds a hook that sees, and may replace, the gradient of `tensor` (Tensor.registerHook). */
   registerHook(tensor: Tensor, hook: (grad: Tensor) => Tensor | void): { remove(): void };
+  /** Whether `retainGrad` was called on `tensor` (Tensor.retainsGrad). */
   retainsGrad(tensor: Tensor): boolean;
 }
 
 /** In-place random fills, installed by the random package so Tensor methods can reach them. */
 export interface RandomHooks {
+  /** Fills `t` with uniform samples in [from, to) (Tensor.uniform_). */
   uniform_(t: Tensor, from: number, to: number, options?: { generator?: unknown }): void;
+  /** Fills `t` with normal samples of the given mean and standard deviation (Tensor.normal_). */
   normal_(t: Tensor, mean: number, std: number, options?: { generator?: unknown }): void;
+  /** Fills `t` with 1 with probability p, else 0 (Tensor.bernoulli_). */
   bernoulli_(t: Tensor, p: number, options?: { generator?: unknown }): void;
 }
 
+/**
+ * Shape of the process-wide `state`. Lockstep's packages read and write it; user code changes flags
+ * through functions such as `useDeterministicAlgorithms`, not here.
+ */
 export interface LockstepState {
   /** Version of the first core copy that created the state. */
   readonly version: string;
   /** Versions of every core copy that has attached to this state. */
   readonly versions: Set<string>;
+  /** Set by `useDeterministicAlgorithms`. */
   deterministic: boolean;
+  /** The `warnOnly` option of `useDeterministicAlgorithms`. */
   warnOnly: boolean;
+  /** Set by `setNumThreads`; defaults to the hardware concurrency. */
   numThreads: number;
+  /** Grad mode: false inside `noGrad` (see `setGradEnabled`). */
   gradEnabled: boolean;
+  /** Registered backends by device name. */
   readonly backends: Map<string, Backend>;
   /** Kernels by op name, then device; several per (op, device) when fast and deterministic differ. */
   readonly kernels: Map<string, Map<string, Kernel[]>>;
@@ -39,7 +55,9 @@ export interface LockstepState {
   readonly warned: Set<string>;
   /** Open `scope()` frames: tensors created while a frame is open are recorded in it. */
   readonly scopes: Set<Tensor>[];
+  /** Installed by @lockstep/autograd; undefined when it is not loaded. */
   autograd: AutogradHooks | undefined;
+  /** Installed by @lockstep/random; undefined when it is not loaded. */
   random: RandomHooks | undefined;
   /** Per-package state that must also be shared (default generators, …), keyed by package. */
   readonly extensions: Map<string, unknown>;

@@ -27,11 +27,18 @@ interface StorageHandle {
 
 /** What autograd attaches to a tensor; opaque to core except for the name. */
 export interface GradNode {
+  /** Name of the backward function, as PyTorch prints it ("AddBackward0"). */
   readonly name: string;
 }
 
+/** A JS value that stands for a 0-d tensor: a number or a boolean. */
 export type Scalar = number | boolean;
+/** What ops accept as an operand: a tensor, or a scalar that broadcasts like a 0-d tensor. */
 export type TensorLike = Tensor | Scalar;
+/**
+ * Nested JS arrays of numbers or booleans, as `tensor()` accepts and `toArray()` returns; a bare
+ * scalar for 0-d.
+ */
 export type NestedArray = Scalar | readonly NestedArray[];
 type ShapeArgs = number[] | [readonly number[]];
 
@@ -39,11 +46,24 @@ function shapeFromArgs(args: ShapeArgs): number[] {
   return Array.isArray(args[0]) ? [...(args[0] as readonly number[])] : (args as number[]);
 }
 
+/**
+ * An n-dimensional array on a device, like torch.Tensor: a shape, strides and offset over a storage
+ * shared with its views, plus autograd fields. Create one with `tensor`, `zeros`, `randn`, ...;
+ * free its memory early with `dispose()` or `scope()`.
+ */
 export class Tensor {
+  /** Sizes of the dimensions (torch's `.shape`); `[]` for a 0-d tensor. */
   readonly shape: readonly number[];
+  /**
+   * Storage elements between neighbours along each dim, like torch's `stride()`; 0 for broadcast
+   * dims.
+   */
   readonly strides: readonly number[];
+  /** Index of element [0, 0, ...] in the storage, like torch's `storage_offset()`. */
   readonly offset: number;
+  /** Element type. */
   readonly dtype: DType;
+  /** Device holding the storage ("cpu", "webgpu"). */
   readonly device: string;
   #handle: StorageHandle;
   #disposed = false;
@@ -106,6 +126,7 @@ export class Tensor {
     return this.#handle === other.#handle;
   }
 
+  /** Number of dimensions, like torch's `ndim`. */
   get ndim(): number {
     return this.shape.length;
   }
@@ -115,14 +136,23 @@ export class Tensor {
     return numel(this.shape);
   }
 
+  /**
+   * Like torch.Tensor.size: the shape, or the size of `dim` (negative counts from the end). Throws
+   * IndexError for a dim out of range.
+   */
   size(dim?: number): number | readonly number[] {
     return dim === undefined ? this.shape : this.shape[vw.dimIndex(this, dim)]!;
   }
 
+  /**
+   * Whether the elements are laid out in row-major order without gaps, like
+   * torch.Tensor.is_contiguous.
+   */
   isContiguous(): boolean {
     return vw.isContiguousView(this);
   }
 
+  /** True after `dispose()`; using the tensor then throws DisposedError. */
   get isDisposed(): boolean {
     return this.#disposed;
   }
@@ -141,6 +171,7 @@ export class Tensor {
     if (--this.#handle.refs === 0) this.#handle.backend.release(this.#handle.storage);
   }
 
+  /** Calls `dispose()`, so `using t = ...` frees the tensor at the end of the block. */
   [Symbol.dispose](): void {
     this.dispose();
   }
@@ -190,6 +221,10 @@ export class Tensor {
     return scalarOf((await this.data())[0]!, this.dtype);
   }
 
+  /**
+   * Synchronous `item()`, for devices the CPU can read directly. Throws ValueError unless the
+   * tensor has exactly one element.
+   */
   itemSync(): Scalar {
     this.#checkItem();
     return scalarOf(this.dataSync()[0]!, this.dtype);
@@ -234,6 +269,10 @@ export class Tensor {
 
   // ---- autograd surface (implemented by @lockstep/autograd) ---------------------------------
 
+  /**
+   * Whether autograd tracks ops on this tensor, like torch's `requires_grad`. Set with
+   * `requiresGrad_()`.
+   */
   get requiresGrad(): boolean {
     return this.#requiresGrad;
   }
@@ -258,6 +297,7 @@ export class Tensor {
     this.#requiresGrad = value;
   }
 
+  /** True for tensors not produced by a tracked op (no `gradFn`), like torch's `is_leaf`. */
   get isLeaf(): boolean {
     return this.gradFn === undefined;
   }
@@ -302,100 +342,205 @@ export class Tensor {
     return ew.toAsync(this, target);
   }
 
+  /** This tensor as float32 (itself when already float32). */
   float(): Tensor { return ew.cast(this, "float32"); }
+  /** This tensor as float64 (itself when already float64). */
   double(): Tensor { return ew.cast(this, "float64"); }
+  /** This tensor as int32, truncating toward zero (itself when already int32). */
   int(): Tensor { return ew.cast(this, "int32"); }
+  /** This tensor as bool: true where non-zero (itself when already bool). */
   bool(): Tensor { return ew.cast(this, "bool"); }
+  /**
+   * Like torch.Tensor.clone: a contiguous copy with its own storage; gradients flow back to this
+   * tensor.
+   */
   clone(): Tensor { return vw.clone(this); }
 
   // ---- elementwise --------------------------------------------------------------------------
 
+  /** Like torch.Tensor.add: `this + alpha * other` with broadcasting (see `add`). */
   add(other: TensorLike, options?: { alpha?: number }): Tensor { return ew.add(this, other, options); }
+  /** Like torch.Tensor.sub: `this - alpha * other` with broadcasting (see `sub`). */
   sub(other: TensorLike, options?: { alpha?: number }): Tensor { return ew.sub(this, other, options); }
+  /** Like torch.Tensor.mul: elementwise product with broadcasting. */
   mul(other: TensorLike): Tensor { return ew.mul(this, other); }
+  /** Like torch.Tensor.div: true division; integer operands give float32. */
   div(other: TensorLike): Tensor { return ew.div(this, other); }
+  /** Like torch.Tensor.pow: `this ** exponent` elementwise. */
   pow(exponent: TensorLike): Tensor { return ew.pow(this, exponent); }
+  /** Like torch.Tensor.maximum: elementwise larger value (NaN wins). */
   maximum(other: Tensor): Tensor { return ew.maximum(this, other); }
+  /** Like torch.Tensor.minimum: elementwise smaller value (NaN wins). */
   minimum(other: Tensor): Tensor { return ew.minimum(this, other); }
+  /** Bool tensor of `this == other`, like torch.Tensor.eq. */
   eq(other: TensorLike): Tensor { return ew.eq(this, other); }
+  /** Bool tensor of `this != other`, like torch.Tensor.ne. */
   ne(other: TensorLike): Tensor { return ew.ne(this, other); }
+  /** Bool tensor of `this < other`, like torch.Tensor.lt. */
   lt(other: TensorLike): Tensor { return ew.lt(this, other); }
+  /** Bool tensor of `this <= other`, like torch.Tensor.le. */
   le(other: TensorLike): Tensor { return ew.le(this, other); }
+  /** Bool tensor of `this > other`, like torch.Tensor.gt. */
   gt(other: TensorLike): Tensor { return ew.gt(this, other); }
+  /** Bool tensor of `this >= other`, like torch.Tensor.ge. */
   ge(other: TensorLike): Tensor { return ew.ge(this, other); }
+  /** Like torch.Tensor.logical_and: true where both are non-zero. */
   logicalAnd(other: TensorLike): Tensor { return ew.logicalAnd(this, other); }
+  /** Like torch.Tensor.logical_or: true where either is non-zero. */
   logicalOr(other: TensorLike): Tensor { return ew.logicalOr(this, other); }
+  /** Like torch.Tensor.logical_not: true where this is zero. */
   logicalNot(): Tensor { return ew.logicalNot(this); }
+  /** Like torch.Tensor.neg: `-this`. Throws DTypeError for bool tensors. */
   neg(): Tensor { return ew.neg(this); }
+  /** Like torch.Tensor.exp; int and bool tensors give float32. */
   exp(): Tensor { return ew.exp(this); }
+  /** Like torch.Tensor.log (natural logarithm); int and bool tensors give float32. */
   log(): Tensor { return ew.log(this); }
+  /** Like torch.Tensor.sqrt; int and bool tensors give float32. */
   sqrt(): Tensor { return ew.sqrt(this); }
+  /** Like torch.Tensor.rsqrt: `1 / sqrt(this)`; int and bool tensors give float32. */
   rsqrt(): Tensor { return ew.rsqrt(this); }
+  /** Like torch.Tensor.abs. Throws DTypeError for bool tensors. */
   abs(): Tensor { return ew.abs(this); }
+  /** Like torch.Tensor.sign: -1, 0 or 1 per element. */
   sign(): Tensor { return ew.sign(this); }
+  /** Like torch.Tensor.relu: `max(this, 0)`. */
   relu(): Tensor { return ew.relu(this); }
+  /** Like torch.Tensor.sigmoid: `1 / (1 + exp(-this))`. */
   sigmoid(): Tensor { return ew.sigmoid(this); }
+  /** Like torch.Tensor.tanh. */
   tanh(): Tensor { return ew.tanh(this); }
+  /** Like torch.Tensor.erf (Gauss error function). */
   erf(): Tensor { return ew.erf(this); }
+  /**
+   * GELU of this tensor, exact (erf) or with `approximate: "tanh"`, like torch.nn.functional.gelu.
+   */
   gelu(options?: { approximate?: "none" | "tanh" }): Tensor { return ew.gelu(this, options); }
+  /**
+   * Like torch.Tensor.clamp: each element limited to [min, max] (either bound may be omitted, not
+   * both).
+   */
   clamp(min?: number | Tensor, max?: number | Tensor): Tensor { return ew.clamp(this, min, max); }
+  /** Like torch.Tensor.where: this where `condition` (bool) is true, else `other`. */
   where(condition: Tensor, other: TensorLike): Tensor { return ew.where(condition, this, other); }
+  /**
+   * Like torch.Tensor.masked_fill: `value` where the bool `mask` is true, this elsewhere (a new
+   * tensor).
+   */
   maskedFill(mask: Tensor, value: TensorLike): Tensor { return idx.maskedFill(this, mask, value); }
 
   // ---- reductions ---------------------------------------------------------------------------
 
+  /**
+   * Like torch.Tensor.sum: sum over `dim` (one, a list, or all when omitted); bool and int32 sum to
+   * int32.
+   */
   sum(dim?: number | readonly number[], keepdim?: boolean): Tensor { return red.sum(this, dim, keepdim); }
+  /** Like torch.Tensor.mean: mean over `dim` (one, a list, or all). Floating tensors only. */
   mean(dim?: number | readonly number[], keepdim?: boolean): Tensor { return red.mean(this, dim, keepdim); }
+  /** Like torch.Tensor.prod: product over `dim`, or over all elements when omitted. */
   prod(dim?: number, keepdim?: boolean): Tensor { return red.prod(this, dim, keepdim); }
+  /** Like torch.Tensor.amax: maximum over `dim` (one, a list, or all), values only. */
   amax(dim?: number | readonly number[], keepdim?: boolean): Tensor { return red.amax(this, dim, keepdim); }
+  /** Like torch.Tensor.amin: minimum over `dim` (one, a list, or all), values only. */
   amin(dim?: number | readonly number[], keepdim?: boolean): Tensor { return red.amin(this, dim, keepdim); }
+  /** Like torch.Tensor.max(): the largest element, as a 0-d tensor. */
   max(): Tensor;
+  /** Like torch.Tensor.max(dim): `{ values, indices }` of the maxima along `dim`. */
   max(dim: number, keepdim?: boolean): red.ValuesIndices;
   max(dim?: number, keepdim?: boolean): Tensor | red.ValuesIndices { return red.max(this, dim, keepdim); }
+  /** Like torch.Tensor.min(): the smallest element, as a 0-d tensor. */
   min(): Tensor;
+  /** Like torch.Tensor.min(dim): `{ values, indices }` of the minima along `dim`. */
   min(dim: number, keepdim?: boolean): red.ValuesIndices;
   min(dim?: number, keepdim?: boolean): Tensor | red.ValuesIndices { return red.min(this, dim, keepdim); }
+  /**
+   * Like torch.Tensor.argmax: int32 index of the maximum along `dim`, or into the flattened tensor.
+   */
   argmax(dim?: number, keepdim?: boolean): Tensor { return red.argmax(this, dim, keepdim); }
+  /**
+   * Like torch.Tensor.argmin: int32 index of the minimum along `dim`, or into the flattened tensor.
+   */
   argmin(dim?: number, keepdim?: boolean): Tensor { return red.argmin(this, dim, keepdim); }
+  /** Like torch.Tensor.var: variance over `dim` with `correction` (default 1, unbiased). */
   var(dim?: number | readonly number[], keepdim?: boolean, options?: red.VarOptions): Tensor {
     return red.variance(this, dim, keepdim, options);
   }
+  /** Like torch.Tensor.std: standard deviation over `dim` with `correction` (default 1). */
   std(dim?: number | readonly number[], keepdim?: boolean, options?: red.VarOptions): Tensor {
     return red.std(this, dim, keepdim, options);
   }
+  /** Like torch.Tensor.logsumexp: `log(sum(exp(this)))` over `dim`, computed stably. */
   logsumexp(dim: number | readonly number[], keepdim?: boolean): Tensor { return red.logsumexp(this, dim, keepdim); }
+  /** Like torch.Tensor.softmax: values along `dim` normalized to sum to 1. */
   softmax(dim: number): Tensor { return red.softmax(this, dim); }
+  /** Like torch.Tensor.log_softmax: `log(softmax(this, dim))`, computed stably. */
   logSoftmax(dim: number): Tensor { return red.logSoftmax(this, dim); }
 
   // ---- linear algebra -----------------------------------------------------------------------
 
+  /** Like torch.Tensor.matmul: matrix product with torch.matmul's rank and broadcasting rules. */
   matmul(other: Tensor): Tensor { return la.matmul(this, other); }
 
   // ---- views and shape ----------------------------------------------------------------------
 
+  /**
+   * Like torch.Tensor.reshape: `t.reshape(2, -1)` or `t.reshape([2, -1])`; a view when possible,
+   * else a copy.
+   */
   reshape(...shape: ShapeArgs): Tensor { return vw.reshape(this, shapeFromArgs(shape)); }
+  /**
+   * Like torch.Tensor.view: a view with a new shape; throws ShapeError when the strides allow none.
+   */
   view(...shape: ShapeArgs): Tensor { return vw.view(this, shapeFromArgs(shape)); }
+  /**
+   * Like torch.Tensor.expand: a stride-0 view repeating size-1 dims to `shape` (-1 keeps a size).
+   */
   expand(...shape: ShapeArgs): Tensor { return vw.expand(this, shapeFromArgs(shape)); }
+  /** Like torch.Tensor.expand_as: `expand(other.shape)`. */
   expandAs(other: Tensor): Tensor { return vw.expand(this, [...other.shape]); }
+  /** Like torch.Tensor.permute: a view with the dims reordered. */
   permute(...dims: ShapeArgs): Tensor { return vw.permute(this, shapeFromArgs(dims)); }
+  /** Like torch.Tensor.transpose: a view with two dims swapped. */
   transpose(dim0: number, dim1: number): Tensor { return vw.transpose(this, dim0, dim1); }
   /** Transpose of a tensor with at most 2 dims. */
   t(): Tensor { return vw.t(this); }
+  /** Like torch.Tensor.T: a view with all dims reversed. */
   get T(): Tensor { return vw.reverseDims(this); }
+  /** Like torch.Tensor.narrow: a view of `length` elements along `dim` from `start`. */
   narrow(dim: number, start: number, length: number): Tensor { return vw.narrow(this, dim, start, length); }
+  /**
+   * Python-style `t[start:end:step]` along `dim`, as a view; bounds clamp, step must be positive.
+   */
   slice(dim: number, start?: number, end?: number, step?: number): Tensor { return vw.slice(this, dim, start, end, step); }
+  /** Like torch.Tensor.squeeze: a view without size-1 dims (or only those in `dim`). */
   squeeze(dim?: number | readonly number[]): Tensor { return vw.squeeze(this, dim); }
+  /** Like torch.Tensor.unsqueeze: a view with a size-1 dim inserted at `dim`. */
   unsqueeze(dim: number): Tensor { return vw.unsqueeze(this, dim); }
+  /** Like torch.Tensor.flatten: dims `startDim` through `endDim` merged into one. */
   flatten(startDim?: number, endDim?: number): Tensor { return vw.flatten(this, startDim, endDim); }
+  /**
+   * Like torch.Tensor.contiguous: this tensor when row-major without gaps, else a contiguous copy.
+   */
   contiguous(): Tensor { return vw.contiguous(this); }
+  /**
+   * Like torch.Tensor.split: views of `splitSize` elements along `dim` (the last may be smaller),
+   * or of the listed sizes.
+   */
   split(splitSize: number | readonly number[], dim?: number): Tensor[] { return join.split(this, splitSize, dim); }
+  /**
+   * Like torch.Tensor.chunk: at most `chunks` views of equal size along `dim` (the last may be
+   * smaller).
+   */
   chunk(chunks: number, dim?: number): Tensor[] { return join.chunk(this, chunks, dim); }
 
   // ---- in-place writes (bump the version counter) -------------------------------------------
 
   /** Copies `source` into this tensor's elements (broadcasting and casting). */
   copy_(source: TensorLike): this { inplace.copy_(this, source); return this; }
+  /** Like torch.Tensor.fill_: sets every element to `value`, in place. */
   fill_(value: Scalar): this { inplace.fill_(this, value); return this; }
+  /** Like torch.Tensor.zero_: sets every element to 0, in place. */
   zero_(): this { inplace.zero_(this); return this; }
   /** Fills with uniform values in [from, to) from PyTorch's CPU stream (needs @lockstep/random). */
   uniform_(from = 0, to = 1, options?: RandomOptions): this { randomHooks("uniform_").uniform_(this, from, to, options); return this; }
@@ -406,13 +551,20 @@ export class Tensor {
 
   // ---- indexing -----------------------------------------------------------------------------
 
+  /** Like torch.Tensor.index_select: entries at the int32 `index` positions along `dim`. */
   indexSelect(dim: number, index: Tensor): Tensor { return idx.indexSelect(this, dim, index); }
+  /**
+   * Like torch.Tensor.gather: values picked along `dim` by the int32 `index` (output has index's
+   * shape).
+   */
   gather(dim: number, index: Tensor): Tensor { return idx.gather(this, dim, index); }
+  /** Like torch.Tensor.scatter (out of place): a copy with `src` written at `index` along `dim`. */
   scatter(dim: number, index: Tensor, src: TensorLike): Tensor { return idx.scatter(this, dim, index, src); }
 }
 
 /** Options of the in-place random fills; `generator` is a @lockstep/random Generator. */
 export interface RandomOptions {
+  /** The Generator to draw from; the default generator when omitted. */
   generator?: unknown;
 }
 

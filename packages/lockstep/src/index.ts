@@ -33,6 +33,10 @@ export {
   type RandomTensorOptions,
   type Seed,
 } from "@lockstep/random";
+/**
+ * Modules, layers, losses, initialisers, optimizers and safetensors state dicts, like torch.nn
+ * (`new nn.Linear(4, 2)`, `nn.functional.relu`, `nn.optim.Adam`).
+ */
 export * as nn from "@lockstep/nn";
 /** The WebGPU backend: `await webgpu.init()` registers device "webgpu" (nothing happens before). */
 export * as webgpu from "@lockstep/backend-webgpu";

@@ -203,10 +203,12 @@ export class Generator {
     this.floatNormalCache = undefined;
   }
 
+  /** @internal Brand that `Generator.isGenerator` checks, shared by every copy of the package. */
   get [BRAND](): boolean {
     return true;
   }
 
+  /** "Generator": what `Object.prototype.toString` and console output name instances. */
   get [Symbol.toStringTag](): string {
     return "Generator";
   }

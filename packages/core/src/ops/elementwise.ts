@@ -91,12 +91,20 @@ function scaled(other: TensorLike, alpha: number | undefined, dtype: DType): Ten
   return other instanceof Tensor ? mul(other, alpha) : (other as number) * alpha;
 }
 
+/**
+ * Like torch.add: `a + alpha * b`, broadcasting and promoting dtypes as PyTorch does (bool + bool
+ * is logical or). Throws ShapeError when the shapes do not broadcast.
+ */
 export function add(a: TensorLike, b: TensorLike, options: { alpha?: number } = {}): Tensor {
   const dtype = promote([a, b]);
   if (dtype === "bool") return logicalOr(a, b);
   return binary("add", a, scaled(b, options.alpha, dtype), dtype);
 }
 
+/**
+ * Like torch.sub: `a - alpha * b`, with broadcasting and type promotion. Throws DTypeError for two
+ * bool operands.
+ */
 export function sub(a: TensorLike, b: TensorLike, options: { alpha?: number } = {}): Tensor {
   const dtype = promote([a, b]);
   if (dtype === "bool") {
@@ -107,6 +115,10 @@ export function sub(a: TensorLike, b: TensorLike, options: { alpha?: number } = 
   return binary("sub", a, scaled(b, options.alpha, dtype), dtype);
 }
 
+/**
+ * Like torch.mul: elementwise product with broadcasting and type promotion (bool * bool is logical
+ * and).
+ */
 export function mul(a: TensorLike, b: TensorLike): Tensor {
   const dtype = promote([a, b]);
   if (dtype === "bool") return logicalAnd(a, b);
@@ -119,6 +131,10 @@ export function div(a: TensorLike, b: TensorLike): Tensor {
   return binary("div", a, b, isFloating(dtype) ? dtype : "float32");
 }
 
+/**
+ * Like torch.pow: `a ** b` elementwise, with broadcasting and type promotion. Throws ValueError for
+ * an int32 base and a negative integer exponent.
+ */
 export function pow(a: TensorLike, b: TensorLike): Tensor {
   const dtype = promote([a, b]);
   if (dtype === "int32" && typeof b === "number" && b < 0) {
@@ -137,10 +153,12 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
   return binary("pow", a, b, dtype);
 }
 
+/** Like torch.maximum: elementwise larger of `a` and `b` (NaN wins), with broadcasting. */
 export function maximum(a: Tensor, b: TensorLike): Tensor {
   return binary("maximum", a, b, promote([a, b]));
 }
 
+/** Like torch.minimum: elementwise smaller of `a` and `b` (NaN wins), with broadcasting. */
 export function minimum(a: Tensor, b: TensorLike): Tensor {
   return binary("minimum", a, b, promote([a, b]));
 }
@@ -148,25 +166,35 @@ export function minimum(a: Tensor, b: TensorLike): Tensor {
 function comparison(op: BinaryOp) {
   return (a: TensorLike, b: TensorLike): Tensor => binary(op, a, b, promote([a, b]), "bool");
 }
+/** Like torch.eq: bool tensor of `a == b` elementwise, after broadcasting and promotion. */
 export const eq = comparison("eq");
+/** Like torch.ne: bool tensor of `a != b` elementwise. */
 export const ne = comparison("ne");
+/** Like torch.lt: bool tensor of `a < b` elementwise. */
 export const lt = comparison("lt");
+/** Like torch.le: bool tensor of `a <= b` elementwise. */
 export const le = comparison("le");
+/** Like torch.gt: bool tensor of `a > b` elementwise. */
 export const gt = comparison("gt");
+/** Like torch.ge: bool tensor of `a >= b` elementwise. */
 export const ge = comparison("ge");
 
+/** Like torch.logical_and: bool tensor, true where both operands are non-zero. */
 export function logicalAnd(a: TensorLike, b: TensorLike): Tensor {
   return binary("logicalAnd", a, b, "bool");
 }
 
+/** Like torch.logical_or: bool tensor, true where either operand is non-zero. */
 export function logicalOr(a: TensorLike, b: TensorLike): Tensor {
   return binary("logicalOr", a, b, "bool");
 }
 
+/** Like torch.logical_not: bool tensor, true where `x` is zero. */
 export function logicalNot(x: Tensor): Tensor {
   return unary("logicalNot", x, "bool");
 }
 
+/** Like torch.neg: `-x`. Throws DTypeError for bool tensors (use logicalNot). */
 export function neg(x: Tensor): Tensor {
   if (x.dtype === "bool") {
     throw new DTypeError(
@@ -176,26 +204,39 @@ export function neg(x: Tensor): Tensor {
   return unary("neg", x);
 }
 
+/** Like torch.abs: absolute value, same dtype. Throws DTypeError for bool tensors. */
 export function abs(x: Tensor): Tensor {
   if (x.dtype === "bool") throw new DTypeError("abs() is not supported for bool tensors");
   return unary("abs", x);
 }
 
+/** Like torch.sign: -1, 0 or 1 by the sign of each element (NaN gives 0), same dtype. */
 export function sign(x: Tensor): Tensor {
   return x.dtype === "bool" ? x : unary("sign", x);
 }
 
+/** Like torch.relu: `max(x, 0)` elementwise, same dtype. Throws DTypeError for bool tensors. */
 export function relu(x: Tensor): Tensor {
   if (x.dtype === "bool") throw new DTypeError("Boolean inputs not supported for relu");
   return unary("relu", x);
 }
 
+/** Like torch.exp: `e ** x`; int and bool inputs give float32. */
 export const exp = (x: Tensor): Tensor => unary("exp", x, floatDType(x));
+/**
+ * Like torch.log: natural logarithm (NaN below 0, -Infinity at 0); int and bool inputs give
+ * float32.
+ */
 export const log = (x: Tensor): Tensor => unary("log", x, floatDType(x));
+/** Like torch.sqrt: square root (NaN below 0); int and bool inputs give float32. */
 export const sqrt = (x: Tensor): Tensor => unary("sqrt", x, floatDType(x));
+/** Like torch.rsqrt: `1 / sqrt(x)`; int and bool inputs give float32. */
 export const rsqrt = (x: Tensor): Tensor => unary("rsqrt", x, floatDType(x));
+/** Like torch.sigmoid: `1 / (1 + exp(-x))`; int and bool inputs give float32. */
 export const sigmoid = (x: Tensor): Tensor => unary("sigmoid", x, floatDType(x));
+/** Like torch.tanh: hyperbolic tangent; int and bool inputs give float32. */
 export const tanh = (x: Tensor): Tensor => unary("tanh", x, floatDType(x));
+/** Like torch.erf: the Gauss error function; int and bool inputs give float32. */
 export const erf = (x: Tensor): Tensor => unary("erf", x, floatDType(x));
 
 /** GELU: `x·Φ(x)` with the exact erf form, or PyTorch's tanh approximation. */

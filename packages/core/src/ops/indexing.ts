@@ -25,6 +25,11 @@ function checkRange(index: Tensor, size: number, dim: number, plain: boolean): v
   }
 }
 
+/**
+ * Like torch.index_select: the entries of `x` at the positions in the 1-D int32 `index` along
+ * `dim`, as a new tensor. Throws IndexError for an out-of-range index, DTypeError when `index` is
+ * not int32.
+ */
 export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   requireIndex("index_select", index);
   commonDevice([x, index]);
@@ -57,6 +62,11 @@ function checkGatherShapes(name: string, x: Tensor, d: number, index: Tensor, sr
   checkRange(index, x.ndim === 0 ? 1 : x.shape[d]!, d, false);
 }
 
+/**
+ * Like torch.gather: `out[i][j] = x[index[i][j]][j]` for dim 0 (and likewise for other dims);
+ * `index` is int32 with x's rank, and the output has its shape. Throws IndexError for an
+ * out-of-range index.
+ */
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   requireIndex("gather", index);
   commonDevice([x, index]);

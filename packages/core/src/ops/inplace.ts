@@ -27,6 +27,10 @@ export function copy_(target: Tensor, source: TensorLike): Tensor {
   return target;
 }
 
+/**
+ * Like Tensor.fill_: sets every element of `target` to `value` (cast to its dtype), in place, and
+ * returns `target`.
+ */
 export function fill_(target: Tensor, value: Scalar): Tensor {
   if (typeof value !== "number" && typeof value !== "boolean") {
     throw new ValueError(`fill_() expects a number or boolean, got ${String(value)}`);
@@ -34,6 +38,7 @@ export function fill_(target: Tensor, value: Scalar): Tensor {
   return copy_(target, value);
 }
 
+/** Like Tensor.zero_: sets every element of `target` to 0, in place, and returns `target`. */
 export function zero_(target: Tensor): Tensor {
   return copy_(target, 0);
 }

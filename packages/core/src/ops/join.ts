@@ -7,6 +7,11 @@ import type { Tensor } from "../tensor.js";
 import { cast } from "./elementwise.js";
 import { narrow, unsqueeze } from "./views.js";
 
+/**
+ * Like torch.cat: joins tensors along an existing `dim` into a new tensor, promoting dtypes; 1-D
+ * empty tensors are skipped. Throws ShapeError when sizes differ outside `dim`, ValueError for an
+ * empty list.
+ */
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0) {
     throw new ValueError("torch.cat(): expected a non-empty list of Tensors");
@@ -41,6 +46,10 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   return runPrimitive("cat", inputs, [{ shape, dtype }], { dim: d }, device)[0]!;
 }
 
+/**
+ * Like torch.stack: joins equal-shaped tensors along a new `dim` into a new tensor. Throws
+ * ShapeError when shapes differ.
+ */
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0) throw new ValueError("stack expects a non-empty TensorList");
   const first = tensors[0]!;
@@ -86,6 +95,10 @@ export function split(x: Tensor, splitSize: number | readonly number[], dim = 0)
   });
 }
 
+/**
+ * Like torch.chunk: splits into at most `chunks` views along `dim`, each of ceil(size / chunks)
+ * elements (the last may be smaller).
+ */
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
   if (!Number.isInteger(chunks) || chunks <= 0) throw new ValueError(`chunk expects \`chunks\` to be greater than 0, got: ${chunks}`);
   const d = normalizeDim(dim, x.ndim);

@@ -24,6 +24,11 @@ function product(a: Tensor, b: Tensor): Tensor {
   return runPrimitive("matmul", [left, right], [{ shape: [...batch, m, n], dtype: a.dtype }], {})[0]!;
 }
 
+/**
+ * Like torch.matmul: dot product of 1-D tensors, matrix product of 2-D ones, and batched products
+ * with broadcast batch dims for higher ranks (a 1-D operand gains and loses a dim). Both operands
+ * must have one dtype, not bool. Throws ShapeError for mismatched inner sizes.
+ */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   commonDevice([a, b]);
   if (a.ndim === 0 || b.ndim === 0) {

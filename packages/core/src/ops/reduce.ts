@@ -10,11 +10,15 @@ import type { Tensor } from "../tensor.js";
 import { cast, div, exp, log, mul, sqrt, sub, add, where, abs, eq } from "./elementwise.js";
 import { reshape, squeeze } from "./views.js";
 
+/** Result of `max(x, dim)` / `min(x, dim)`, like PyTorch's (values, indices) named tuple. */
 export interface ValuesIndices {
+  /** The extreme values along the reduced dim. */
   values: Tensor;
+  /** Their positions along that dim (int32; the first one on ties). */
   indices: Tensor;
 }
 
+/** Options of `var` and `std`. */
 export interface VarOptions {
   /** Subtracted from the element count in the divisor: 1 (default) is Bessel's correction. */
   correction?: number;
@@ -72,26 +76,47 @@ function requireNonEmpty(name: string, x: Tensor, dims: readonly number[], all: 
   }
 }
 
+/**
+ * Like torch.sum: sum over `dim` (one dim, a list, or all when omitted), dropping reduced dims
+ * unless `keepdim`. Bool and int32 inputs sum to int32 (PyTorch: int64). Throws IndexError for a
+ * dim out of range.
+ */
 export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   return reduce("sum", x, dim, keepdim, accumulateDType(x));
 }
 
+/**
+ * Like torch.prod: product over `dim`, or over all elements when omitted. Bool and int32 inputs
+ * give int32.
+ */
 export function prod(x: Tensor, dim?: number, keepdim = false): Tensor {
   return reduce("prod", x, dim, keepdim, accumulateDType(x));
 }
 
+/**
+ * Like torch.mean: mean over `dim` (one dim, a list, or all when omitted). Throws DTypeError for
+ * non-floating inputs, as PyTorch does.
+ */
 export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   requireFloat("mean", x);
   const dims = reducedDims(x, dim);
   return div(sum(x, dims, keepdim), countOf(x, dims));
 }
 
+/**
+ * Like torch.amax: maximum over `dim` (one dim, a list, or all), values only. Throws IndexError
+ * when reducing an empty dim.
+ */
 export function amax(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   const dims = reducedDims(x, dim);
   requireNonEmpty("amax", x, dims, dim === undefined || (Array.isArray(dim) && dim.length === 0));
   return reduce("amax", x, dims, keepdim, x.dtype);
 }
 
+/**
+ * Like torch.amin: minimum over `dim` (one dim, a list, or all), values only. Throws IndexError
+ * when reducing an empty dim.
+ */
 export function amin(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   const dims = reducedDims(x, dim);
   requireNonEmpty("amin", x, dims, dim === undefined || (Array.isArray(dim) && dim.length === 0));
@@ -125,6 +150,7 @@ export function max(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIn
   return dim === undefined ? wholeExtremum("max", x) : extremum("maxDim", x, dim, keepdim);
 }
 
+/** `min()` of everything, or `{ values, indices }` along `dim`, like torch.min. */
 export function min(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
   return dim === undefined ? wholeExtremum("min", x) : extremum("minDim", x, dim, keepdim);
 }
@@ -139,10 +165,18 @@ function argExtremum(op: "maxDim" | "minDim", x: Tensor, dim: number | undefined
   return keepdim ? reshape(flat, x.shape.map(() => 1)) : flat;
 }
 
+/**
+ * Like torch.argmax: int32 index of the maximum along `dim`, or into the flattened tensor when
+ * `dim` is omitted (the first one on ties). Throws DTypeError for bool tensors.
+ */
 export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
   return argExtremum("maxDim", x, dim, keepdim);
 }
 
+/**
+ * Like torch.argmin: int32 index of the minimum along `dim`, or into the flattened tensor when
+ * `dim` is omitted (the first one on ties). Throws DTypeError for bool tensors.
+ */
 export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
   return argExtremum("minDim", x, dim, keepdim);
 }
@@ -158,6 +192,7 @@ export function variance(x: Tensor, dim?: Dims, keepdim = false, options: VarOpt
   return div(squares, Math.max(0, countOf(x, dims) - correction));
 }
 
+/** Like torch.std: square root of `var(x, dim, keepdim, options)`. */
 export function std(x: Tensor, dim?: Dims, keepdim = false, options: VarOptions = {}): Tensor {
   return sqrt(variance(x, dim, keepdim, options));
 }
@@ -168,6 +203,10 @@ function stableShift(x: Tensor, dims: readonly number[]): Tensor {
   return where(eq(abs(m), Number.POSITIVE_INFINITY), 0, m);
 }
 
+/**
+ * Like torch.logsumexp: `log(sum(exp(x)))` over `dim` (required), computed stably by shifting by
+ * the maximum; int and bool inputs give float32.
+ */
 export function logsumexp(x: Tensor, dim: Dims, keepdim = false): Tensor {
   if (dim === undefined) throw new ValueError("logsumexp(): dim is required");
   const input = isFloating(x.dtype) ? x : cast(x, "float32");
@@ -182,6 +221,10 @@ function requireSoftmaxInput(name: string, x: Tensor): void {
   if (!isFloating(x.dtype)) throw new DTypeError(`${name}(): expected a floating point tensor, got ${x.dtype}`);
 }
 
+/**
+ * Like torch.softmax: `exp(x)` normalized to sum to 1 along `dim` (shifted by the maximum for
+ * stability). Throws DTypeError for non-floating inputs.
+ */
 export function softmax(x: Tensor, dim: number): Tensor {
   requireSoftmaxInput("softmax", x);
   const d = normalizeDim(dim, x.ndim);
@@ -189,6 +232,10 @@ export function softmax(x: Tensor, dim: number): Tensor {
   return div(e, sum(e, d, true));
 }
 
+/**
+ * Like torch.log_softmax: `log(softmax(x, dim))`, computed as `x - max - log(sum(exp(x - max)))`.
+ * Throws DTypeError for non-floating inputs.
+ */
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   requireSoftmaxInput("logSoftmax", x);
   const d = normalizeDim(dim, x.ndim);

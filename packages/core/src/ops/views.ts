@@ -30,11 +30,19 @@ export function clone(t: Tensor): Tensor {
   return copyToContiguous(t);
 }
 
+/**
+ * Like torch.Tensor.contiguous: `t` itself when its elements are laid out in row-major order, else
+ * a contiguous copy.
+ */
 export function contiguous(t: Tensor): Tensor {
   t.assertLive();
   return isContiguousView(t) ? t : copyToContiguous(t);
 }
 
+/**
+ * Like torch.Tensor.view: the same elements under a new shape, sharing storage (one size may be
+ * -1). Throws ShapeError when the sizes do not match or the strides allow no view (use reshape).
+ */
 export function view(t: Tensor, shape: readonly number[]): Tensor {
   t.assertLive();
   const target = inferReshape(t.shape, shape);
@@ -48,6 +56,10 @@ export function view(t: Tensor, shape: readonly number[]): Tensor {
   return makeView(t, "reshape", { shape: target }, target, strides, t.offset);
 }
 
+/**
+ * Like torch.reshape: the same elements under a new shape (one size may be -1); a view when the
+ * strides allow, else a copy. Throws ShapeError when the element counts differ.
+ */
 export function reshape(t: Tensor, shape: readonly number[]): Tensor {
   t.assertLive();
   const target = inferReshape(t.shape, shape);
@@ -57,6 +69,10 @@ export function reshape(t: Tensor, shape: readonly number[]): Tensor {
   return makeView(dense, "reshape", { shape: target }, target, contiguousStrides(target), 0);
 }
 
+/**
+ * Like torch.permute: a view with the dims reordered, `dims[i]` being the input dim that becomes
+ * dim i. Throws ShapeError or ValueError for a wrong or repeated dim list.
+ */
 export function permute(t: Tensor, dims: readonly number[]): Tensor {
   t.assertLive();
   if (dims.length !== t.ndim) {
@@ -77,6 +93,7 @@ export function permute(t: Tensor, dims: readonly number[]): Tensor {
   );
 }
 
+/** Like torch.transpose: a view with `dim0` and `dim1` swapped. */
 export function transpose(t: Tensor, dim0: number, dim1: number): Tensor {
   const a = normalizeDim(dim0, t.ndim);
   const b = normalizeDim(dim1, t.ndim);
@@ -95,6 +112,10 @@ export function reverseDims(x: Tensor): Tensor {
   return permute(x, Array.from({ length: x.ndim }, (_, i) => x.ndim - 1 - i));
 }
 
+/**
+ * Like torch.Tensor.expand: a stride-0 view repeating size-1 dims (and new leading dims) to
+ * `shape`; -1 keeps a size. Throws ShapeError for a non-1 size that differs.
+ */
 export function expand(t: Tensor, shape: readonly number[]): Tensor {
   t.assertLive();
   if (shape.length < t.ndim) {
@@ -150,6 +171,10 @@ function sliceView(t: Tensor, d: number, start: number, length: number, step: nu
   return makeView(t, "slice", { dim: d, start, end: start + length * step, step }, shape, strides, offset);
 }
 
+/**
+ * Like torch.narrow: a view of `length` elements along `dim` from `start` (negative counts from the
+ * end). Throws IndexError when the range does not fit.
+ */
 export function narrow(t: Tensor, dim: number, start: number, length: number): Tensor {
   t.assertLive();
   const d = normalizeDim(dim, t.ndim);
@@ -163,6 +188,7 @@ export function narrow(t: Tensor, dim: number, start: number, length: number): T
   return sliceView(t, d, s, length, 1);
 }
 
+/** Like torch.squeeze: a view without the size-1 dims, or only those of `dim` when given. */
 export function squeeze(t: Tensor, dim?: number | readonly number[]): Tensor {
   t.assertLive();
   const dims = dim === undefined ? t.shape.map((_, i) => i) : normalizeDims(dim, t.ndim);
@@ -177,6 +203,7 @@ export function squeeze(t: Tensor, dim?: number | readonly number[]): Tensor {
   );
 }
 
+/** Like torch.unsqueeze: a view with a size-1 dim inserted at `dim` (in -(ndim+1) .. ndim). */
 export function unsqueeze(t: Tensor, dim: number): Tensor {
   t.assertLive();
   const d = normalizeDim(dim, t.ndim + 1);
@@ -187,6 +214,10 @@ export function unsqueeze(t: Tensor, dim: number): Tensor {
   return makeView(t, "reshape", { shape }, shape, strides, t.offset);
 }
 
+/**
+ * Like torch.flatten: dims `startDim` through `endDim` merged into one (a view when possible); a
+ * 0-d tensor becomes 1-D.
+ */
 export function flatten(t: Tensor, startDim = 0, endDim = -1): Tensor {
   if (t.ndim === 0) return reshape(t, [1]);
   const s = normalizeDim(startDim, t.ndim);

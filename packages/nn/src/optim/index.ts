@@ -1,4 +1,9 @@
 // Optimizers and learning-rate schedulers.
+/**
+ * Optimizers (SGD, Adam, AdamW) and learning-rate schedulers, like torch.optim. The same namespace
+ * is exported as `optim` and as `nn.optim`.
+ * @module
+ */
 export { Optimizer, type OptimizerStateDict, type ParamGroup, type ParamsArgument } from "./optimizer.js";
 export { SGD, type SGDOptions } from "./sgd.js";
 export { Adam, AdamW, type AdamOptions } from "./adam.js";
