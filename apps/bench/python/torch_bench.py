@@ -1,0 +1,144 @@
+"""PyTorch side of apps/bench: a small timing server driven over stdin/stdout.
+
+The Node benchmark starts this script once, sets up cases, and then asks for one timed call at a
+time, so PyTorch takes its turn in the same round-robin as the JavaScript libraries. Each call is
+timed here, inside Python (time.perf_counter around the work only), and the milliseconds are sent
+back; pipe and JSON overhead are not counted.
+
+Protocol: one JSON object per line each way.
+  {"op": "hello"}                                   -> {"ok": true, "torch": "1.13.1", ...}
+  {"op": "setup", "id": 3, "kind": "matmul", "m": 16, "k": 768, "n": 768}
+  {"op": "setup", "id": 4, "kind": "mlp-train", "batch": 16, "layers": [784, 256, 256, 10], "lr": 0.01}
+  {"op": "run", "id": 3, "threads": 2}              -> {"ok": true, "ms": 0.42}
+  {"op": "teardown", "id": 3}
+  {"op": "quit"}
+Errors come back as {"ok": false, "error": "..."}.
+"""
+import glob
+import json
+import os
+import platform
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+
+def blas_description():
+    """Which BLAS torch's generic BLAS path calls: Debian switches libblas.so.3 with alternatives."""
+    info = torch.__config__.show()
+    if "BLAS_INFO=mkl" in info:
+        return "MKL"
+    if "BLAS_INFO=open" in info:
+        return "OpenBLAS (built in)"
+    for link in glob.glob("/etc/alternatives/libblas.so.3*"):
+        target = os.path.realpath(link)
+        if "openblas" in target:
+            return "OpenBLAS (" + target + ")"
+        if "blis" in target:
+            return "BLIS (" + target + ")"
+        if "atlas" in target:
+            return "ATLAS (" + target + ")"
+        return "reference BLAS (" + target + "); install libopenblas0 for a fast one"
+    return "unknown"
+
+
+def make_mlp(layers):
+    modules = []
+    for i in range(len(layers) - 1):
+        modules.append(torch.nn.Linear(layers[i], layers[i + 1]))
+        if i < len(layers) - 2:
+            modules.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*modules)
+
+
+class MatmulCase:
+    def __init__(self, spec):
+        self.a = torch.randn(spec["m"], spec["k"])
+        self.b = torch.randn(spec["k"], spec["n"])
+
+    def run(self):
+        return torch.mm(self.a, self.b)
+
+
+class MlpTrainCase:
+    def __init__(self, spec):
+        layers = spec["layers"]
+        self.model = make_mlp(layers)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=spec["lr"])
+        self.x = torch.randn(spec["batch"], layers[0])
+        self.y = torch.arange(spec["batch"]) % layers[-1]
+
+    def run(self):
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(self.model(self.x), self.y)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+
+class MlpInferenceCase:
+    def __init__(self, spec):
+        layers = spec["layers"]
+        self.model = make_mlp(layers).eval()
+        self.x = torch.randn(spec["batch"], layers[0])
+
+    def run(self):
+        with torch.inference_mode():
+            return self.model(self.x)
+
+
+KINDS = {"matmul": MatmulCase, "mlp-train": MlpTrainCase, "mlp-inference": MlpInferenceCase}
+
+
+def main():
+    torch.manual_seed(0)
+    cases = {}
+    threads = None
+    out = sys.stdout
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            request = json.loads(line)
+            op = request["op"]
+            if op == "hello":
+                reply = {
+                    "ok": True,
+                    "torch": torch.__version__,
+                    "python": platform.python_version(),
+                    "defaultThreads": torch.get_num_threads(),
+                    "blas": blas_description(),
+                }
+            elif op == "setup":
+                cases[request["id"]] = KINDS[request["kind"]](request)
+                reply = {"ok": True}
+            elif op == "run":
+                wanted = request.get("threads")
+                if wanted is not None and wanted != threads:
+                    torch.set_num_threads(wanted)
+                    threads = wanted
+                case = cases[request["id"]]
+                start = time.perf_counter()
+                case.run()
+                elapsed = time.perf_counter() - start
+                reply = {"ok": True, "ms": elapsed * 1000.0}
+            elif op == "teardown":
+                cases.pop(request["id"], None)
+                reply = {"ok": True}
+            elif op == "quit":
+                out.write(json.dumps({"ok": True}) + "\n")
+                out.flush()
+                return
+            else:
+                reply = {"ok": False, "error": "unknown op " + str(op)}
+        except Exception as error:  # report, keep serving
+            reply = {"ok": False, "error": type(error).__name__ + ": " + str(error)}
+        out.write(json.dumps(reply) + "\n")
+        out.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+// jax-js cases on its wasm and webgpu devices. jax-js is lazy (ops are recorded and dispatched on
+// demand), so every call ends with `await data()` on the result, and the training step also waits
+// for the updated parameters (`blockUntilReady`), not only for the loss.
+//
+// jax-js counts references: passing an array to a function consumes it, `.ref` keeps it. The
+// cases below hold their inputs and pass `.ref`s; the training step consumes the old parameters
+// and keeps the new ones. In Node jax-js's wasm device runs single-threaded (it spreads work over
+// Web Workers, which Node does not have as a global).
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import type { BenchCase, PeerContext, PeerSetup, Skip } from "../runner.js";
+import { wantedWorkloads } from "../runner.js";
+import {
+  MLP_CLASSES,
+  MLP_LEARNING_RATE,
+  matmulInputs,
+  mlpBatch,
+  mlpWeights,
+  transpose,
+  type MatmulWorkload,
+  type MlpWorkload,
+  type Workload,
+} from "../workloads.js";
+import { installDawn } from "./dawn.js";
+
+type Jax = typeof import("@jax-js/jax");
+type JaxArray = import("@jax-js/jax").Array;
+type Device = "wasm" | "webgpu";
+
+const LIBRARY = "jax-js";
+const DEVICES: readonly Device[] = ["wasm", "webgpu"];
+
+function threadsOf(device: Device): number | null {
+  return device === "webgpu" ? null : 1;
+}
+
+function matmulCase(jax: Jax, w: MatmulWorkload, device: Device): BenchCase {
+  const np = jax.numpy;
+  let a: JaxArray | undefined;
+  let b: JaxArray | undefined;
+  let product: ((x: JaxArray, y: JaxArray) => JaxArray) & { dispose(): void };
+  return {
+    library: LIBRARY,
+    backend: device,
+    workload: w,
+    mode: "default",
+    threads: threadsOf(device),
+    warmups: 2, // jit compiles on the first call
+    setup() {
+      jax.defaultDevice(device);
+      const inputs = matmulInputs(w);
+      a = np.array(inputs.a, { shape: [w.m, w.k], device });
+      b = np.array(inputs.b, { shape: [w.k, w.n], device });
+      // jit, as jax-js recommends: eager np.matmul pays ~0.5-1 ms of tracing per call here.
+      product = jax.jit((x: JaxArray, y: JaxArray) => np.matmul(x, y)) as typeof product;
+    },
+    prepare() {
+      jax.defaultDevice(device);
+    },
+    async run() {
+      // data() realises the lazy product, reads it back and releases it.
+      await product(a!.ref, b!.ref).data();
+    },
+    teardown() {
+      a?.dispose();
+      b?.dispose();
+      product?.dispose();
+    },
+  };
+}
+
+/** x·W + b with ReLU between layers; `params` is [W1, b1, W2, b2, W3, b3], each used once. */
+function forward(jax: Jax, params: JaxArray[], x: JaxArray): JaxArray {
+  const np = jax.numpy;
+  let h = x;
+  const layers = params.length / 2;
+  for (let i = 0; i < layers; i++) {
+    h = np.matmul(h, params[2 * i]!).add(params[2 * i + 1]!);
+    if (i < layers - 1) h = jax.nn.relu(h);
+  }
+  return h;
+}
+
+/** Mean cross-entropy against one-hot labels. */
+function loss(jax: Jax, params: JaxArray[], x: JaxArray, oneHot: JaxArray, batch: number): JaxArray {
+  const np = jax.numpy;
+  const logProbs = jax.nn.logSoftmax(forward(jax, params, x), -1);
+  return np.negative(np.sum(np.multiply(logProbs, oneHot))).div(batch);
+}
+
+function mlpCase(jax: Jax, w: MlpWorkload, device: Device): BenchCase {
+  const np = jax.numpy;
+  let params: JaxArray[] = [];
+  let x: JaxArray | undefined;
+  let labels: JaxArray | undefined;
+  let step: ((params: JaxArray[], x: JaxArray, y: JaxArray) => [JaxArray, JaxArray[]]) & { dispose(): void };
+  let infer: ((params: JaxArray[], x: JaxArray) => JaxArray) & { dispose(): void };
+  return {
+    library: LIBRARY,
+    backend: device,
+    workload: w,
+    mode: "default",
+    threads: threadsOf(device),
+    warmups: 2, // jit compiles on the first call
+    setup() {
+      jax.defaultDevice(device);
+      params = mlpWeights().flatMap((l) => [
+        np.array(transpose(l.weight, l.outFeatures, l.inFeatures), { shape: [l.inFeatures, l.outFeatures], device }),
+        np.array(l.bias, { shape: [l.outFeatures], device }),
+      ]);
+      const batch = mlpBatch(w.batch);
+      x = np.array(batch.x, { shape: [w.batch, batch.x.length / w.batch], device });
+      labels = np.array(batch.oneHot, { shape: [w.batch, MLP_CLASSES], device });
+      // One compiled function per case: the whole SGD step (value, gradient, update) or the forward pass.
+      step = jax.jit((ps: JaxArray[], xs: JaxArray, ys: JaxArray): [JaxArray, JaxArray[]] => {
+        const [value, grads] = jax.valueAndGrad((p: JaxArray[], a: JaxArray, b: JaxArray) => loss(jax, p, a, b, w.batch))(jax.tree.ref(ps), xs, ys);
+        return [value, ps.map((p, i) => p.sub(grads[i]!.mul(MLP_LEARNING_RATE)))];
+      }) as typeof step;
+      infer = jax.jit((ps: JaxArray[], xs: JaxArray) => forward(jax, ps, xs)) as typeof infer;
+    },
+    prepare() {
+      jax.defaultDevice(device);
+    },
+    async run() {
+      if (w.kind === "mlp-train") {
+        const [value, next] = step(params, x!.ref, labels!.ref);
+        params = next;
+        await jax.blockUntilReady(params);
+        await value.data();
+        return;
+      }
+      await infer(jax.tree.ref(params), x!.ref).data();
+    },
+    teardown() {
+      for (const p of params) p.dispose();
+      x?.dispose();
+      labels?.dispose();
+      step?.dispose();
+      infer?.dispose();
+    },
+  };
+}
+
+function caseFor(jax: Jax, w: Workload, device: Device): BenchCase {
+  return w.kind === "matmul" ? matmulCase(jax, w, device) : mlpCase(jax, w, device);
+}
+
+/** The installed version (the package's exports map hides its package.json from require). */
+function jaxVersion(): string {
+  try {
+    let dir = path.dirname(createRequire(import.meta.url).resolve("@jax-js/jax"));
+    while (!dir.endsWith(`${path.sep}jax`) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+    return (JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    return "(version unknown)";
+  }
+}
+
+async function startDevice(jax: Jax, device: Device): Promise<void> {
+  if (device === "webgpu") await installDawn();
+  const available = await jax.init(device);
+  if (!available.includes(device)) {
+    throw new Error(device === "webgpu" ? "jax-js found no WebGPU adapter through navigator.gpu (Dawn)" : "jax-js could not start its wasm device");
+  }
+}
+
+export async function jaxPeer(ctx: PeerContext): Promise<PeerSetup> {
+  const cases: BenchCase[] = [];
+  const skipped: Skip[] = [];
+  const notes: string[] = [];
+  const wanted = DEVICES.map((device) => ({ device, workloads: wantedWorkloads(ctx, LIBRARY, device) })).filter((d) => d.workloads.length > 0);
+  if (wanted.length === 0) return { cases, skipped, notes };
+  let jax: Jax;
+  try {
+    jax = (await import("@jax-js/jax")) as Jax;
+  } catch (error) {
+    for (const { device } of wanted) skipped.push({ library: LIBRARY, backend: device, reason: `cannot load @jax-js/jax: ${String(error)}` });
+    return { cases, skipped, notes };
+  }
+  for (const { device, workloads } of wanted) {
+    if (device === "webgpu" && !ctx.webgpu) {
+      skipped.push({ library: LIBRARY, backend: device, reason: "--no-webgpu" });
+      continue;
+    }
+    try {
+      await startDevice(jax, device);
+      notes.push(`jax-js ${jaxVersion()} ${device}${device === "wasm" ? " (single-threaded in Node: no Web Workers)" : " (Dawn)"}, jit for every workload`);
+      for (const w of workloads) cases.push(caseFor(jax, w, device));
+    } catch (error) {
+      skipped.push({ library: LIBRARY, backend: device, reason: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return { cases, skipped, notes };
+}

@@ -1,0 +1,244 @@
+// TensorFlow.js cases: tfjs-core with its cpu (plain JS), wasm (XNNPACK; single-threaded in Node)
+// and webgpu (on Dawn) backends. tfjs is asynchronous on WebGPU and lazy about nothing else, but
+// every call still reads its result back (dataSync on cpu/wasm, await data() on webgpu).
+//
+// Loaded with dynamic imports so that a filtered run that leaves tfjs out never loads it, and so
+// that tfjs-backend-webgpu is evaluated after Dawn's globals exist (it registers itself only when
+// it sees navigator.gpu at import time).
+import { createRequire } from "node:module";
+import path from "node:path";
+import type { BenchCase, PeerContext, PeerSetup, Skip } from "../runner.js";
+import { wantedWorkloads } from "../runner.js";
+import {
+  MLP_CLASSES,
+  MLP_LEARNING_RATE,
+  matmulInputs,
+  mlpBatch,
+  mlpWeights,
+  transpose,
+  type MatmulWorkload,
+  type MlpWorkload,
+  type Workload,
+} from "../workloads.js";
+import { installDawn } from "./dawn.js";
+
+type Tf = typeof import("@tensorflow/tfjs-core");
+type TfTensor = import("@tensorflow/tfjs-core").Tensor;
+type TfVariable = import("@tensorflow/tfjs-core").Variable;
+type TfScalar = import("@tensorflow/tfjs-core").Scalar;
+
+const LIBRARY = "tfjs";
+const BACKENDS = ["cpu", "wasm", "webgpu"] as const;
+type TfBackend = (typeof BACKENDS)[number];
+
+/**
+ * Node resolve hook for tfjs-core's ES-module files, whose relative imports have no extension
+ * ("./gradients/Abs_grad"): try ".js", then "/index.js". Used only to load the gradient table.
+ */
+const EXTENSIONLESS_HOOK = `
+export async function resolve(specifier, context, next) {
+  if (context.parentURL && context.parentURL.includes("/@tensorflow/tfjs-core/dist/") &&
+      specifier.startsWith(".") && !/\\.[cm]?js$/.test(specifier)) {
+    try { return await next(specifier + ".js", context); } catch { return next(specifier + "/index.js", context); }
+  }
+  return next(specifier, context);
+}`;
+
+/**
+ * tfjs-core's Node bundle registers no gradients: the union package @tensorflow/tfjs does, by
+ * importing tfjs-core/dist/register_all_gradients. That package is not installed, so load the
+ * same file here. Its registrations land in tfjs's global registry (shared by every copy of
+ * tfjs-core), and training then runs exactly the gradients a @tensorflow/tfjs user gets.
+ */
+async function registerAllGradients(): Promise<void> {
+  const { register } = await import("node:module");
+  register(`data:text/javascript,${encodeURIComponent(EXTENSIONLESS_HOOK)}`);
+  const file = "@tensorflow/tfjs-core/dist/register_all_gradients.js";
+  await import(file);
+}
+
+async function loadCore(): Promise<Tf> {
+  const tf = (await import("@tensorflow/tfjs-core")) as Tf;
+  // Production mode: no per-op debug checks, and no "install tfjs-node" banner on stdout.
+  tf.enableProdMode();
+  return tf;
+}
+
+/** Loads and initialises one backend; throws with the reason when it cannot start. */
+async function startBackend(tf: Tf, backend: TfBackend): Promise<string> {
+  if (backend === "cpu") {
+    await import("@tensorflow/tfjs-backend-cpu");
+  } else if (backend === "wasm") {
+    const wasm = (await import("@tensorflow/tfjs-backend-wasm")) as typeof import("@tensorflow/tfjs-backend-wasm");
+    const require = createRequire(import.meta.url);
+    const dist = path.join(path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist") + path.sep;
+    wasm.setWasmPaths(dist);
+  } else {
+    await installDawn();
+    await import("@tensorflow/tfjs-backend-webgpu");
+  }
+  if (tf.findBackendFactory(backend) === null) throw new Error(`tfjs-backend-${backend} did not register (no navigator.gpu?)`);
+  const ok = await tf.setBackend(backend);
+  if (!ok) throw new Error(`tf.setBackend("${backend}") failed to initialise`);
+  await tf.ready();
+  if (backend === "wasm") {
+    const simd = tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
+    return `wasm (${(await simd) ? "SIMD" : "no SIMD"}, single-threaded: Node has no cross-origin isolation for the threaded build)`;
+  }
+  return backend === "cpu" ? "cpu (plain JavaScript kernels)" : "webgpu (Dawn)";
+}
+
+async function use(tf: Tf, backend: TfBackend): Promise<void> {
+  if (tf.getBackend() !== backend) await tf.setBackend(backend);
+}
+
+async function read(t: TfTensor, backend: TfBackend): Promise<void> {
+  if (backend === "webgpu") await t.data();
+  else t.dataSync();
+}
+
+function threadsOf(backend: TfBackend): number | null {
+  return backend === "webgpu" ? null : 1;
+}
+
+function matmulCase(tf: Tf, w: MatmulWorkload, backend: TfBackend): BenchCase {
+  let a: TfTensor | undefined;
+  let b: TfTensor | undefined;
+  return {
+    library: LIBRARY,
+    backend,
+    workload: w,
+    mode: "default",
+    threads: threadsOf(backend),
+    warmups: backend === "webgpu" ? 2 : undefined,
+    async setup() {
+      await use(tf, backend);
+      const inputs = matmulInputs(w);
+      a = tf.tensor2d(inputs.a, [w.m, w.k]);
+      b = tf.tensor2d(inputs.b, [w.k, w.n]);
+    },
+    prepare: () => use(tf, backend),
+    async run() {
+      const c = tf.matMul(a!, b!);
+      await read(c, backend);
+      c.dispose();
+    },
+    teardown() {
+      a?.dispose();
+      b?.dispose();
+    },
+  };
+}
+
+interface TfLayer {
+  weight: TfVariable;
+  bias: TfVariable;
+}
+
+/** x·W + b with ReLU between layers, through tf.fused.matMul as tf.layers.dense does. */
+function forward(tf: Tf, layers: TfLayer[], x: TfTensor): TfTensor {
+  let h = x;
+  layers.forEach((layer, i) => {
+    const last = i === layers.length - 1;
+    h = tf.fused.matMul({ a: h, b: layer.weight, bias: layer.bias, activation: last ? "linear" : "relu" });
+  });
+  return h;
+}
+
+function mlpCase(tf: Tf, w: MlpWorkload, backend: TfBackend): BenchCase {
+  let layers: TfLayer[] = [];
+  let x: TfTensor | undefined;
+  let labels: TfTensor | undefined;
+  let optimizer: import("@tensorflow/tfjs-core").Optimizer | undefined;
+  return {
+    library: LIBRARY,
+    backend,
+    workload: w,
+    mode: "default",
+    threads: threadsOf(backend),
+    warmups: backend === "webgpu" ? 2 : undefined,
+    async setup() {
+      await use(tf, backend);
+      layers = mlpWeights().map((l) => ({
+        // tfjs multiplies x·W, so W is stored [in, out].
+        weight: tf.variable(tf.tensor2d(transpose(l.weight, l.outFeatures, l.inFeatures), [l.inFeatures, l.outFeatures])),
+        bias: tf.variable(tf.tensor1d(l.bias)),
+      }));
+      const batch = mlpBatch(w.batch);
+      x = tf.tensor2d(batch.x, [w.batch, batch.x.length / w.batch]);
+      labels = tf.tensor2d(batch.oneHot, [w.batch, MLP_CLASSES]);
+      optimizer = tf.train.sgd(MLP_LEARNING_RATE);
+    },
+    prepare: () => use(tf, backend),
+    async run() {
+      if (w.kind === "mlp-train") {
+        const variables = layers.flatMap((l) => [l.weight, l.bias]);
+        const loss = tf.tidy(() => {
+          const value = optimizer!.minimize(() => tf.losses.softmaxCrossEntropy(labels!, forward(tf, layers, x!)) as TfScalar, true, variables);
+          if (value === null) throw new Error("optimizer.minimize returned no loss");
+          return value;
+        });
+        await read(loss, backend);
+        loss.dispose();
+        return;
+      }
+      const out = tf.tidy(() => forward(tf, layers, x!));
+      await read(out, backend);
+      out.dispose();
+    },
+    teardown() {
+      for (const l of layers) {
+        l.weight.dispose();
+        l.bias.dispose();
+      }
+      x?.dispose();
+      labels?.dispose();
+      optimizer?.dispose();
+    },
+  };
+}
+
+function caseFor(tf: Tf, w: Workload, backend: TfBackend): BenchCase {
+  return w.kind === "matmul" ? matmulCase(tf, w, backend) : mlpCase(tf, w, backend);
+}
+
+export async function tfjsPeer(ctx: PeerContext): Promise<PeerSetup> {
+  const cases: BenchCase[] = [];
+  const skipped: Skip[] = [];
+  const notes: string[] = [];
+  const wanted = BACKENDS.map((backend) => ({ backend, workloads: wantedWorkloads(ctx, LIBRARY, backend) })).filter((b) => b.workloads.length > 0);
+  if (wanted.length === 0) return { cases, skipped, notes };
+  let tf: Tf;
+  try {
+    tf = await loadCore();
+  } catch (error) {
+    for (const { backend } of wanted) skipped.push({ library: LIBRARY, backend, reason: `cannot load @tensorflow/tfjs-core: ${String(error)}` });
+    return { cases, skipped, notes };
+  }
+  let gradientsLoaded = false;
+  for (const { backend, workloads } of wanted) {
+    if (backend === "webgpu" && !ctx.webgpu) {
+      skipped.push({ library: LIBRARY, backend, reason: "--no-webgpu" });
+      continue;
+    }
+    try {
+      if (!gradientsLoaded && workloads.some((w) => w.kind === "mlp-train")) {
+        await registerAllGradients();
+        gradientsLoaded = true;
+      }
+      const description = await startBackend(tf, backend);
+      notes.push(`tfjs ${tf.version_core} ${description}`);
+      for (const w of workloads) cases.push(caseFor(tf, w, backend));
+    } catch (error) {
+      skipped.push({ library: LIBRARY, backend, reason: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return {
+    cases,
+    skipped,
+    notes,
+    close() {
+      tf.disposeVariables();
+    },
+  };
+}
