@@ -140,7 +140,8 @@ export function detReciprocal(y: number): number {
 export function detSqrtBySignificands(x: number): number {
   if (Number.isNaN(x)) return NaN;
   const a = unpack(x);
-  if (a.significand === 0) return a.negative && Object.is(x, -0) ? -0 : a.negative ? NaN : 0;
+  // Subnormals count as zeros of their sign (as in detSqrt): √−subnormal = −0, not NaN.
+  if (a.significand === 0) return a.negative ? -0 : 0;
   if (a.negative) return NaN;
   if (x === Infinity) return Infinity;
   // x = m · 2^e with m the integer significand and e even, so √x = √m · 2^(e/2).

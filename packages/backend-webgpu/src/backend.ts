@@ -9,6 +9,7 @@ import {
   type Backend,
   type DType,
   type DataArray,
+  type MemoryInfo,
   type Storage,
   type View,
 } from "@lockstep/core";
@@ -22,9 +23,11 @@ export interface WebGPUStorage extends Storage {
   readonly buffer: GPUBuffer;
   /** The context that made the buffer; a storage outlives its device only as an error. */
   readonly generation: number;
+  /** Set by `release()`: the buffer went back to the pool and this storage may not be used again. */
   released: boolean;
 }
 
+/** A strided view of a webgpu storage: what webgpu kernels read and write. */
 export type WebGPUView = View<WebGPUStorage>;
 
 /** Every dtype is stored as 4 bytes per element on the GPU. */
@@ -116,6 +119,7 @@ const finalizer = new FinalizationRegistry<{ buffer: GPUBuffer; generation: numb
   ctx.pool.release(buffer);
 });
 
+/** The Backend contract for device "webgpu" (registered by `init()`). */
 export const webgpuBackend: Backend<WebGPUStorage> = {
   device: "webgpu",
 
@@ -173,6 +177,12 @@ export const webgpuBackend: Backend<WebGPUStorage> = {
     ctx.bytesInUse -= storage.buffer.size;
     ctx.liveStorages--;
     ctx.pool.release(storage.buffer);
+  },
+
+  memory(): MemoryInfo {
+    const ctx = peekContext();
+    if (ctx === undefined) return { bytesInUse: 0, bytesPooled: 0, tensors: 0 };
+    return { bytesInUse: ctx.bytesInUse, bytesPooled: ctx.pool.pooledBytes, tensors: ctx.liveStorages };
   },
 };
 

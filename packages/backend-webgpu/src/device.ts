@@ -6,6 +6,7 @@
 import { DeviceError } from "@lockstep/core";
 import { BufferPool, CommandBatch } from "./buffers.js";
 
+/** Options of `init()` and `isAvailable()`. */
 export interface InitOptions {
   /** Passed to `requestAdapter`. */
   powerPreference?: GPUPowerPreference;
@@ -21,9 +22,13 @@ export interface InitOptions {
 
 /** What `init()` reports about the adapter it found. */
 export interface AdapterInfo {
+  /** The adapter's vendor, e.g. "mesa" or "nvidia" (empty when the browser hides it). */
   vendor: string;
+  /** The GPU family, e.g. "software" for lavapipe. */
   architecture: string;
+  /** The adapter's device name, when known. */
   device: string;
+  /** A readable description, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)". */
   description: string;
   /** Where the adapter came from: the browser's `navigator.gpu` or Dawn through the `webgpu` package. */
   source: "navigator.gpu" | "webgpu (Dawn)" | "provided device";
@@ -31,13 +36,30 @@ export interface AdapterInfo {
   selfTest: SelfTestResult;
 }
 
+/**
+ * The start-up self-test's report (`capabilities().selfTest`): whether this adapter gives the CPU
+ * backend's bits with the flag on, check by check.
+ */
 export interface SelfTestResult {
-  /** A float32 matmul equals the sequential `fround(acc + fround(a*b))` sum bit for bit. */
+  /**
+   * With useDeterministicAlgorithms(true), this adapter gave the CPU backend's bits on every check:
+   * matmul, sum, subnormals, each deterministic math function, a tiny MLP's loss and gradients.
+   */
+  bitwiseMatchesCpu: boolean;
+  /** One line per check that differed, naming the values; empty when `bitwiseMatchesCpu`. */
+  differences: string[];
+  /** The checks that ran ("matmul", "exp", …, "MLP forward/backward"). */
+  checks: string[];
+  /** Checks that could not run, and why (no CPU backend registered, no autograd). */
+  skipped: string[];
+  /** A float32 matmul equals the CPU's sequential `fround(acc + fround(a*b))` sum bit for bit. */
   matmul: boolean;
-  /** A float32 sum equals the sequential `fround(acc + v)` sum bit for bit. */
+  /** A float32 sum equals the CPU's sequential `fround(acc + v)` sum bit for bit. */
   sum: boolean;
   /** Subnormal float32 values survive arithmetic (some drivers flush them to zero). */
   subnormals: boolean;
+  /** How long the self-test took, in milliseconds (most of it compiling the kernels it uses). */
+  milliseconds: number;
 }
 
 const DAWN_MODULE = "webgpu";

@@ -5,10 +5,10 @@
 // NaN propagates through maximum/minimum, comparisons with NaN are false, float → int casts
 // truncate and wrap like JavaScript's ToInt32.
 //
-// Transcendentals use WGSL builtins guarded for NaN/±inf, plus own series for tanh and erf near 0
-// where builtins lose relative accuracy. They are per-element, hence deterministic and batch
-// invariant, but not bitwise equal to the CPU's double-precision Math.* (a later change replaces
-// both with one shared + − × implementation).
+// The float32 ops whose result is not a single correctly rounded operation (exp, log, sqrt,
+// rsqrt, sigmoid, tanh, erf, gelu, geluTanh, div, pow) come in two kernels, like on the CPU: the
+// deterministic one evaluates detmath.ts (the CPU's library, step for step: same bits), the fast
+// one the builtin-based fastmath.ts. Everything else is exact arithmetic and serves both modes.
 import type { BinaryOp, KernelFn, UnaryOp } from "@lockstep/core";
 import type { WebGPUStorage, WebGPUView } from "./backend.js";
 import { contextOf } from "./backend.js";
@@ -22,141 +22,11 @@ import {
   wgslType,
   workgroupsFor,
 } from "./program.js";
+import { CONSTANTS_BINDING, PRELUDE, constantsBuffer, deterministicExpression } from "./detmath.js";
+import { FAST_MATH } from "./fastmath.js";
 
-/** WGSL functions the float ops below call. */
-const MATH_HELPERS = `
-// e^x = 2^n · e^r, n = round(x·log2 e), |r| <= ln2/2, the ln 2 subtraction split in two
-// (Cody–Waite) and e^r by the Cephes expf polynomial: the steps of detExp in the CPU backend.
-// Outside [-87.34, 88.72] the result is 0 or +inf (subnormal results flush to 0).
-fn exp_f32(x: f32) -> f32 {
-  if (is_nan(x)) { return x; }
-  if (x > 88.72283935546875) { return inf_f32(); }
-  if (x < -87.33654022216797) { return 0.0; }
-  let n = floor(x * 1.44269502 + 0.5);
-  var r = x - n * 0.693359375;
-  r = r - n * -2.12194440e-4;
-  var p = 1.9875691500e-4;
-  p = p * r + 1.3981999507e-3;
-  p = p * r + 8.3334519073e-3;
-  p = p * r + 4.1665795894e-2;
-  p = p * r + 1.6666665459e-1;
-  p = p * r + 5.0000001201e-1;
-  let z = r * r;
-  let y = p * z + r + 1.0;
-  let result = ldexp(y, i32(n));
-  return select(result, 0.0, abs(result) < 1.17549435e-38);
-}
-fn log_f32(x: f32) -> f32 {
-  if (is_nan(x) || x < 0.0) { return nan_f32(); }
-  if (x == 0.0) { return -inf_f32(); }
-  if (is_inf(x)) { return x; }
-  return log(x);
-}
-fn sqrt_f32(x: f32) -> f32 {
-  if (is_nan(x) || x < 0.0) { return nan_f32(); }
-  if (x == 0.0 || is_inf(x)) { return x; }
-  return sqrt(x);
-}
-fn sigmoid_f32(x: f32) -> f32 {
-  if (is_nan(x)) { return x; }
-  return 1.0 / (1.0 + exp_f32(-x));
-}
-// tanh: an odd Taylor series near 0 (where 1 - 2/(e^2x + 1) cancels), saturating at |x| > 10.
-fn tanh_f32(x: f32) -> f32 {
-  if (is_nan(x)) { return x; }
-  let a = abs(x);
-  var r: f32;
-  if (a < 0.3) {
-    let s = x * x;
-    r = a * (1.0 + s * (-0.33333333 + s * (0.13333333 + s * (-0.053968254 + s * (0.021869488
-      + s * (-0.0088632355 + s * 0.0035921280))))));
-  } else if (a > 10.0) {
-    r = 1.0;
-  } else {
-    r = 1.0 - 2.0 / (exp(2.0 * a) + 1.0);
-  }
-  return select(r, -r, sign_bit(x));
-}
-// erfc for z >= 0 (Numerical Recipes' erfcc: fractional error below 1.2e-7).
-fn erfc_pos(z: f32) -> f32 {
-  let t = 1.0 / (1.0 + 0.5 * z);
-  let p = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
-    + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
-  return t * exp_f32(-z * z + p);
-}
-fn erfc_f32(x: f32) -> f32 {
-  if (sign_bit(x)) { return 2.0 - erfc_pos(-x); }
-  return erfc_pos(x);
-}
-fn erf_f32(x: f32) -> f32 {
-  if (is_nan(x)) { return x; }
-  let a = abs(x);
-  if (a < 0.5) {
-    let s = x * x;
-    return x * 1.1283791670955126 * (1.0 + s * (-0.33333333 + s * (0.1 + s * (-0.023809524
-      + s * (0.0046296296 + s * (-0.00075757576 + s * (0.00010683761 - s * 0.000013227513)))))));
-  }
-  if (a > 6.0) { return select(1.0, -1.0, sign_bit(x)); }
-  let r = 1.0 - erfc_pos(a);
-  return select(r, -r, sign_bit(x));
-}
-fn gelu_f32(x: f32) -> f32 {
-  if (is_nan(x)) { return x; }
-  return 0.5 * x * erfc_f32(-x * 0.70710678118654752);
-}
-// 0.5·x·(1 + tanh(u)) written as x / (1 + e^(−2u)), which does not cancel for negative x.
-fn gelu_tanh_f32(x: f32) -> f32 {
-  if (is_nan(x)) { return x; }
-  let u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
-  return x / (1.0 + exp_f32(-2.0 * u));
-}
-fn is_odd_integer(y: f32) -> bool {
-  let a = abs(y);
-  return a < 16777216.0 && floor(a) == a && (u32(a) & 1u) == 1u;
-}
-// x^n by squaring, for small integer n (a few roundings, fewer than exp2(n·log2 x) for these n).
-fn powi_f32(x: f32, n: i32) -> f32 {
-  var result = 1.0;
-  var base = x;
-  var e = abs(n);
-  loop {
-    if (e == 0) { break; }
-    if ((e & 1) == 1) { result = result * base; }
-    base = base * base;
-    e = e >> 1u;
-  }
-  return select(result, 1.0 / result, n < 0);
-}
-// C's pow (as the CPU backend): 1^y = 1 and (−1)^±inf = 1 even for NaN or infinite y, then
-// JavaScript's special cases, then |x|^y with the sign of an odd integer power.
-fn pow_f32(x: f32, y: f32) -> f32 {
-  if (x == 1.0 && !is_nan(x)) { return 1.0; }
-  if (is_nan(y)) { return nan_f32(); }
-  if (y == 0.0) { return 1.0; }
-  if (is_nan(x)) { return nan_f32(); }
-  let ax = abs(x);
-  if (is_inf(y)) {
-    if (ax == 1.0) { return 1.0; }
-    if ((ax > 1.0) == (y > 0.0)) { return inf_f32(); }
-    return 0.0;
-  }
-  let odd = is_odd_integer(y);
-  if (is_inf(x) || x == 0.0) {
-    var r = select(0.0, inf_f32(), is_inf(x) == (y > 0.0));
-    return select(r, -r, sign_bit(x) && odd);
-  }
-  let integral = floor(y) == y;
-  if (x < 0.0 && !integral) { return nan_f32(); }
-  var r: f32;
-  if (integral && abs(y) <= 8.0) {
-    r = powi_f32(ax, i32(y));
-  } else if (y == 0.5) {
-    r = sqrt(ax);
-  } else {
-    r = exp2(y * log2(ax));
-  }
-  return select(r, -r, x < 0.0 && odd);
-}
+/** WGSL helpers of the exact ops (both modes). */
+const EXACT_HELPERS = `
 fn max_f32(a: f32, b: f32) -> f32 {
   if (is_nan(a) || is_nan(b)) { return nan_f32(); }
   if (a > b) { return a; }
@@ -207,11 +77,11 @@ fn f32_to_i32(x: f32) -> i32 {
 type Kind = "f32" | "i32" | "u32";
 
 /** WGSL expression of `a` for a unary op on `kind`; undefined when core never asks for it. */
-function unaryExpression(op: UnaryOp, kind: Kind): string | undefined {
+function unaryExpression(op: UnaryOp, kind: Kind, deterministic: boolean): string | undefined {
   if (kind === "u32") {
     if (op === "logicalNot") return "u32(a == 0u)";
     // Other ops on bools: compute in float, store truthiness (like the CPU kernel).
-    const asFloat = unaryExpression(op, "f32");
+    const asFloat = unaryExpression(op, "f32", deterministic);
     return asFloat === undefined ? undefined : `u32(truthy_f32(unary_f32(f32(a))))`;
   }
   if (kind === "i32") {
@@ -243,10 +113,10 @@ function unaryExpression(op: UnaryOp, kind: Kind): string | undefined {
     geluTanh: "gelu_tanh_f32(a)",
     logicalNot: "u32(!truthy_f32(a))",
   };
-  return ops[op];
+  return (deterministic ? deterministicExpression(op)?.expression : undefined) ?? ops[op];
 }
 
-function binaryExpression(op: BinaryOp, kind: Kind): string | undefined {
+function binaryExpression(op: BinaryOp, kind: Kind, deterministic: boolean): string | undefined {
   const ordered = kind === "f32" ? "!(is_nan(a) || is_nan(b)) && " : "";
   const truthy = (x: string) => (kind === "f32" ? `truthy_f32(${x})` : kind === "i32" ? `${x} != 0` : `${x} != 0u`);
   const common: Partial<Record<BinaryOp, string>> = {
@@ -272,7 +142,8 @@ function binaryExpression(op: BinaryOp, kind: Kind): string | undefined {
     i32: { add: "a + b", sub: "a - b", mul: "a * b", pow: "pow_i32(a, b)", maximum: "max(a, b)", minimum: "min(a, b)" },
     u32: { maximum: "max(a, b)", minimum: "min(a, b)" },
   };
-  return common[op] ?? arithmetic[kind][op];
+  const twin = kind === "f32" && deterministic ? deterministicExpression(op)?.expression : undefined;
+  return common[op] ?? twin ?? arithmetic[kind][op];
 }
 
 /** WGSL converting `a` of one element type to another, with the CPU backend's semantics. */
@@ -294,6 +165,8 @@ interface MapSpec {
   expression: string;
   /** Extra WGSL functions the expression calls. */
   helpers?: string;
+  /** Binds detmath's constants buffer (after the inputs) and loads its opaque zero first. */
+  deterministicMath?: boolean;
 }
 
 const INPUT_NAMES = ["a", "b", "c"];
@@ -323,9 +196,12 @@ export function mapElements(output: WebGPUView, inputs: readonly WebGPUView[], s
   const names = operands.map((_, j) => `p${j}`);
   const parameters = inputs.map((_, i) => `${INPUT_NAMES[i]}: ${types[i + 1]}`).join(", ");
   const argumentsList = inputs.map((_, i) => `in${i}[p${i + 1}]`).join(", ");
+  const det = spec.deterministicMath === true;
+  const inputBindings = inputs.map((_, i): [string, string] => [`in${i}`, types[i + 1]!]);
+  if (det) inputBindings.push([CONSTANTS_BINDING, "u32"]);
   runShader(ctx, {
     key: `map:${spec.key}:${types.join(",")}:r${rank}`,
-    source: () => `${bindings([["out", types[0]!]], inputs.map((_, i) => [`in${i}`, types[i + 1]!]))}
+    source: () => `${bindings([["out", types[0]!]], inputBindings)}
 ${FLOAT_HELPERS}
 ${spec.helpers ?? ""}
 fn compute(${parameters}) -> ${types[0]} {
@@ -333,33 +209,58 @@ fn compute(${parameters}) -> ${types[0]} {
 }
 ${linearMain()}
   if (index >= info[0]) { return; }
+${det ? PRELUDE : ""}
   var rem = index;
 ${names.map((n, j) => `  var ${n} = info[${bases[j]}u];`).join("\n")}
 ${offsetCode(rank, 1, bases.map((b) => b + 1), names)}
   out[p0] = compute(${argumentsList});
 }`,
     outputs: [output.storage.buffer],
-    inputs: inputs.map((v) => v.storage.buffer),
+    inputs: [...inputs.map((v) => v.storage.buffer), ...(det ? [constantsBuffer(ctx)] : [])],
     info,
     workgroups: workgroupsFor(count),
   });
 }
 
-export function unaryKernel(op: UnaryOp): KernelFn<UnaryOp, WebGPUStorage> {
+/** The ops whose fast expressions call fastmath.ts (other kernels compile without it). */
+const FAST_MATH_OPS = new Set<string>(["exp", "log", "sqrt", "rsqrt", "sigmoid", "tanh", "erf", "gelu", "geluTanh", "pow"]);
+
+/**
+ * The kernel of a unary op. `deterministic`: float32 (and bool, through float32) use detmath's
+ * twin of the CPU library where the op has one; otherwise the fast builtin-based math.
+ */
+export function unaryKernel(op: UnaryOp, deterministic: boolean): KernelFn<UnaryOp, WebGPUStorage> {
+  const twin = deterministic ? deterministicExpression(op) : undefined;
+  const mode = twin === undefined ? "" : ":det";
   return ([x], [out]) => {
     const kind = wgslType(x!.dtype);
-    const expression = unaryExpression(op, kind) ?? unsupported(`${op} on ${x!.dtype}`);
+    const expression = unaryExpression(op, kind, deterministic) ?? unsupported(`${op} on ${x!.dtype}`);
     // Bool inputs of float ops evaluate the float expression through a helper.
-    const floatHelper = kind === "u32" && op !== "logicalNot" ? `fn unary_f32(a: f32) -> f32 { return ${unaryExpression(op, "f32")}; }` : "";
-    mapElements(out!, [x!], { key: `unary:${op}`, expression, helpers: MATH_HELPERS + floatHelper });
+    const floatHelper =
+      kind === "u32" && op !== "logicalNot" ? `fn unary_f32(a: f32) -> f32 { return ${unaryExpression(op, "f32", deterministic)}; }` : "";
+    const math = twin !== undefined && kind !== "i32" ? twin.helpers : FAST_MATH_OPS.has(op) ? FAST_MATH : "";
+    mapElements(out!, [x!], {
+      key: `unary:${op}${mode}`,
+      expression,
+      helpers: EXACT_HELPERS + math + floatHelper,
+      deterministicMath: twin !== undefined && kind !== "i32",
+    });
   };
 }
 
-export function binaryKernel(op: BinaryOp): KernelFn<BinaryOp, WebGPUStorage> {
+/** The kernel of a binary op; `deterministic` as for `unaryKernel` (div and pow have twins). */
+export function binaryKernel(op: BinaryOp, deterministic: boolean): KernelFn<BinaryOp, WebGPUStorage> {
+  const twin = deterministic ? deterministicExpression(op) : undefined;
   return ([a, b], [out]) => {
     const kind = wgslType(a!.dtype);
-    const expression = binaryExpression(op, kind) ?? unsupported(`${op} on ${a!.dtype}`);
-    mapElements(out!, [a!, b!], { key: `binary:${op}`, expression, helpers: MATH_HELPERS });
+    const expression = binaryExpression(op, kind, deterministic) ?? unsupported(`${op} on ${a!.dtype}`);
+    const useTwin = twin !== undefined && kind === "f32";
+    mapElements(out!, [a!, b!], {
+      key: `binary:${op}${useTwin ? ":det" : ""}`,
+      expression,
+      helpers: EXACT_HELPERS + (useTwin ? twin.helpers : FAST_MATH_OPS.has(op) ? FAST_MATH : ""),
+      deterministicMath: useTwin,
+    });
   };
 }
 
@@ -370,7 +271,7 @@ export const whereKernel: KernelFn<"where", WebGPUStorage> = ([condition, a, b],
 export const castKernel: KernelFn<"cast", WebGPUStorage> = ([x], [out]) => {
   const from = wgslType(x!.dtype);
   const to = wgslType(out!.dtype);
-  mapElements(out!, [x!], { key: "cast", expression: castExpression(from, to), helpers: MATH_HELPERS });
+  mapElements(out!, [x!], { key: "cast", expression: castExpression(from, to), helpers: EXACT_HELPERS });
 };
 
 /** Copies between any two layouts of one shape; the output may be a strided view of a live tensor. */

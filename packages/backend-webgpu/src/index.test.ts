@@ -11,6 +11,7 @@ import {
   zeros,
 } from "@lockstep/core";
 import { afterEach, describe, expect, it } from "vitest";
+import { DETERMINISTIC_BINARY_OPS, DETERMINISTIC_UNARY_OPS } from "./detmath.js";
 import { capabilities, init, isAvailable, webgpuBackend } from "./index.js";
 import { adapterInfo, available, cpu } from "./test-support/gpu.js";
 
@@ -24,11 +25,29 @@ describe.runIf(available)("starting the webgpu backend", () => {
     expect(await isAvailable()).toBe(true);
   });
 
-  it("registers a deterministic, batch-invariant kernel for every primitive", () => {
-    const cpuOps = new Set(listKernels().filter((k) => k.device === "cpu").map((k) => k.op));
+  it("registers a deterministic, batch-invariant kernel for every primitive, and fast twins where the CPU has them", () => {
+    const cpu = listKernels().filter((k) => k.device === "cpu");
     const gpu = listKernels().filter((k) => k.device === "webgpu");
-    expect(new Set(gpu.map((k) => k.op))).toEqual(cpuOps);
-    expect(gpu.every((k) => k.deterministic && k.batchInvariant)).toBe(true);
+    const invariant = (k: { deterministic: boolean; batchInvariant: boolean }) => k.deterministic && k.batchInvariant;
+    expect(new Set(gpu.filter(invariant).map((k) => k.op))).toEqual(new Set(cpu.map((k) => k.op)));
+    expect(gpu.every((k) => k.batchInvariant)).toBe(true);
+    // Builtin-based math for the flag off: the ops whose deterministic kernels use detmath.
+    const fast = gpu.filter((k) => !k.deterministic).map((k) => k.op).sort();
+    expect(fast).toEqual([...DETERMINISTIC_UNARY_OPS, ...DETERMINISTIC_BINARY_OPS].sort());
+    expect(fast).toEqual(expect.arrayContaining(["exp", "log", "tanh", "erf", "sigmoid", "gelu", "rsqrt", "div"]));
+  });
+
+  it("the self-test finds CPU ≡ GPU on this adapter and says what it checked", () => {
+    const caps = capabilities();
+    expect(caps.differences).toEqual([]);
+    expect(caps.bitwiseMatchesCpu).toBe(true);
+    expect(caps.selfTest.checks).toEqual(
+      expect.arrayContaining(["matmul", "sum", "subnormals", "exp", "log", "sqrt", "rsqrt", "sigmoid", "tanh", "erf", "gelu", "geluTanh", "div", "pow"]),
+    );
+    // This package's tests load no autograd: the MLP runs forward only, and the report says so.
+    expect(caps.selfTest.checks).toContain("MLP forward");
+    expect(caps.selfTest.skipped.join(" ")).toMatch(/autograd/);
+    console.info(`webgpu self-test: ${JSON.stringify(caps.selfTest)}`);
   });
 
   it("capabilities() names the dtypes and the size limits", () => {

@@ -16,6 +16,7 @@ import {
   registerBackend,
   registerKernel,
   type KernelFn,
+  type MemoryInfo,
   type Primitive,
 } from "@lockstep/core";
 import { webgpuBackend, type WebGPUStorage } from "./backend.js";
@@ -27,6 +28,7 @@ import {
   type AdapterInfo,
   type InitOptions,
 } from "./device.js";
+import { DETERMINISTIC_BINARY_OPS, DETERMINISTIC_UNARY_OPS } from "./detmath.js";
 import { binaryKernel, castKernel, copyKernel, unaryKernel, whereKernel } from "./elementwise.js";
 import { catKernel, gatherKernel, indexSelectKernel, scatterKernel } from "./indexing.js";
 import { matmulKernel } from "./matmul.js";
@@ -36,42 +38,65 @@ import { runSelfTest } from "./selftest.js";
 export { webgpuBackend, type WebGPUStorage, type WebGPUView } from "./backend.js";
 export type { AdapterInfo, InitOptions, SelfTestResult } from "./device.js";
 
-/** GPU memory as the pool sees it. */
-export interface MemoryInfo {
-  /** Bytes of live storages (tensors and their views share one storage). */
-  bytesInUse: number;
-  /** Bytes of released buffers kept for reuse (including those waiting for their commands to be submitted). */
-  bytesPooled: number;
-  /** Number of live storages. */
-  tensors: number;
-}
+/** GPU memory as the pool sees it: `bytesInUse`, `bytesPooled`, `tensors` (core's `memory("webgpu")`). */
+export type { MemoryInfo } from "@lockstep/core";
 
+/** What the initialised device supports, from `capabilities()`. */
 export interface Capabilities {
+  /** Always "webgpu". */
   device: "webgpu";
   /** dtypes a webgpu tensor may have (float64 is CPU-only). */
   dtypes: readonly ("float32" | "int32" | "bool")[];
   /** Largest tensor in elements: maxStorageBufferBindingSize / 4. */
   maxElements: number;
+  /** The adapter's limit on one bound buffer, in bytes (the largest tensor). */
   maxStorageBufferBindingSize: number;
+  /** The adapter's limit on one buffer, in bytes. */
   maxBufferSize: number;
+  /** Workgroups per dispatch dimension; larger launches use a 2-D grid. */
   maxComputeWorkgroupsPerDimension: number;
-  /** Every kernel is deterministic and batch invariant (one thread per output, fixed order). */
+  /** With useDeterministicAlgorithms(true) every kernel is deterministic and batch invariant. */
   deterministic: true;
-  /** The start-up check of float32 matmul and sum against the CPU's arithmetic. */
+  /**
+   * Whether the start-up self-test found this adapter's deterministic kernels bitwise equal to the
+   * CPU backend's (CPU ≡ GPU): matmul, sum, subnormals, every deterministic math function, and a
+   * tiny MLP's forward and backward.
+   */
+  bitwiseMatchesCpu: boolean;
+  /** What differed, one line per check; empty when `bitwiseMatchesCpu`. */
+  differences: readonly string[];
+  /** The whole self-test report. */
   selfTest: AdapterInfo["selfTest"];
 }
 
 const DEFAULT_MAX_POOLED_BYTES = 256 * 1024 * 1024;
 
-/** Every webgpu kernel reduces in one fixed order per output element. */
+/**
+ * A kernel that gives the CPU's deterministic bits: one fixed order per output element and, for
+ * float32 transcendentals and division, the shared + − × library (detmath.ts).
+ */
 function invariant<P extends Primitive>(op: P, run: KernelFn<P, WebGPUStorage>): void {
   registerKernel({ op, device: "webgpu", deterministic: true, batchInvariant: true, run });
 }
 
+/**
+ * A builtin-based kernel: batch invariant and reproducible on one adapter, but its bits depend on
+ * the adapter's builtins. The flag off prefers it; the flag on uses the twin registered beside it.
+ */
+function fastOnly<P extends Primitive>(op: P, run: KernelFn<P, WebGPUStorage>): void {
+  registerKernel({ op, device: "webgpu", deterministic: false, batchInvariant: true, run });
+}
+
 function registerKernels(): void {
   registerBackend(webgpuBackend);
-  for (const op of UNARY_OPS) invariant(op, unaryKernel(op));
-  for (const op of BINARY_OPS) invariant(op, binaryKernel(op));
+  for (const op of UNARY_OPS) {
+    invariant(op, unaryKernel(op, true));
+    if (DETERMINISTIC_UNARY_OPS.includes(op)) fastOnly(op, unaryKernel(op, false));
+  }
+  for (const op of BINARY_OPS) {
+    invariant(op, binaryKernel(op, true));
+    if (DETERMINISTIC_BINARY_OPS.includes(op)) fastOnly(op, binaryKernel(op, false));
+  }
   for (const op of REDUCE_OPS) invariant(op, reduceKernel(op));
   invariant("maxDim", extremumKernel("maxDim"));
   invariant("minDim", extremumKernel("minDim"));
@@ -144,22 +169,21 @@ async function start(options: InitOptions): Promise<AdapterInfo> {
   setContext(device, description, options.maxPooledBytes ?? DEFAULT_MAX_POOLED_BYTES);
   registerKernels();
   const selfTest = await runSelfTest();
-  if (!selfTest.matmul || !selfTest.sum) {
+  if (!selfTest.bitwiseMatchesCpu) {
     console.warn(
       `lockstep: on this WebGPU adapter (${description.vendor} ${description.architecture} ${description.description}) ` +
-        "float32 matmul or sum does not match the CPU backend bit for bit (the shader compiler may fuse or " +
-        "reorder arithmetic); results stay deterministic on this device, but CPU and WebGPU will differ.",
+        "the deterministic kernels do not match the CPU backend bit for bit (the driver may fuse, reorder or flush " +
+        "arithmetic); results stay deterministic on this device, but CPU and WebGPU will differ:\n  " +
+        selfTest.differences.join("\n  "),
     );
   }
   adapterInfo = { ...description, selfTest };
   return adapterInfo;
 }
 
-/** Bytes in use and pooled; zeros before `init()`. */
+/** Bytes in use and pooled; zeros before `init()`. The same as core's `memory("webgpu")`. */
 export function memory(): MemoryInfo {
-  const ctx = peekContext();
-  if (ctx === undefined) return { bytesInUse: 0, bytesPooled: 0, tensors: 0 };
-  return { bytesInUse: ctx.bytesInUse, bytesPooled: ctx.pool.pooledBytes, tensors: ctx.liveStorages };
+  return webgpuBackend.memory!();
 }
 
 /** What the initialised device supports. */
@@ -178,6 +202,8 @@ export function capabilities(): Capabilities {
     maxBufferSize: limits.maxBufferSize,
     maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
     deterministic: true,
+    bitwiseMatchesCpu: adapterInfo.selfTest.bitwiseMatchesCpu,
+    differences: adapterInfo.selfTest.differences,
     selfTest: adapterInfo.selfTest,
   };
 }

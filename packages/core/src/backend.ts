@@ -47,4 +47,19 @@ export interface Backend<S extends Storage = Storage> {
   readSync?(storage: S): DataArray;
   /** Gives the memory back; the storage is not used again. */
   release(storage: S): void;
+  /**
+   * What the device's memory holds now, for `memory(device)`. Optional: backends whose memory the
+   * garbage collector manages (the CPU) need not track it.
+   */
+  memory?(): MemoryInfo;
+}
+
+/** Device memory as `memory(device)` reports it. */
+export interface MemoryInfo {
+  /** Bytes of live storages (a tensor and its views share one storage). */
+  bytesInUse: number;
+  /** Bytes the backend keeps for reuse (a buffer pool), not counted in `bytesInUse`. */
+  bytesPooled: number;
+  /** Number of live storages. */
+  tensors: number;
 }

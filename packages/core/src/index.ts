@@ -22,7 +22,8 @@ export {
   normalizeDim,
   numel,
 } from "./shape.js";
-export type { Backend, Storage, View } from "./backend.js";
+export type { Backend, MemoryInfo, Storage, View } from "./backend.js";
+export { memory } from "./memory.js";
 export {
   type Kernel,
   type KernelFn,

@@ -2,7 +2,7 @@
 // fields in the order they were assigned — the order PyTorch registers them — so state-dict keys
 // ("0.weight", "encoder.bias") and parameter order match PyTorch's for the same model code.
 import { noGrad } from "@lockstep/autograd";
-import { LockstepError, ShapeError, Tensor, ValueError } from "@lockstep/core";
+import { LockstepError, ShapeError, Tensor, ValueError, keep } from "@lockstep/core";
 
 const parameters = new WeakSet<Tensor>();
 
@@ -155,9 +155,15 @@ export abstract class Module {
     return this;
   }
 
-  /** Sets the `.grad` of every parameter to undefined, like torch's zero_grad(set_to_none=True). */
+  /**
+   * Sets the `.grad` of every parameter to undefined, like torch's zero_grad(set_to_none=True),
+   * and frees the gradients' memory at once (clone a gradient first to keep it).
+   */
   zeroGrad(): void {
-    for (const p of this.parameters()) p.grad = undefined;
+    for (const p of this.parameters()) {
+      p.grad?.dispose();
+      p.grad = undefined;
+    }
   }
 
   /**
@@ -169,9 +175,13 @@ export abstract class Module {
       const fields = module as unknown as Record<string, unknown>;
       for (const [key, value] of module.entries()) {
         if (!(value instanceof Tensor)) continue;
-        const moved = noGrad(() => value.detach().to(target));
+        const moved = noGrad(() => value.to(target));
         if (moved === value) continue;
-        fields[key] = value instanceof Parameter ? new Parameter(moved, value.requiresGrad) : moved;
+        // The module owns what it holds from now on: no enclosing scope may free it. A Parameter
+        // aliases `moved`, whose own handle is dropped so that disposing the parameter frees the memory.
+        const held = keep(value instanceof Parameter ? new Parameter(moved, value.requiresGrad) : moved);
+        if (held !== moved) moved.dispose();
+        fields[key] = held;
       }
     }
     return this;

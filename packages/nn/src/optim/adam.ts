@@ -2,7 +2,7 @@
 // update, including where it computes in Python doubles (bias corrections, step size).
 import type { Tensor } from "@lockstep/core";
 import { zerosLike, maximum } from "@lockstep/core";
-import { Optimizer, checkNonNegative, type ParamsArgument } from "./optimizer.js";
+import { Optimizer, checkNonNegative, stateTensor, type ParamsArgument } from "./optimizer.js";
 import { ValueError } from "@lockstep/core";
 
 /** Hyperparameters of `Adam` and `AdamW`, as torch.optim.Adam names them (camelCased). */
@@ -39,29 +39,24 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
   protected update(p: Tensor, grad: Tensor, g: AdamOptions, state: Record<string, Tensor | number>): void {
     const [beta1, beta2] = g.betas;
     let d = g.maximize ? grad.neg() : grad;
-    if (state.step === undefined) {
-      state.step = 0;
-      state.expAvg = zerosLike(p);
-      state.expAvgSq = zerosLike(p);
-      if (g.amsgrad) state.maxExpAvgSq = zerosLike(p);
-    }
+    state.step ??= 0;
+    const expAvg = stateTensor(state, "expAvg", () => zerosLike(p));
+    const expAvgSq = stateTensor(state, "expAvgSq", () => zerosLike(p));
     const step = (state.step as number) + 1;
     state.step = step;
     if (g.weightDecay !== 0) {
       if (this.decoupled) p.copy_(p.mul(1 - g.lr * g.weightDecay));
       else d = d.add(p, { alpha: g.weightDecay });
     }
-    const expAvg = (state.expAvg as Tensor).mul(beta1).add(d, { alpha: 1 - beta1 });
-    const expAvgSq = (state.expAvgSq as Tensor).mul(beta2).add(d.mul(1 - beta2).mul(d));
-    state.expAvg = expAvg;
-    state.expAvgSq = expAvgSq;
+    expAvg.copy_(expAvg.mul(beta1).add(d, { alpha: 1 - beta1 }));
+    expAvgSq.copy_(expAvgSq.mul(beta2).add(d.mul(1 - beta2).mul(d)));
     const biasCorrection1 = 1 - beta1 ** step;
     const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** step);
     const stepSize = g.lr / biasCorrection1;
     let second = expAvgSq;
     if (g.amsgrad) {
-      second = maximum(state.maxExpAvgSq as Tensor, expAvgSq);
-      state.maxExpAvgSq = second;
+      second = stateTensor(state, "maxExpAvgSq", () => zerosLike(p));
+      second.copy_(maximum(second, expAvgSq));
     }
     const denom = second.sqrt().div(biasCorrection2Sqrt).add(g.eps);
     p.copy_(p.add(expAvg.div(denom), { alpha: -stepSize }));

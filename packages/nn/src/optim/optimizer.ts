@@ -1,7 +1,7 @@
 // The optimizer base: parameter groups with their hyperparameters, per-parameter state, and
 // state dicts shaped like PyTorch's ({ state: {index: …}, paramGroups: [...] }).
 import { noGrad } from "@lockstep/autograd";
-import { LockstepError, Tensor, ValueError } from "@lockstep/core";
+import { LockstepError, Tensor, ValueError, keep } from "@lockstep/core";
 
 /**
  * A group of parameters with its own hyperparameters (`lr`, ...), like an entry of torch's
@@ -81,9 +81,12 @@ export abstract class Optimizer<O extends { lr: number }> {
     });
   }
 
-  /** Drops gradients (PyTorch's default set_to_none=True). */
+  /**
+   * Drops gradients (PyTorch's default set_to_none=True) and frees their memory at once, so a
+   * training loop holds GPU memory flat; clone a gradient first to keep it.
+   */
   zeroGrad(): void {
-    for (const group of this.paramGroups) for (const p of group.params) p.grad = undefined;
+    for (const group of this.paramGroups) for (const p of group.params) dropGrad(p);
   }
 
   /**
@@ -121,13 +124,32 @@ export abstract class Optimizer<O extends { lr: number }> {
     this.state.clear();
     for (const [key, value] of Object.entries(dict.state)) {
       const p = params[Number(key)];
-      if (p !== undefined) this.state.set(p, { ...value });
+      // Copies, as PyTorch's deepcopy: the steps update state tensors in place.
+      const copy = (v: Tensor | number) => (v instanceof Tensor ? keep(noGrad(() => v.clone())) : v);
+      if (p !== undefined) this.state.set(p, Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copy(v)])));
     }
     dict.paramGroups.forEach((g, i) => {
       const { params: _ignored, ...rest } = g;
       Object.assign(this.paramGroups[i]!, rest);
     });
   }
+}
+
+/** Frees a parameter's gradient (autograd made it and owns it) and sets `.grad` to undefined. */
+export function dropGrad(p: Tensor): void {
+  p.grad?.dispose();
+  p.grad = undefined;
+}
+
+/**
+ * The state tensor `key` of one parameter, made by `init` on first use. State lives across steps,
+ * so it is kept out of whatever `scope` the step runs in, and updaters write it in place
+ * (`copy_`) rather than replacing it: nothing is left for a scope to free or for anyone to leak.
+ */
+export function stateTensor(state: Record<string, Tensor | number>, key: string, init: () => Tensor): Tensor {
+  let t = state[key] as Tensor | undefined;
+  if (t === undefined) state[key] = t = keep(init());
+  return t;
 }
 
 export function checkNonNegative(name: string, value: number): void {

@@ -1,6 +1,6 @@
 // SGD with momentum, dampening, Nesterov and weight decay — PyTorch's single-tensor update.
 import { ValueError, type Tensor } from "@lockstep/core";
-import { Optimizer, checkNonNegative, type ParamsArgument } from "./optimizer.js";
+import { Optimizer, checkNonNegative, stateTensor, type ParamsArgument } from "./optimizer.js";
 
 /** Hyperparameters of `SGD`, as torch.optim.SGD names them (camelCased). */
 export interface SGDOptions {
@@ -45,9 +45,9 @@ export class SGD extends Optimizer<SGDOptions> {
     let d = g.maximize ? grad.neg() : grad;
     if (g.weightDecay !== 0) d = d.add(p, { alpha: g.weightDecay });
     if (g.momentum !== 0) {
-      const previous = state.momentumBuffer as Tensor | undefined;
-      const buffer = previous === undefined ? d.clone() : previous.mul(g.momentum).add(d, { alpha: 1 - g.dampening });
-      state.momentumBuffer = buffer;
+      const first = state.momentumBuffer === undefined;
+      const buffer = stateTensor(state, "momentumBuffer", () => d.clone());
+      if (!first) buffer.copy_(buffer.mul(g.momentum).add(d, { alpha: 1 - g.dampening }));
       d = g.nesterov ? d.add(buffer, { alpha: g.momentum }) : buffer;
     }
     p.copy_(p.add(d, { alpha: -g.lr }));
