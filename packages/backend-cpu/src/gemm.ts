@@ -1,4 +1,5 @@
-// Fast float32 matrix multiply, used with the deterministic flag off. Like every BLAS, it picks a
+// Fast float32 matrix multiply in plain JS, used with the deterministic flag off where the engine
+// has no WebAssembly SIMD (else gemm-wasm.ts runs). Like every BLAS, it picks a
 // different summation for different shapes, which is why its results can change with the batch
 // size and thread count:
 // - one output row (GEMV, e.g. batch 1): each dot product runs four partial sums in double across

@@ -1,13 +1,25 @@
-// Matrix multiply over identical (possibly broadcast, stride-0) batch dims. Each output element
-// is a sequential sum over k with the product rounded before the add — for float32,
-// fround(acc + fround(a·b)) — the order of reference BLAS. It depends only on K, so it is
-// deterministic and batch-invariant.
+// Matrix multiply over identical (possibly broadcast, stride-0) batch dims.
+//
+// The deterministic contract (flag on, `matmulKernel`): each output element is a sequential sum
+// over k = 0..K−1 with the product rounded before the add — for float32,
+// acc = fround(acc + fround(a·b)) from acc = +0 — the order of reference BLAS (Debian PyTorch's
+// CPU matmul gives the same bits) and of the WebGPU kernel. It depends only on K, so it is
+// deterministic and batch-invariant. Float32 runs on the WebAssembly SIMD kernels (gemm.wat:
+// lanes are output columns, multiply then add, never fused) when the engine has SIMD, else on
+// `sequentialMatmul`; both give the same bits, and so does any split of the output rows or
+// columns over the worker pool, since a split never touches one element's order.
+//
+// The fast kernel (flag off, `fastMatmulKernel`) may round differently with the shape: one-row
+// products take a partial-sum GEMV kernel, and tiny outputs with a long K are split over K.
 import { getNumThreads, type KernelFn } from "@lockstep/core";
-import { gemmRows, gemvColumns, gemvPartial, type GemmJob } from "./gemm.js";
-import { isShared, workerPool, type PoolTask } from "./pool.js";
+import { gemmRows, gemvColumns, type GemmJob } from "./gemm.js";
+import { claimSlots, groupColumns, runWasmGemm, type MatmulSegment, type WasmGemmTask } from "./gemm-wasm.js";
+import { MAX_WORKERS, isShared, workerPool, type PoolTask } from "./pool.js";
 import { elementOffsets, type CpuStorage, type CpuView } from "./storage.js";
+import { wasmAvailable } from "./wasm/instance.js";
 
-export const matmulKernel: KernelFn<"matmul", CpuStorage> = ([a, b], [out]) => {
+/** The deterministic matmul in plain JS, for every dtype: the reference the WASM kernel matches. */
+export const sequentialMatmul: KernelFn<"matmul", CpuStorage> = ([a, b], [out]) => {
   const A = a!;
   const B = b!;
   const nd = A.shape.length;
@@ -46,8 +58,12 @@ export const matmulKernel: KernelFn<"matmul", CpuStorage> = ([a, b], [out]) => {
   }
 };
 
+/** Below this many multiply-adds the JS loop costs less than copying into WebAssembly. */
+const WASM_MIN_WORK = 256;
 /** Below this many multiply-adds the pool's hand-off costs more than it saves. */
 const POOL_MIN_WORK = 1 << 20;
+/** WASM kernels compute several times faster, so the hand-off pays later for them. */
+const WASM_POOL_MIN_WORK = 1 << 21;
 
 function shared(array: Float32Array): Float32Array {
   if (isShared(array)) return array;
@@ -64,15 +80,115 @@ function ranges(total: number, parts: number, align: number): [number, number][]
   return out;
 }
 
+interface Operands {
+  a: Float32Array;
+  b: Float32Array;
+  c: Float32Array;
+  segments: MatmulSegment[];
+  rows: number;
+  k: number;
+  n: number;
+}
+
+/**
+ * The product as segments of output rows. A weight shared by the whole batch (stride-0 batch
+ * dims of B) over a batch-contiguous A is one segment, so B is packed once for every row.
+ */
+function operands(A: CpuView, B: CpuView, out: CpuView): Operands {
+  const nd = A.shape.length;
+  const batchShape = A.shape.slice(0, nd - 2);
+  const aBases = elementOffsets(batchShape, A.strides.slice(0, nd - 2), A.offset);
+  const bBases = elementOffsets(batchShape, B.strides.slice(0, nd - 2), B.offset);
+  const m = A.shape[nd - 2]!;
+  const [aRow, aCol, bRow, bCol] = [A.strides[nd - 2]!, A.strides[nd - 1]!, B.strides[nd - 2]!, B.strides[nd - 1]!];
+  const segment = (batch: number, rows: number): MatmulSegment => ({
+    row: batch * m, rows, aBase: aBases[batch]!, aRow, aCol, bBase: bBases[batch]!, bRow, bCol,
+  });
+  let folds = true;
+  for (let i = 1; i < aBases.length && folds; i++) folds = bBases[i] === bBases[0] && aBases[i] === aBases[0]! + i * m * aRow;
+  const segments = aBases.length === 0 ? [] : folds ? [segment(0, aBases.length * m)] : Array.from(aBases, (_, i) => segment(i, m));
+  return {
+    a: A.storage.data as Float32Array,
+    b: B.storage.data as Float32Array,
+    c: out.storage.data as Float32Array,
+    segments,
+    rows: aBases.length * m,
+    k: A.shape[nd - 1]!,
+    n: B.shape[nd - 1]!,
+  };
+}
+
+/**
+ * Float32 matmul on the WebAssembly kernels; false (nothing written) when the engine lacks SIMD
+ * or the dtype is not float32. Exported for the tests, which compare it with `sequentialMatmul`.
+ */
+export function wasmMatmul(inputs: readonly CpuView[], out: CpuView, deterministic: boolean): boolean {
+  const [A, B] = inputs as [CpuView, CpuView];
+  if (A.dtype !== "float32" || !wasmAvailable()) return false;
+  const ops = operands(A, B, out);
+  const { rows, k, n } = ops;
+  if (rows === 0 || n === 0) return true;
+  const whole: WasmGemmTask = { ...ops, rowStart: 0, rowEnd: rows, colStart: 0, colEnd: n, deterministic, threads: 1 };
+  const threads = Math.min(getNumThreads(), MAX_WORKERS + 1);
+  const pool = rows * n * k >= WASM_POOL_MIN_WORK ? workerPool(threads) : undefined;
+  if (pool === undefined) return runWasmGemm(whole);
+  const task: WasmGemmTask = { ...whole, a: shared(ops.a), b: shared(ops.b), c: isShared(ops.c) ? ops.c : new Float32Array(new SharedArrayBuffer(ops.c.byteLength)) };
+  const tasks: PoolTask[] = [];
+  if (!deterministic && rows === 1 && n >= 64 * threads) {
+    for (const [start, end] of ranges(n, threads, 16)) tasks.push({ kind: "wasmGemm", task: { ...task, colStart: start, colEnd: end } });
+    pool.run(tasks);
+  } else if (!deterministic && rows === 1) {
+    // Split-K (fast mode only): each thread's partial dot products, added in thread order.
+    const seg = ops.segments[0]!;
+    const parts = ranges(k, threads, 4).map(([k0, k1]) => ({
+      ...task,
+      segments: [{ ...seg, aBase: seg.aBase + k0 * seg.aCol, bBase: seg.bBase + k0 * seg.bRow }],
+      k: k1 - k0,
+      c: new Float32Array(new SharedArrayBuffer(4 * n)),
+    }));
+    pool.run(parts.map((part) => ({ kind: "wasmGemm", task: part })));
+    for (let j = 0; j < n; j++) {
+      let total = parts[0]!.c[j]!;
+      for (let t = 1; t < parts.length; t++) total = Math.fround(total + parts[t]!.c[j]!);
+      task.c[j] = total;
+    }
+  } else if (Math.ceil(n / groupColumns(k, n)) >= 2 * threads || ops.segments.length >= 2 * threads) {
+    // Every thread runs the whole task and claims pieces (runs of columns of one chunk of rows
+    // of one segment) as it goes, so a thread the OS preempts does not hold up the others.
+    const claimed: WasmGemmTask = { ...task, claims: new Int32Array(new SharedArrayBuffer(4 * claimSlots(task))), threads };
+    pool.run(Array.from({ length: threads }, () => ({ kind: "wasmGemm", task: claimed })));
+  } else {
+    // Too few columns to share: fixed shares of rows, or of columns when there are few rows.
+    const byRows = rows >= 8 * threads;
+    const shares = byRows ? ranges(rows, threads, 4) : ranges(n, threads, 8);
+    for (const [start, end] of shares) {
+      tasks.push({ kind: "wasmGemm", task: byRows ? { ...task, rowStart: start, rowEnd: end } : { ...task, colStart: start, colEnd: end } });
+    }
+    pool.run(tasks);
+  }
+  if (task.c !== ops.c) ops.c.set(task.c);
+  return true;
+}
+
+/** The deterministic matmul (see the header): WASM for float32 when available, else JS. */
+export const matmulKernel: KernelFn<"matmul", CpuStorage> = (inputs, outputs, attrs) => {
+  const [A, B] = inputs as [CpuView, CpuView];
+  const nd = A.shape.length;
+  const work = outputs[0]!.shape.reduce((x, y) => x * y, 1) * A.shape[nd - 1]!;
+  if (work >= WASM_MIN_WORK && wasmMatmul(inputs, outputs[0]!, true)) return;
+  sequentialMatmul(inputs, outputs, attrs);
+};
+
 /**
  * The fast matmul (flag off): float32 only — float64 and int32 take the exact kernel above.
- * Work is shared out over output rows, over columns for one row, or over k when the output is
- * too small to share (see gemm.ts for the summation each path uses).
+ * WASM when available; else the JS kernels of gemm.ts, shared over output rows, over columns for
+ * one row, or over k when the output is too small to share.
  */
 export const fastMatmulKernel: KernelFn<"matmul", CpuStorage> = (inputs, outputs, attrs) => {
   const [A, B] = inputs as [CpuView, CpuView];
   const out = outputs[0]!;
-  if (A.dtype !== "float32") return matmulKernel(inputs, outputs, attrs);
+  if (A.dtype !== "float32") return sequentialMatmul(inputs, outputs, attrs);
+  if (wasmMatmul(inputs, out, false)) return;
   const nd = A.shape.length;
   const batchShape = A.shape.slice(0, nd - 2);
   const job: GemmJob = {
@@ -90,7 +206,7 @@ export const fastMatmulKernel: KernelFn<"matmul", CpuStorage> = (inputs, outputs
     bCol: B.strides[nd - 1]!,
   };
   const rows = job.aBases.length * job.m;
-  const threads = getNumThreads();
+  const threads = Math.min(getNumThreads(), MAX_WORKERS + 1);
   const pool = rows * job.n * job.k >= POOL_MIN_WORK ? workerPool(threads) : undefined;
   if (rows === 0 || job.n === 0) return;
   if (pool === undefined) {
@@ -99,15 +215,10 @@ export const fastMatmulKernel: KernelFn<"matmul", CpuStorage> = (inputs, outputs
     return;
   }
   const sharedJob: GemmJob = { ...job, a: shared(job.a), b: shared(job.b), c: isShared(job.c) ? job.c : new Float32Array(new SharedArrayBuffer(job.c.byteLength)) };
-  const runHere = (task: PoolTask) => {
-    if (task.kind === "gemmRows") gemmRows(task.job, task.start, task.end);
-    else if (task.kind === "gemvColumns") gemvColumns(task.job, task.start, task.end);
-    else gemvPartial(task.job, task.start, task.end, task.partial);
-  };
   if (rows > 1) {
-    pool.run(ranges(rows, threads, 4).map(([start, end]) => ({ kind: "gemmRows", job: sharedJob, start, end })), runHere);
+    pool.run(ranges(rows, threads, 4).map(([start, end]) => ({ kind: "gemmRows", job: sharedJob, start, end })));
   } else if (job.n >= 64 * threads) {
-    pool.run(ranges(job.n, threads, 16).map(([start, end]) => ({ kind: "gemvColumns", job: sharedJob, start, end })), runHere);
+    pool.run(ranges(job.n, threads, 16).map(([start, end]) => ({ kind: "gemvColumns", job: sharedJob, start, end })));
   } else {
     // Split-K: each thread's partial dots are rounded to float32, then added in thread order.
     const parts = ranges(job.k, threads, 4).map(([start, end]) => ({
@@ -117,7 +228,7 @@ export const fastMatmulKernel: KernelFn<"matmul", CpuStorage> = (inputs, outputs
       end,
       partial: new Float32Array(new SharedArrayBuffer(4 * job.n)),
     }));
-    pool.run(parts, runHere);
+    pool.run(parts);
     for (let j = 0; j < job.n; j++) {
       let total = parts[0]!.partial[j]!;
       for (let t = 1; t < parts.length; t++) total = Math.fround(total + parts[t]!.partial[j]!);

@@ -1,6 +1,7 @@
-// A CPU pool worker: runs its share of a fast kernel on shared memory and counts itself done.
-import { gemmRows, gemvColumns, gemvPartial } from "./gemm.js";
-import type { PoolTask } from "./pool.js";
+// A CPU pool worker: runs its share of a kernel on shared memory and counts itself done (also
+// when the share throws, so the main thread never waits for a dead task; it then reports the
+// failure).
+import { DONE, FAILED, READY, runTask, type PoolTask } from "./pool.js";
 
 const threads = (globalThis as { process?: { getBuiltinModule?: (name: string) => unknown } }).process?.getBuiltinModule?.(
   "node:worker_threads",
@@ -9,12 +10,16 @@ const threads = (globalThis as { process?: { getBuiltinModule?: (name: string) =
 const { control, index } = threads.workerData;
 
 threads.parentPort.on("message", (task: PoolTask) => {
-  if (task.kind === "gemmRows") gemmRows(task.job, task.start, task.end);
-  else if (task.kind === "gemvColumns") gemvColumns(task.job, task.start, task.end);
-  else gemvPartial(task.job, task.start, task.end, task.partial);
-  Atomics.add(control, 0, 1);
-  Atomics.notify(control, 0);
+  try {
+    runTask(task);
+  } catch (error) {
+    Atomics.store(control, FAILED, 1);
+    console.error(error);
+  } finally {
+    Atomics.add(control, DONE, 1);
+    Atomics.notify(control, DONE);
+  }
 });
 
-Atomics.store(control, 1 + index, 1);
-Atomics.notify(control, 1 + index);
+Atomics.store(control, READY + index, 1);
+Atomics.notify(control, READY + index);

@@ -1,0 +1,278 @@
+// Runs one share of a float32 matmul (a range of output rows × a range of output columns) on the
+// WebAssembly kernels of wasm/gemm.wat: copies the operands it needs from their storages into
+// this thread's WebAssembly memory, packs them, multiplies, and copies the result out. It runs
+// on the main thread and in pool workers alike; matmul.ts decides the shares. Copies cost about
+// as much as a small product's arithmetic, so each operand crosses main memory once where the
+// layout allows (see gemmRows).
+//
+// Rounding: with `deterministic` (and in fast mode for several rows) every output element is
+// acc = fround(acc + fround(a·b)) over k = 0..K−1 — whatever the share, the row chunk or the K
+// block, because copying and packing move floats without changing them and each SIMD lane is one
+// output element. In fast mode a share with one row uses a GEMV kernel that sums in partial sums.
+import { gemmInstance, type GemmInstance } from "./wasm/instance.js";
+
+/**
+ * Output rows [row, row + rows) of a matmul whose A rows are affine in storage: row row + i of
+ * the output reads A[aBase + i·aRow + p·aCol] and B[bBase + p·bRow + j·bCol].
+ */
+export interface MatmulSegment {
+  row: number;
+  rows: number;
+  aBase: number;
+  aRow: number;
+  aCol: number;
+  bBase: number;
+  bRow: number;
+  bCol: number;
+}
+
+export interface WasmGemmTask {
+  a: Float32Array;
+  b: Float32Array;
+  /** Output, row-major with row stride n: output row r, column j is c[r·n + j]. */
+  c: Float32Array;
+  segments: MatmulSegment[];
+  k: number;
+  n: number;
+  rowStart: number;
+  rowEnd: number;
+  colStart: number;
+  colEnd: number;
+  deterministic: boolean;
+  /**
+   * Shared claim counters (see `claimSlots`) when several threads run this same task: each
+   * piece of work goes to the first thread that claims it, so a thread the OS preempts does not
+   * hold up the others. Which thread computes an element never changes its arithmetic.
+   */
+  claims?: Int32Array;
+  /** Threads running the task (sizes the pieces when `claims` is set). */
+  threads: number;
+}
+
+/** Packed B is made and used one group of columns at a time, small enough to stay in L2. */
+const GROUP_FLOATS = 48 * 1024;
+/**
+ * Bounds the memory one share takes (WebAssembly memory never shrinks): rows of A and C are
+ * packed this many floats at a time, and B is copied in slabs of at most this many floats.
+ */
+const CHUNK_FLOATS = 1 << 22;
+
+/** Where a strided region landed in WebAssembly memory (in floats) and its strides there. */
+interface Placed {
+  offset: number;
+  rowStride: number;
+  colStride: number;
+}
+
+type CopyKind = "span" | "rows" | "columns" | "gather";
+
+/**
+ * How to copy a rows×cols region (element (i, j) at base + i·rowStride + j·colStride): one copy
+ * of the whole span when it is at most about twice the region (the usual case: dense, transposed
+ * or broadcast operands), else row by row or column by column, else element by element.
+ */
+function copyKind(rows: number, cols: number, rowStride: number, colStride: number, unitColumns: boolean): CopyKind {
+  const needed = rows * cols;
+  const span = (rows - 1) * Math.abs(rowStride) + (cols - 1) * Math.abs(colStride) + 1;
+  if (unitColumns && colStride !== 1) return "gather";
+  if (span <= 2 * needed + 1024) return "span";
+  if (colStride === 1) return "rows";
+  if (rowStride === 1) return "columns";
+  return "gather";
+}
+
+function copySize(rows: number, cols: number, rowStride: number, colStride: number, kind: CopyKind): number {
+  if (kind !== "span") return rows * cols;
+  return (rows - 1) * Math.abs(rowStride) + (cols - 1) * Math.abs(colStride) + 1;
+}
+
+/** Copies the region to floats[at ...) as `copyKind` says; returns where element (0, 0) is. */
+function copyRegion(
+  src: Float32Array, base: number, rows: number, cols: number, rowStride: number, colStride: number,
+  kind: CopyKind, floats: Float32Array, at: number,
+): Placed {
+  if (kind === "span") {
+    const lo = base + Math.min(0, (rows - 1) * rowStride) + Math.min(0, (cols - 1) * colStride);
+    const size = copySize(rows, cols, rowStride, colStride, kind);
+    floats.set(src.subarray(lo, lo + size), at);
+    return { offset: at + base - lo, rowStride, colStride };
+  }
+  if (kind === "rows") {
+    for (let i = 0; i < rows; i++) floats.set(src.subarray(base + i * rowStride, base + i * rowStride + cols), at + i * cols);
+    return { offset: at, rowStride: cols, colStride: 1 };
+  }
+  if (kind === "columns") {
+    for (let j = 0; j < cols; j++) floats.set(src.subarray(base + j * colStride, base + j * colStride + rows), at + j * rows);
+    return { offset: at, rowStride: 1, colStride: rows };
+  }
+  let o = at;
+  for (let i = 0; i < rows; i++) {
+    const start = base + i * rowStride;
+    for (let j = 0; j < cols; j++) floats[o++] = src[start + j * colStride]!;
+  }
+  return { offset: at, rowStride: cols, colStride: 1 };
+}
+
+const roundUp = (x: number, to: number) => Math.ceil(x / to) * to;
+
+/** Columns of B packed at once: as many as fit GROUP_FLOATS, a multiple of 8. */
+export function groupColumns(k: number, width: number): number {
+  return Math.min(roundUp(width, 8), Math.max(8, Math.floor(GROUP_FLOATS / k / 8) * 8));
+}
+
+/** Rows of A (and C) packed at once for a product with this K and output width. */
+function chunkRows(k: number, width: number): number {
+  return Math.max(4, Math.floor(CHUNK_FLOATS / Math.max(k, roundUp(width, 8)) / 4) * 4);
+}
+
+/** Hands out the pieces of one chunk of rows: through the shared counter, or all in order. */
+class Claims {
+  #slot = 0;
+  #next = 0;
+  constructor(readonly counters: Int32Array | undefined) {}
+  /** The next unclaimed piece of the current chunk. */
+  claim(): number {
+    return this.counters === undefined ? this.#next++ : Atomics.add(this.counters, this.#slot, 1);
+  }
+  /** Moves to the next chunk (every thread walks the chunks in the same order). */
+  nextChunk(): void {
+    this.#slot++;
+    this.#next = 0;
+  }
+}
+
+/**
+ * Output rows [start, end) of one segment, columns [colStart, colEnd), through `gemm`. Rows go
+ * in chunks (packed A, and C). Columns go in groups: each group of B is packed and multiplied
+ * against the whole chunk while it is hot in cache; runs of groups make the pieces that threads
+ * claim. B is copied in slabs of columns: one slab per group when a group is one contiguous span
+ * of the storage (x·Wᵀ's transposed weight), so B crosses main memory once; else (B row-major)
+ * slabs as wide as CHUNK_FLOATS allows, each copied at once and packed group by group.
+ */
+function gemmRows(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, start: number, end: number, claims: Claims): void {
+  const { k, n, colStart, colEnd } = task;
+  const { aRow, aCol, bRow, bCol } = seg;
+  const width = colEnd - colStart;
+  const ldc = roundUp(width, 8);
+  const group = groupColumns(k, width);
+  const groups = Math.ceil(width / group);
+  const pieceCount = claims.counters === undefined ? 1 : Math.min(groups, 4 * task.threads);
+  const piece = Math.ceil(groups / pieceCount) * group;
+  const contiguousGroups = copyKind(k, group, bRow, bCol, false) === "span";
+  const slab = contiguousGroups ? group : Math.min(ldc, Math.max(group, Math.floor(CHUNK_FLOATS / k / group) * group));
+  const slabKind = copyKind(k, Math.min(slab, width), bRow, bCol, false);
+  const chunk = Math.min(end - start, chunkRows(k, width));
+  const aKind = copyKind(chunk, k, aRow, aCol, false);
+  // Memory, in bytes: [packed A][C][packed group of B][copy of a slab of B][copy of A].
+  const cp = roundUp(chunk, 4) * k * 4;
+  const bp = cp + roundUp(chunk, 4) * ldc * 4;
+  const slabAt = bp + group * k * 4;
+  const aRaw = slabAt + roundUp(4 * copySize(k, Math.min(slab, width), bRow, bCol, slabKind), 16);
+  w.reserve(aRaw + 4 * copySize(chunk, k, aRow, aCol, aKind));
+  const floats = w.floats;
+  const { exports } = w;
+  const c = task.c;
+  let slabCopied = -1;
+  let b: Placed | undefined;
+  for (let r0 = start; r0 < end; r0 += chunk, claims.nextChunk()) {
+    const rows = Math.min(chunk, end - r0);
+    let aPacked = false;
+    for (let p0 = claims.claim() * piece; p0 < width; p0 = claims.claim() * piece) {
+      if (!aPacked) {
+        const a = copyRegion(task.a, seg.aBase + (r0 - seg.row) * aRow, rows, k, aRow, aCol, aKind, floats, aRaw / 4);
+        exports.packA(a.offset * 4, a.rowStride, a.colStride, rows, k, 0);
+        aPacked = true;
+      }
+      const p1 = Math.min(width, p0 + piece);
+      for (let g0 = p0; g0 < p1; g0 += group) {
+        const s0 = Math.floor(g0 / slab) * slab;
+        if (b === undefined || slabCopied !== s0) {
+          b = copyRegion(task.b, seg.bBase + (colStart + s0) * bCol, k, Math.min(slab, width - s0), bRow, bCol, slabKind, floats, slabAt / 4);
+          slabCopied = s0;
+        }
+        const columns = Math.min(group, p1 - g0);
+        exports.packB((b.offset + (g0 - s0) * b.colStride) * 4, b.rowStride, b.colStride, k, columns, bp);
+        exports.gemm(0, bp, cp + g0 * 4, rows, Math.ceil(columns / 8), k, ldc);
+      }
+      if (p1 - p0 === n) {
+        exports.compact(cp, rows, ldc, n);
+        c.set(floats.subarray(cp / 4, cp / 4 + rows * n), r0 * n);
+      } else {
+        for (let i = 0; i < rows; i++) {
+          const from = cp / 4 + i * ldc;
+          c.set(floats.subarray(from + p0, from + p1), (r0 + i) * n + colStart + p0);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Fast mode, one output row: a GEMV kernel over columns [colStart, colEnd), on B in pieces that
+ * are copied into a cache-hot scratch area and read once there: groups of columns with x·Wᵀ's
+ * layout (columns contiguous in k, for gemvRows), else chunks of k (for gemvColumns, which adds
+ * each chunk's sums to the running result).
+ */
+function gemvRow(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, r: number): void {
+  const { k, n, colStart, colEnd } = task;
+  const { bRow, bCol } = seg;
+  const width = colEnd - colStart;
+  const transposed = bRow === 1 && bCol !== 1;
+  const group = transposed ? Math.min(width, Math.max(4, Math.floor(GROUP_FLOATS / k / 4) * 4)) : width;
+  const chunk = transposed ? k : Math.min(k, Math.max(2, Math.floor(GROUP_FLOATS / width / 2) * 2));
+  let kind = copyKind(chunk, group, bRow, bCol, false);
+  // gemvRows wants contiguous columns, gemvColumns contiguous rows; gather anything else.
+  if (kind === "span" && bRow !== 1 && bCol !== 1) kind = "gather";
+  const cp = roundUp(k, 4) * 4;
+  const bp = cp + roundUp(width, 4) * 4;
+  w.reserve(bp + 4 * copySize(chunk, group, bRow, bCol, kind));
+  const floats = w.floats;
+  copyRegion(task.a, seg.aBase + (r - seg.row) * seg.aRow, 1, k, 0, seg.aCol, copyKind(1, k, 0, seg.aCol, true), floats, 0);
+  const bShare = seg.bBase + colStart * bCol;
+  for (let g0 = 0; g0 < width; g0 += group) {
+    for (let p0 = 0; p0 < k; p0 += chunk) {
+      const columns = Math.min(group, width - g0);
+      const rows = Math.min(chunk, k - p0);
+      const b = copyRegion(task.b, bShare + g0 * bCol + p0 * bRow, rows, columns, bRow, bCol, kind, floats, bp / 4);
+      if (b.rowStride === 1 && b.colStride !== 1) w.exports.gemvRows(p0 * 4, b.offset * 4, cp + g0 * 4, rows, columns, b.colStride);
+      else w.exports.gemvColumns(p0 * 4, b.offset * 4, cp + g0 * 4, rows, columns, b.rowStride, p0 === 0 ? 0 : 1);
+    }
+  }
+  task.c.set(floats.subarray(cp / 4, cp / 4 + width), r * n + colStart);
+}
+
+/** How many claim counters a task needs: one per chunk of rows of each segment. */
+export function claimSlots(task: WasmGemmTask): number {
+  const chunk = chunkRows(task.k, task.colEnd - task.colStart);
+  let slots = 0;
+  for (const seg of task.segments) {
+    const rows = Math.min(seg.row + seg.rows, task.rowEnd) - Math.max(seg.row, task.rowStart);
+    if (rows > 0) slots += !task.deterministic && rows === 1 ? 1 : Math.ceil(rows / chunk);
+  }
+  return slots;
+}
+
+/** Runs the task's share on this thread. False when WebAssembly SIMD is not available here. */
+export function runWasmGemm(task: WasmGemmTask): boolean {
+  const w = gemmInstance();
+  if (w === undefined) return false;
+  const { k, n, rowStart, rowEnd, colStart, colEnd } = task;
+  if (rowEnd <= rowStart || colEnd <= colStart) return true;
+  if (k === 0) {
+    for (let r = rowStart; r < rowEnd; r++) task.c.fill(0, r * n + colStart, r * n + colEnd);
+    return true;
+  }
+  const claims = new Claims(task.claims);
+  for (const seg of task.segments) {
+    const start = Math.max(seg.row, rowStart);
+    const end = Math.min(seg.row + seg.rows, rowEnd);
+    if (start >= end) continue;
+    if (!task.deterministic && end - start === 1) {
+      if (claims.claim() === 0) gemvRow(w, task, seg, start);
+      claims.nextChunk();
+    } else {
+      gemmRows(w, task, seg, start, end, claims);
+    }
+  }
+  return true;
+}

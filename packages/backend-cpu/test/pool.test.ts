@@ -1,0 +1,71 @@
+// The worker pool only exists in dist (its worker file is compiled), so this file tests the
+// built package: shares of a matmul over 1, 2 and 3 threads give the same bits as the JS
+// sequential kernel with the flag on, and stay accurate with it off.
+import { getNumThreads, setNumThreads } from "@lockstep/core";
+import { afterAll, describe, expect, it } from "vitest";
+import { fastMatmulKernel, matmulKernel, sequentialMatmul } from "../dist/matmul.js";
+import { workerPool } from "../dist/pool.js";
+import type { CpuView } from "../dist/storage.js";
+
+function view(data: Float32Array, shape: number[], strides: number[], offset = 0): CpuView {
+  return { storage: { device: "cpu", dtype: "float32", length: data.length, data }, dtype: "float32", shape, strides, offset };
+}
+
+function sharedValues(count: number, seed: number): Float32Array {
+  const out = new Float32Array(new SharedArrayBuffer(4 * count));
+  let s = seed >>> 0;
+  for (let i = 0; i < count; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+function output(shape: number[]): CpuView {
+  const length = shape.reduce((x, y) => x * y, 1);
+  const strides = shape.map((_, i) => shape.slice(i + 1).reduce((x, y) => x * y, 1));
+  return view(new Float32Array(new SharedArrayBuffer(4 * length)), shape, strides);
+}
+
+const bits = (v: CpuView) => new Uint32Array((v.storage.data as Float32Array).slice().buffer);
+
+// Each product is above the pool's threshold; together they take every way of sharing: pieces
+// of columns claimed as threads go, pieces of per-batch segments, fixed shares of rows, and with
+// the flag off the GEMV's shares of columns and split-K.
+const cases: [string, () => [CpuView, CpuView, number[]]][] = [
+  ["16×768 · (768×768)ᵀ, claimed pieces of columns", () => [view(sharedValues(16 * 768, 1), [16, 768], [768, 1]), view(sharedValues(768 * 768, 2), [768, 768], [1, 768]), [16, 768]]],
+  ["300×200 · 200×100, fixed shares of rows", () => [view(sharedValues(300 * 200, 3), [300, 200], [200, 1]), view(sharedValues(200 * 100, 4), [200, 100], [100, 1]), [300, 100]]],
+  ["batch of 5: 70×65 · 65×97 each, claimed segments", () => [view(sharedValues(5 * 70 * 65, 5), [5, 70, 65], [70 * 65, 65, 1]), view(sharedValues(5 * 65 * 97, 6), [5, 65, 97], [65 * 97, 97, 1]), [5, 70, 97]]],
+  ["batch of 4 over one weight: 4×33×512 · (512×301)ᵀ", () => [view(sharedValues(4 * 33 * 512, 7), [4, 33, 512], [33 * 512, 512, 1]), view(sharedValues(512 * 301, 8), [4, 512, 301], [0, 1, 512]), [4, 33, 301]]],
+  ["one row, K = 4096, N = 512 (GEMV columns shared with the flag off)", () => [view(sharedValues(4096, 11), [1, 4096], [4096, 1]), view(sharedValues(4096 * 512, 12), [4096, 512], [1, 4096]), [1, 512]]],
+  ["one row, K = 32768, N = 100 (split-K with the flag off)", () => [view(sharedValues(32768, 9), [1, 32768], [32768, 1]), view(sharedValues(32768 * 100, 10), [32768, 100], [100, 1]), [1, 100]]],
+];
+
+describe("matmul over the worker pool (dist)", () => {
+  const before = getNumThreads();
+  afterAll(() => setNumThreads(before));
+
+  it("has workers to share with", () => {
+    expect(workerPool(3)).toBeDefined();
+  });
+
+  for (const [name, make] of cases) {
+    it(`${name}: 1, 2 and 3 threads give the sequential kernel's bits; fast mode stays close`, () => {
+      const [a, b, shape] = make();
+      const want = output(shape);
+      sequentialMatmul([a, b], [want], {});
+      for (const threads of [1, 2, 3]) {
+        setNumThreads(threads);
+        const got = output(shape);
+        matmulKernel([a, b], [got], {});
+        expect(bits(got)).toEqual(bits(want));
+        const fast = output(shape);
+        fastMatmulKernel([a, b], [fast], {});
+        const k = a.shape[a.shape.length - 1]!;
+        for (let i = 0; i < want.storage.data.length; i++) {
+          expect(Math.abs(fast.storage.data[i]! - want.storage.data[i]!)).toBeLessThanOrEqual(1e-5 * k);
+        }
+      }
+    }, 60_000);
+  }
+});
