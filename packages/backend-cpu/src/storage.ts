@@ -58,11 +58,18 @@ export function elementOffsets(shape: readonly number[], strides: readonly numbe
   const out = new Int32Array(count);
   if (count === 0) return out;
   const ndim = shape.length;
+  if (ndim === 0) {
+    out[0] = offset;
+    return out;
+  }
+  // The last dim is walked in a tight loop; the outer dims advance like an odometer once per row.
+  const inner = shape[ndim - 1]!;
+  const innerStride = strides[ndim - 1]!;
   const index = new Array<number>(ndim).fill(0);
   let position = offset;
-  for (let i = 0; i < count; i++) {
-    out[i] = position;
-    for (let d = ndim - 1; d >= 0; d--) {
+  for (let i = 0; i < count; i += inner) {
+    for (let j = 0; j < inner; j++) out[i + j] = position + j * innerStride;
+    for (let d = ndim - 2; d >= 0; d--) {
       index[d]!++;
       position += strides[d]!;
       if (index[d]! < shape[d]!) break;
@@ -88,10 +95,20 @@ export function isDense(view: CpuView): boolean {
   return true;
 }
 
+/** True when every element of the view is the same storage element (a broadcast scalar). */
+export function isBroadcastScalar(view: CpuView): boolean {
+  return view.shape.every((size, i) => size === 1 || view.strides[i] === 0);
+}
+
 /** The view's elements in row-major order as a plain typed array (a subarray when dense). */
 export function gatherElements(view: CpuView): DataArray {
   const n = view.shape.reduce((a, b) => a * b, 1);
   if (isDense(view)) return view.storage.data.subarray(view.offset, view.offset + n);
+  if (isBroadcastScalar(view)) {
+    const out = allocateArray(view.dtype, n);
+    out.fill(view.storage.data[view.offset]!);
+    return out;
+  }
   const offsets = viewOffsets(view);
   const out = allocateArray(view.dtype, n);
   const src = view.storage.data;
