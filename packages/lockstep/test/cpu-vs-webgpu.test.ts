@@ -9,8 +9,10 @@ import {
   manualSeed,
   nn,
   optim,
+  rand,
   randint,
   randn,
+  randperm,
   useDeterministicAlgorithms,
   webgpu,
   type Tensor,
@@ -87,6 +89,22 @@ describe.runIf(hasWebGPU)("CPU ≡ WebGPU, bit for bit (deterministic mode)", ()
     const caps = webgpu.capabilities();
     expect(caps.differences).toEqual([]);
     expect(caps.bitwiseMatchesCpu).toBe(true);
+  });
+
+  it("random tensors created on webgpu equal the CPU's for the same seed", async () => {
+    const makers: [string, (device: string) => Tensor][] = [
+      ["rand([1000])", (device) => rand([1000], { device })],
+      ["randn([17, 33])", (device) => randn([17, 33], { device })],
+      ["randn([5])", (device) => randn([5], { device })],
+      ["randint(-5, 100, [64])", (device) => randint(-5, 100, [64], { device })],
+      ["randperm(300)", (device) => randperm(300, { device })],
+    ];
+    for (const [what, make] of makers) {
+      manualSeed(11);
+      const onCpu = make("cpu");
+      manualSeed(11);
+      await expectSameBits(what, onCpu, make("webgpu"));
+    }
   });
 
   it("a random fill on webgpu draws the CPU's values for the same seed (dropout masks)", async () => {
