@@ -39,12 +39,14 @@ export async function setUpBackends(choice: BackendChoice): Promise<BackendSetup
     return { backends, notes };
   }
   const info = await webgpu.init();
-  const selfTestPassed = info.selfTest.matmul && info.selfTest.sum;
+  const selfTestPassed = info.selfTest.bitwiseMatchesCpu;
   const description = [info.vendor, info.architecture, info.description].filter((s) => s !== "").join(" / ");
   backends.push("webgpu");
   notes.push(
     `webgpu: ${description} (${info.source}); start-up self-test: ` +
-      (selfTestPassed ? "float32 matmul and sum match the CPU bit for bit" : "matmul or sum differs from the CPU on this adapter"),
+      (selfTestPassed
+        ? "every deterministic kernel it checks matches the CPU bit for bit"
+        : `differs from the CPU on this adapter (${info.selfTest.differences.join(", ")})`),
   );
   return { backends, notes, webgpuAdapter: { description, selfTestPassed } };
 }
