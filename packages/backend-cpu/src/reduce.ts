@@ -54,6 +54,18 @@ export function reduceKernel(op: ReduceOp, roundEachStep: boolean): KernelFn<Red
     const step = special ?? STEPS[op].step;
     const src = x!.storage.data;
     const dst = out!.storage.data;
+    if (op === "sum" && (dtype === "float32" || dtype === "float64")) {
+      // The most common reduction, without a call per element: same order and rounding as `step`.
+      const round = dtype === "float32" && roundEachStep;
+      for (let o = 0; o < bases.length; o++) {
+        const base = bases[o]!;
+        let acc = 0;
+        if (round) for (let r = 0; r < reduced.length; r++) acc = Math.fround(acc + src[base + reduced[r]!]!);
+        else for (let r = 0; r < reduced.length; r++) acc += src[base + reduced[r]!]!;
+        dst[o] = acc;
+      }
+      return;
+    }
     // amax/amin of bools and ints start from the first element rather than ±inf.
     const fromFirst = op === "amax" || op === "amin";
     for (let o = 0; o < bases.length; o++) {
