@@ -35,18 +35,18 @@ function threadsOf(device: Device): number | null {
   return device === "webgpu" ? null : 1;
 }
 
+/** The fields that name a case in the report; jit compiles on the first call, hence two warm-ups. */
+function identity(w: Workload, device: Device) {
+  return { library: LIBRARY, backend: device, workload: w, mode: "default" as const, threads: threadsOf(device), warmups: 2 };
+}
+
 function matmulCase(jax: Jax, w: MatmulWorkload, device: Device): BenchCase {
   const np = jax.numpy;
   let a: JaxArray | undefined;
   let b: JaxArray | undefined;
   let product: ((x: JaxArray, y: JaxArray) => JaxArray) & { dispose(): void };
   return {
-    library: LIBRARY,
-    backend: device,
-    workload: w,
-    mode: "default",
-    threads: threadsOf(device),
-    warmups: 2, // jit compiles on the first call
+    ...identity(w, device),
     setup() {
       jax.defaultDevice(device);
       const inputs = matmulInputs(w);
@@ -97,12 +97,7 @@ function mlpCase(jax: Jax, w: MlpWorkload, device: Device): BenchCase {
   let step: ((params: JaxArray[], x: JaxArray, y: JaxArray) => [JaxArray, JaxArray[]]) & { dispose(): void };
   let infer: ((params: JaxArray[], x: JaxArray) => JaxArray) & { dispose(): void };
   return {
-    library: LIBRARY,
-    backend: device,
-    workload: w,
-    mode: "default",
-    threads: threadsOf(device),
-    warmups: 2, // jit compiles on the first call
+    ...identity(w, device),
     setup() {
       jax.defaultDevice(device);
       params = mlpWeights().flatMap((l) => [

@@ -80,9 +80,8 @@ function applySettings(s: Settings): void {
   if (s.threads !== null) setNumThreads(s.threads);
 }
 
-function matmulCase(w: MatmulWorkload, s: Settings): BenchCase {
-  let a: Tensor | undefined;
-  let b: Tensor | undefined;
+/** The fields that name a case in the report (WebGPU cases warm up twice: pipelines compile on first use). */
+function identity(w: Workload, s: Settings) {
   return {
     library: LIBRARY,
     backend: s.device,
@@ -90,6 +89,14 @@ function matmulCase(w: MatmulWorkload, s: Settings): BenchCase {
     mode: s.mode,
     threads: s.threads,
     warmups: s.device === "cpu" ? undefined : 2,
+  };
+}
+
+function matmulCase(w: MatmulWorkload, s: Settings): BenchCase {
+  let a: Tensor | undefined;
+  let b: Tensor | undefined;
+  return {
+    ...identity(w, s),
     setup() {
       const inputs = matmulInputs(w);
       a = fromArray(inputs.a, [w.m, w.k], s.device);
@@ -141,12 +148,7 @@ function mlpCase(w: MlpWorkload, s: Settings): BenchCase {
   let x: Tensor | undefined;
   let y: Tensor | undefined;
   return {
-    library: LIBRARY,
-    backend: s.device,
-    workload: w,
-    mode: s.mode,
-    threads: s.threads,
-    warmups: s.device === "cpu" ? undefined : 2,
+    ...identity(w, s),
     setup() {
       model = buildMlp(s.device);
       const batch = mlpBatch(w.batch);

@@ -101,16 +101,23 @@ function threadsOf(backend: TfBackend): number | null {
   return backend === "webgpu" ? null : 1;
 }
 
-function matmulCase(tf: Tf, w: MatmulWorkload, backend: TfBackend): BenchCase {
-  let a: TfTensor | undefined;
-  let b: TfTensor | undefined;
+/** The fields that name a case in the report; WebGPU warms up twice (shaders compile on first use). */
+function identity(w: Workload, backend: TfBackend) {
   return {
     library: LIBRARY,
     backend,
     workload: w,
-    mode: "default",
+    mode: "default" as const,
     threads: threadsOf(backend),
     warmups: backend === "webgpu" ? 2 : undefined,
+  };
+}
+
+function matmulCase(tf: Tf, w: MatmulWorkload, backend: TfBackend): BenchCase {
+  let a: TfTensor | undefined;
+  let b: TfTensor | undefined;
+  return {
+    ...identity(w, backend),
     async setup() {
       await use(tf, backend);
       const inputs = matmulInputs(w);
@@ -151,12 +158,7 @@ function mlpCase(tf: Tf, w: MlpWorkload, backend: TfBackend): BenchCase {
   let labels: TfTensor | undefined;
   let optimizer: import("@tensorflow/tfjs-core").Optimizer | undefined;
   return {
-    library: LIBRARY,
-    backend,
-    workload: w,
-    mode: "default",
-    threads: threadsOf(backend),
-    warmups: backend === "webgpu" ? 2 : undefined,
+    ...identity(w, backend),
     async setup() {
       await use(tf, backend);
       layers = mlpWeights().map((l) => ({
