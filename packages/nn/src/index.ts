@@ -17,7 +17,7 @@ export {
   type FactoryOptions,
   type LayerNormOptions,
   type LinearOptions,
-} from "./layers.js";
+} from "./layers/index.js";
 export { BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss } from "./losses.js";
 /**
  * Stateless functions behind the layers and losses, like torch.nn.functional

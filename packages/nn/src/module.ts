@@ -42,21 +42,26 @@ export class StateDictError extends LockstepError {
  */
 export type StateDict = Record<string, Tensor>;
 
+/** Any module, whatever its forward's arguments and result: what containers and walks hold. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyModule = Module<any[], unknown>;
+
 /**
  * Base class of layers and models, like torch.nn.Module. Subclasses assign parameters, buffers and
  * child modules to fields and implement `forward`; parameters are then found in assignment order,
- * as PyTorch registers them.
+ * as PyTorch registers them. `Args` and `Out` type `forward`: a layer taking a mask and returning a
+ * pair is a `Module<[Tensor, Tensor?], [Tensor, Tensor]>`.
  */
-export abstract class Module {
+export abstract class Module<Args extends unknown[] = Tensor[], Out = Tensor> {
   /** Training mode (dropout active); switch with `train()` / `eval()`. */
   training = true;
   #buffers = new Set<string>();
 
   /** Computes the module's output from its inputs (call it directly or through `call`). */
-  abstract forward(...inputs: Tensor[]): Tensor;
+  abstract forward(...inputs: Args): Out;
 
   /** Same as `forward`, for symmetry with PyTorch's `module(x)`. */
-  call(...inputs: Tensor[]): Tensor {
+  call(...inputs: Args): Out {
     return this.forward(...inputs);
   }
 
@@ -75,17 +80,17 @@ export abstract class Module {
    * Direct child modules with their field names, in assignment order, like torch's
    * named_children().
    */
-  *namedChildren(): Generator<[string, Module]> {
+  *namedChildren(): Generator<[string, AnyModule]> {
     for (const [key, value] of this.entries()) if (value instanceof Module) yield [key, value];
   }
 
   /** Direct child modules in assignment order, like torch's children(). */
-  *children(): Generator<Module> {
+  *children(): Generator<AnyModule> {
     for (const [, child] of this.namedChildren()) yield child;
   }
 
   /** This module and every descendant, with dotted names ("" for this one). */
-  *namedModules(prefix = ""): Generator<[string, Module]> {
+  *namedModules(prefix = ""): Generator<[string, AnyModule]> {
     yield [prefix, this];
     for (const [name, child] of this.namedChildren()) yield* child.namedModules(prefix ? `${prefix}.${name}` : name);
   }
@@ -149,7 +154,7 @@ export abstract class Module {
   }
 
   /** Calls `fn` on every submodule (children first) and then on this module. */
-  apply(fn: (module: Module) => void): this {
+  apply(fn: (module: AnyModule) => void): this {
     for (const child of this.children()) child.apply(fn);
     fn(this);
     return this;
