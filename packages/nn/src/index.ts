@@ -18,6 +18,7 @@ export {
   type LayerNormOptions,
   type LinearOptions,
 } from "./layers/index.js";
+export { GRU, LSTM, RNN, RNNBase, type RNNBaseOptions, type RNNMode, type RNNOptions } from "./layers/index.js";
 export { BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss } from "./losses.js";
 /**
  * Stateless functions behind the layers and losses, like torch.nn.functional

@@ -5,3 +5,4 @@ export { Embedding, Linear, type EmbeddingOptions, type LinearOptions } from "./
 export { GELU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh } from "./activation.js";
 export { Dropout, Flatten, Sequential } from "./container.js";
 export { LayerNorm, type LayerNormOptions } from "./norm.js";
+export { GRU, LSTM, RNN, RNNBase, type RNNBaseOptions, type RNNMode, type RNNOptions } from "./recurrent.js";
