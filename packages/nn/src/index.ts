@@ -33,3 +33,8 @@ export * as init from "./init.js";
 export { saveSafetensors, loadSafetensors, SafetensorsError } from "./safetensors.js";
 /** Optimizers (SGD, Adam, AdamW) and learning-rate schedulers, like torch.optim. */
 export * as optim from "./optim/index.js";
+/**
+ * Model utilities, like torch.nn.utils: `nn.utils.explainDiscrepancy(model, input, options)`
+ * measures where a train/eval gap comes from.
+ */
+export * as utils from "./utils/index.js";

@@ -1,0 +1,11 @@
+// Utilities around models, like torch.nn.utils: today the train/eval discrepancy doctor.
+export {
+  compareOutputs,
+  explainDiscrepancy,
+  formatDiscrepancyReport,
+  type DiscrepancyReport,
+  type DiscrepancySource,
+  type ExplainDiscrepancyOptions,
+  type OutputGap,
+  type SourceRow,
+} from "./discrepancy.js";
