@@ -4,6 +4,7 @@
 // adds in an order fixed by the shapes alone, so the results are the same bits on every run and
 // every device, as deterministic mode promises.
 import {
+  add,
   arange,
   cast,
   cat,
@@ -62,6 +63,24 @@ export function embedSlice(grad: Tensor, inputShape: readonly number[], dim: num
     spread = narrow(spread, dim, 0, Math.min(length * step, size - start));
   }
   return padDim(spread, dim, start, size);
+}
+
+/**
+ * The backward of `unfold(dim, size, step)`: the sum over window offsets j = 0, 1, …, size−1 of
+ * the gradient's j-th window element placed back at positions j, j+step, … along `dim`. A gather in
+ * a fixed order (j ascending) rather than a scatter-add, so overlapping windows add up to the same
+ * bits on every device, thread count and run; positions a window offset never reaches add zero,
+ * which is exact.
+ */
+export function foldWindows(grad: Tensor, inputShape: readonly number[], dim: number, size: number, step: number): Tensor {
+  if (inputShape.length === 0) return reshape(sum(grad), []);
+  const last = grad.ndim - 1;
+  let total: Tensor | undefined;
+  for (let j = 0; j < size; j++) {
+    const part = embedSlice(reshape(narrow(grad, last, j, 1), grad.shape.slice(0, last)), inputShape, dim, j, step);
+    total = total === undefined ? part : add(total, part);
+  }
+  return total ?? zerosOf(inputShape, grad);
 }
 
 /**

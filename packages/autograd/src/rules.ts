@@ -43,7 +43,7 @@ import {
   type ViewAttrs,
 } from "@lockstep/core";
 import type { InputInfo } from "./graph.js";
-import { embedSlice, indexAdd, padEnd, scatterAdd } from "./placement.js";
+import { embedSlice, foldWindows, indexAdd, padEnd, scatterAdd } from "./placement.js";
 
 /** Attributes of every op autograd records: the primitives and the view ops. */
 export type OpAttrs = PrimitiveAttrs & ViewAttrs;
@@ -371,6 +371,10 @@ export const GRADIENT_RULES: GradientTable = {
     backward: (g, c) => [embedSlice(g, c.inputs[0]!.shape, c.attrs.dim, c.attrs.start, c.attrs.step)],
   },
   alias: { name: "AliasBackward0", backward: (g) => [g] },
+  unfold: {
+    name: "UnfoldBackward0",
+    backward: (g, c) => [foldWindows(g, c.inputs[0]!.shape, c.attrs.dim, c.attrs.size, c.attrs.step)],
+  },
 };
 
 /** maximum/minimum backward: the winner takes the gradient, ties split it in half. */

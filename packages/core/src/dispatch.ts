@@ -70,6 +70,11 @@ export interface ViewAttrs {
   slice: { dim: number; start: number; end: number; step: number };
   /** The same elements under a new tensor handle (identity view). */
   alias: Record<string, never>;
+  /**
+   * Sliding windows along dim (unfold): dim becomes the window count, a new last dim of `size`
+   * walks each window. Windows may overlap, so the view reads elements more than once.
+   */
+  unfold: { dim: number; size: number; step: number };
 }
 /** Name of a view op (a key of ViewAttrs). */
 export type ViewOp = keyof ViewAttrs;

@@ -18,6 +18,7 @@ export {
   type Shape,
   broadcastShapes,
   contiguousStrides,
+  formatShape,
   isContiguous,
   normalizeDim,
   numel,
@@ -136,6 +137,7 @@ export {
   slice,
   squeeze,
   transpose,
+  unfold,
   unsqueeze,
   view,
 } from "./ops/views.js";

@@ -517,6 +517,8 @@ export class Tensor {
   squeeze(dim?: number | readonly number[]): Tensor { return vw.squeeze(this, dim); }
   /** Like torch.Tensor.unsqueeze: a view with a size-1 dim inserted at `dim`. */
   unsqueeze(dim: number): Tensor { return vw.unsqueeze(this, dim); }
+  /** Like torch.Tensor.unfold: windows of `size` along `dim`, `step` apart, as a new last dim (a view). */
+  unfold(dim: number, size: number, step: number): Tensor { return vw.unfold(this, dim, size, step); }
   /** Like torch.Tensor.flatten: dims `startDim` through `endDim` merged into one. */
   flatten(startDim?: number, endDim?: number): Tensor { return vw.flatten(this, startDim, endDim); }
   /**

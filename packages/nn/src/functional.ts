@@ -209,3 +209,11 @@ export function binaryCrossEntropyWithLogits(
   }
   return reduce(loss, reduction);
 }
+
+export { pad, type PadOptions, type SizeArg } from "./functional/windows.js";
+export * from "./functional/conv.js";
+export * from "./functional/pool.js";
+export * from "./functional/norm.js";
+export * from "./functional/attention.js";
+export * from "./functional/activation.js";
+export * from "./functional/rms-norm.js";

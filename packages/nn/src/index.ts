@@ -19,6 +19,39 @@ export {
   type LinearOptions,
 } from "./layers/index.js";
 export { GRU, LSTM, RNN, RNNBase, type RNNBaseOptions, type RNNMode, type RNNOptions } from "./layers/index.js";
+export { Identity, LeakyReLU, RMSNorm, SiLU, Softplus, type RMSNormOptions } from "./layers/index.js";
+export {
+  AdaptiveAvgPool1d,
+  AdaptiveAvgPool2d,
+  AvgPool1d,
+  AvgPool2d,
+  BatchNorm1d,
+  BatchNorm2d,
+  Conv1d,
+  Conv2d,
+  GroupNorm,
+  MaxPool1d,
+  MaxPool2d,
+  type BatchNormLayerOptions,
+  type ConvLayerOptions,
+  type GroupNormLayerOptions,
+  type MaxPoolLayerOptions,
+  type MaxPoolOutput,
+} from "./layers/index.js";
+export {
+  MultiheadAttention,
+  TransformerDecoderLayer,
+  TransformerEncoder,
+  TransformerEncoderLayer,
+  TransformerLayerList,
+  type MultiheadAttentionForwardOptions,
+  type MultiheadAttentionOptions,
+  type TransformerActivation,
+  type TransformerDecoderLayerForwardOptions,
+  type TransformerEncoderLayerForwardOptions,
+  type TransformerEncoderOptions,
+  type TransformerLayerOptions,
+} from "./layers/index.js";
 export { BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss } from "./losses.js";
 /**
  * Stateless functions behind the layers and losses, like torch.nn.functional

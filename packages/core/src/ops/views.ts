@@ -226,3 +226,29 @@ export function flatten(t: Tensor, startDim = 0, endDim = -1): Tensor {
   const shape = [...t.shape.slice(0, s), t.shape.slice(s, e + 1).reduce((a, b) => a * b, 1), ...t.shape.slice(e + 1)];
   return reshape(t, shape);
 }
+
+/**
+ * Like torch.Tensor.unfold: every window of `size` elements along `dim`, `step` apart, as a view
+ * whose dim `dim` counts the windows ((n − size) / step + 1 of them) and whose new last dim walks
+ * each window. Windows may overlap; no data is copied. Convolution and pooling read their patches
+ * through it. Throws ValueError for a non-positive step or a negative size, IndexError when
+ * `size` exceeds the dim.
+ */
+export function unfold(t: Tensor, dim: number, size: number, step: number): Tensor {
+  t.assertLive();
+  const d = t.ndim === 0 ? 0 : normalizeDim(dim, t.ndim);
+  if (!Number.isInteger(size) || size < 0) throw new ValueError(`unfold(): size must be a non-negative integer, got ${size}`);
+  if (!Number.isInteger(step) || step <= 0) throw new ValueError(`unfold(): step is ${step} but must be > 0`);
+  const extent = t.ndim === 0 ? 1 : t.shape[d]!;
+  if (size > extent) {
+    throw new IndexError(`maximum size for tensor at dimension ${d} is ${extent} but size is ${size}`);
+  }
+  if (t.ndim === 0) return makeView(t, "unfold", { dim: 0, size, step }, [size], [1], t.offset);
+  const shape = [...t.shape];
+  const strides = [...t.strides];
+  shape[d] = Math.floor((extent - size) / step) + 1;
+  strides[d] = t.strides[d]! * step;
+  shape.push(size);
+  strides.push(t.strides[d]!);
+  return makeView(t, "unfold", { dim: d, size, step }, shape, strides, t.offset);
+}
