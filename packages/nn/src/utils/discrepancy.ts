@@ -383,7 +383,7 @@ export async function explainDiscrepancy(
     );
     const batchStatsRow = {
       source: "batchStats" as const,
-      compares: `BatchNorm with batch statistics vs running statistics, rest in eval(), batch ${trainBatch}`,
+      compares: `batch vs running statistics, batch ${trainBatch}`,
     };
     sources.push(
       batchNormLayers.length === 0
@@ -404,7 +404,7 @@ export async function explainDiscrepancy(
           : {}),
       }),
     );
-    const threadsRow = { source: "threads" as const, compares: `${current} vs ${otherThreads} CPU threads, batch ${evalBatch}, eval()` };
+    const threadsRow = { source: "threads" as const, compares: `${current} vs ${otherThreads} threads, batch ${evalBatch}, eval()` };
     sources.push(
       home !== "cpu"
         ? absent({ ...threadsRow, effect: "absent", note: `the thread count only affects CPU kernels; the input is on ${home}` })
@@ -418,13 +418,13 @@ export async function explainDiscrepancy(
         ? { ...deviceRow, effect: "notMeasured", note: `one device given; pass devices: ["${home}", "<other>"] to compare`, flagOff: null, flagOn: null }
         : await measure(evalAt(evalBatch), evalAt(evalBatch, current, other), { ...deviceRow, effect: "measured" }),
     );
+    const side = (mode: string, batch: number, device: string, threads: number) =>
+      `${mode} b${batch}` + (other ? ` ${device}` : "") + (home === "cpu" ? ` ${threads} thread${threads === 1 ? "" : "s"}` : "");
     const evalSide = evalAt(evalBatch, home === "cpu" ? otherThreads : current, other ?? home);
     sources.push(
       await measure({ mode: "train", batch: trainBatch, threads: current, device: home }, evalSide, {
         source: "combined",
-        compares:
-          `train(), batch ${trainBatch}` + (home === "cpu" ? `, ${current} threads` : "") + (other ? `, ${home}` : "") +
-          ` vs eval(), batch ${evalBatch}` + (home === "cpu" ? `, ${otherThreads} threads` : "") + (other ? `, ${other}` : ""),
+        compares: `${side("train()", trainBatch, home, current)} vs ${side("eval()", evalBatch, other ?? home, home === "cpu" ? otherThreads : current)}`,
         effect: "measured",
       }),
     );
