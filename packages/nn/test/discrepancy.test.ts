@@ -18,7 +18,21 @@ import {
 } from "@lockstep/core";
 import { getRngState, manualSeed, randn } from "@lockstep/random";
 import { afterEach, describe, expect, it } from "vitest";
-import { Dropout, Linear, Module, ReLU, Sequential, Tanh, utils, type StateDict } from "../src/index.js";
+import {
+  BatchNorm1d,
+  BatchNorm2d,
+  Conv2d,
+  Dropout,
+  Flatten,
+  Linear,
+  MaxPool2d,
+  Module,
+  ReLU,
+  Sequential,
+  Tanh,
+  utils,
+  type StateDict,
+} from "../src/index.js";
 import type { DiscrepancyReport, DiscrepancySource, SourceRow } from "../src/utils/index.js";
 
 const { explainDiscrepancy, formatDiscrepancyReport } = utils;
@@ -32,6 +46,12 @@ function row(report: DiscrepancyReport, source: DiscrepancySource): SourceRow {
   const found = report.sources.find((r) => r.source === source);
   if (found === undefined) throw new Error(`no ${source} row`);
   return found;
+}
+
+/** A few training-mode forwards so BatchNorm's running statistics move away from 0 and 1. */
+function noGradWarmUp(model: Module, x: Tensor): void {
+  model.train();
+  for (let i = 0; i < 3; i++) model.forward(x);
 }
 
 function differing(r: SourceRow, flag: "flagOff" | "flagOn"): number {
@@ -90,6 +110,50 @@ describe("explainDiscrepancy: one source at a time", () => {
     for (const source of ["batchStats", "kernels", "threads"] as const) expect(differing(row(report, source), "flagOn"), source).toBe(0);
     expect(row(report, "combined").flagOn).toEqual(row(report, "mode").flagOn);
     expect(row(report, "mode").flagOff).toBeNull();
+  });
+
+  it("BatchNorm alone shows in the mode and batchStats rows only (the same numbers: it is the only mode-dependent layer), and its running statistics stay as they were", async () => {
+    manualSeed(9);
+    const bn = new BatchNorm1d(6);
+    const model = new Sequential(bn);
+    // Running statistics away from their initial 0 and 1, as after some training.
+    noGradWarmUp(model, randn([16, 6]).mul(3).add(1));
+    model.eval();
+    const before = fingerprint(model);
+    const report = await explainDiscrepancy(model, randn([8, 6]), { trainBatch: 8, evalBatch: 1 });
+    for (const flag of ["flagOff", "flagOn"] as const) {
+      expect(differing(row(report, "mode"), flag)).toBeGreaterThan(0);
+      expect(row(report, "batchStats")[flag]).toEqual(row(report, "mode")[flag]);
+      expect(differing(row(report, "kernels"), flag)).toBe(0);
+      expect(differing(row(report, "threads"), flag)).toBe(0);
+      expect(row(report, "combined")[flag]).toEqual(row(report, "mode")[flag]);
+    }
+    expect(report.settings.batchNormLayers).toEqual(["0"]);
+    expect(row(report, "batchStats").effect).toBe("measured");
+    expectSameModel(model, before);
+    expect(bn.training).toBe(false);
+  });
+
+  it("a small CNN with BatchNorm2d and Dropout: with the flag on, mode and batchStats are non-zero, kernels and threads exactly zero", async () => {
+    manualSeed(10);
+    const model = new Sequential(
+      new Conv2d(1, 4, 3, { padding: 1 }),
+      new BatchNorm2d(4),
+      new ReLU(),
+      new MaxPool2d(2),
+      new Flatten(),
+      new Dropout(0.25),
+      new Linear(4 * 4 * 4, 3),
+    );
+    noGradWarmUp(model, randn([8, 1, 8, 8]));
+    const before = fingerprint(model);
+    const report = await explainDiscrepancy(model, randn([4, 1, 8, 8]), { trainBatch: 4, evalBatch: 1, flags: [true] });
+    expect(differing(row(report, "mode"), "flagOn")).toBeGreaterThan(0);
+    expect(differing(row(report, "batchStats"), "flagOn")).toBeGreaterThan(0);
+    expect(differing(row(report, "kernels"), "flagOn")).toBe(0);
+    expect(differing(row(report, "threads"), "flagOn")).toBe(0);
+    expect(report.settings.modeLayers).toEqual(["1", "5"]);
+    expectSameModel(model, before);
   });
 
   it("batch-size-dependent kernels alone (a plain Linear, the fast CPU GEMV at batch 1) show in the kernels row only, and vanish with the flag on", async () => {
