@@ -1,5 +1,6 @@
 // Elementwise activations and the softmax family as modules; each calls the matching tensor op.
-import type { Tensor } from "@lockstep/core";
+import { ValueError, type Tensor } from "@lockstep/core";
+import { leakyRelu, silu, softplus, type SoftplusOptions } from "../functional/activation.js";
 import { Module } from "../module.js";
 
 /** Like torch.nn.ReLU: `max(x, 0)` elementwise. */
@@ -65,5 +66,57 @@ export class LogSoftmax extends Module {
 
   forward(x: Tensor): Tensor {
     return x.logSoftmax(this.dim);
+  }
+}
+
+/** Like torch.nn.SiLU (swish): `x · sigmoid(x)` elementwise. */
+export class SiLU extends Module {
+  forward(x: Tensor): Tensor {
+    return silu(x);
+  }
+}
+
+/** Like torch.nn.LeakyReLU: x where x > 0, else `negativeSlope · x`. */
+export class LeakyReLU extends Module {
+  /** Like torch.nn.LeakyReLU(negative_slope=0.01). Throws ValueError for a non-finite slope. */
+  constructor(
+    /** Slope for x ≤ 0. */
+    readonly negativeSlope = 0.01
+  ) {
+    super();
+    if (typeof negativeSlope !== "number" || !Number.isFinite(negativeSlope)) {
+      throw new ValueError(`negative_slope must be a finite number, got ${negativeSlope}`);
+    }
+  }
+
+  forward(x: Tensor): Tensor {
+    return leakyRelu(x, this.negativeSlope);
+  }
+}
+
+/** Like torch.nn.Softplus: `log(1 + exp(β·x)) / β`, linear above β·x > threshold. */
+export class Softplus extends Module {
+  /** Sharpness β. */
+  readonly beta: number;
+  /** Where the linear region starts (in β·x). */
+  readonly threshold: number;
+
+  /** Like torch.nn.Softplus(beta=1, threshold=20). Throws ValueError for a zero or non-finite beta. */
+  constructor(options: SoftplusOptions = {}) {
+    super();
+    this.beta = options.beta ?? 1;
+    this.threshold = options.threshold ?? 20;
+    if (!Number.isFinite(this.beta) || this.beta === 0) throw new ValueError(`softplus: beta must be a finite non-zero number, got ${this.beta}`);
+  }
+
+  forward(x: Tensor): Tensor {
+    return softplus(x, { beta: this.beta, threshold: this.threshold });
+  }
+}
+
+/** Like torch.nn.Identity: returns its input unchanged (a placeholder layer). */
+export class Identity extends Module {
+  forward(x: Tensor): Tensor {
+    return x;
   }
 }
