@@ -8,8 +8,9 @@ import { manualSeed, rand } from "@lockstep/random";
 import { ShapeError, ValueError, tensor, useDeterministicAlgorithms, type Tensor } from "@lockstep/core";
 import { afterEach, describe, expect, it } from "vitest";
 import * as nn from "../src/index.js";
-import { functional as F } from "../src/index.js";
-import { expectBits, expectTensorClose, readFixture, toTensor, type Encoded } from "./support/fixtures.js";
+import { functional as F, loadSafetensors } from "../src/index.js";
+import { fileURLToPath } from "node:url";
+import { expectBits, expectTensorClose, fixtureUrl, readFixture, toTensor, type Encoded } from "./support/fixtures.js";
 
 const RTOL = 1e-5;
 const ATOL = 1e-5;
@@ -251,5 +252,29 @@ describe("bad input gets PyTorch's message and changes nothing", () => {
 
   it("a kernel larger than the padded input is a ShapeError", () => {
     expect(() => F.conv1d(tensor([[[1, 2]]]), rand([1, 1, 3]))).toThrow(ShapeError);
+  });
+});
+
+describe("a PyTorch checkpoint of a CNN with BatchNorm", () => {
+  it("loads through safetensors (int64 num_batches_tracked included) and gives PyTorch's eval outputs", async () => {
+    const { checkpoint } = readFixture<{ checkpoint: { file: string; dtypes: Record<string, string>; x: Encoded; out: Encoded } }>("conv.json");
+    expect(checkpoint.dtypes["1.num_batches_tracked"]).toBe("torch.int64");
+    const state = await loadSafetensors(fileURLToPath(fixtureUrl(checkpoint.file)));
+    const model = new nn.Sequential(
+      new nn.Conv2d(2, 4, 3, { padding: 1 }),
+      new nn.BatchNorm2d(4),
+      new nn.ReLU(),
+      new nn.MaxPool2d(2),
+      new nn.Conv2d(4, 6, 3, { groups: 2 }),
+      new nn.BatchNorm2d(6),
+      new nn.ReLU(),
+      new nn.AdaptiveAvgPool2d(2),
+      new nn.Flatten(),
+      new nn.Linear(24, 3),
+    );
+    model.loadStateDict(state);
+    expect(await model.stateDict()["1.num_batches_tracked"]!.item()).toBe(3);
+    model.eval();
+    expectTensorClose(model.forward(toTensor(checkpoint.x)), checkpoint.out, RTOL, ATOL, "eval output");
   });
 });
