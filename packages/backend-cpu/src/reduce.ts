@@ -1,6 +1,13 @@
 // Reduction kernels. Each output element is reduced over the reduced dims in row-major order of
 // those dims: the order depends only on the reduced shape, never on the other dims, so a row of a
 // batch reduces exactly as it would alone.
+//
+// The deterministic float32 sum is a fixed tree over that order (DESIGN rule 7), identical in the
+// WGSL kernel: blocks of SUM_BLOCK consecutive elements are summed one by one, and the block sums
+// are combined pairwise like a binary counter — after block k (counting from 1) the top ctz(k)
+// entries of a stack are folded into it, and at the end the stack is folded from the top. The
+// tree's shape depends only on the reduced length, and the rounding error grows like
+// SUM_BLOCK + log2(n / SUM_BLOCK) instead of n: a running float32 sum of 2.0s stops growing at 2^25.
 import type { KernelFn, ReduceOp } from "@lockstep/core";
 import { elementOffsets, type CpuStorage, type CpuView } from "./storage.js";
 
@@ -35,11 +42,39 @@ const INT_STEPS: Partial<Record<ReduceOp, Step>> = {
   prod: (acc, v) => Math.imul(acc, v),
 };
 
-/** float32 sums and products rounded at every step: the order and rounding the WGSL kernels use. */
+/** float32 products rounded at every step: the order and rounding the WGSL kernel uses (sums use the tree). */
 const FLOAT32_STEPS: Partial<Record<ReduceOp, Step>> = {
-  sum: (acc, v) => Math.fround(acc + v),
   prod: (acc, v) => Math.fround(acc * v),
 };
+
+/** Elements per leaf block of the deterministic float32 sum tree (the WGSL kernel uses the same). */
+export const SUM_BLOCK = 32;
+
+/** Partial sums waiting to be combined: at most one per bit of the block count. */
+const stack = new Float32Array(64);
+
+/**
+ * The deterministic float32 sum of src[base + reduced[r]] for r = 0…n−1: the blocked pairwise tree
+ * described at the top of this file, every addition rounded to float32.
+ */
+export function treeSum(src: ArrayLike<number>, base: number, reduced: Int32Array): number {
+  const n = reduced.length;
+  let depth = 0;
+  let block = 0;
+  for (let start = 0; start < n; start += SUM_BLOCK) {
+    const end = Math.min(start + SUM_BLOCK, n);
+    let acc = 0;
+    for (let r = start; r < end; r++) acc = Math.fround(acc + src[base + reduced[r]!]!);
+    block++;
+    // ctz(block) merges: the same carries as incrementing a binary counter.
+    for (let m = 31 - Math.clz32(block & -block); m > 0; m--) acc = Math.fround(stack[--depth]! + acc);
+    stack[depth++] = acc;
+  }
+  if (depth === 0) return 0;
+  let total = stack[--depth]!;
+  while (depth > 0) total = Math.fround(stack[--depth]! + total);
+  return total;
+}
 
 /**
  * `roundEachStep` false: float32 accumulates in double and rounds once (fast, more accurate, CPU
@@ -56,12 +91,14 @@ export function reduceKernel(op: ReduceOp, roundEachStep: boolean): KernelFn<Red
     const dst = out!.storage.data;
     if (op === "sum" && (dtype === "float32" || dtype === "float64")) {
       // The most common reduction, without a call per element: same order and rounding as `step`.
-      const round = dtype === "float32" && roundEachStep;
+      if (dtype === "float32" && roundEachStep) {
+        for (let o = 0; o < bases.length; o++) dst[o] = treeSum(src, bases[o]!, reduced);
+        return;
+      }
       for (let o = 0; o < bases.length; o++) {
         const base = bases[o]!;
         let acc = 0;
-        if (round) for (let r = 0; r < reduced.length; r++) acc = Math.fround(acc + src[base + reduced[r]!]!);
-        else for (let r = 0; r < reduced.length; r++) acc += src[base + reduced[r]!]!;
+        for (let r = 0; r < reduced.length; r++) acc += src[base + reduced[r]!]!;
         dst[o] = acc;
       }
       return;

@@ -1,8 +1,10 @@
 // Reductions in WGSL: sum, prod, amax, amin over a set of dims, and maxDim/minDim (values and
 // first indices along one dim). One thread per output element walks its reduced elements one by
-// one in row-major order of the reduced dims — the CPU backend's order — with no atomics, no
-// subgroups and no tree, so the result depends only on the reduced elements: deterministic and
-// batch invariant. float32 accumulates in f32, one rounding per step (`fround(acc + v)`).
+// one in row-major order of the reduced dims — the CPU backend's order — with no atomics and no
+// subgroups, so the result depends only on the reduced elements: deterministic and batch
+// invariant. float32 sums follow the CPU's fixed tree (backend-cpu reduce.ts: blocks of SUM_BLOCK
+// summed in order, block sums combined like a binary counter) in one thread, so they stay
+// accurate for long rows and equal the CPU bit for bit.
 import type { KernelFn, ReduceOp } from "@lockstep/core";
 import type { WebGPUStorage, WebGPUView } from "./backend.js";
 import { contextOf } from "./backend.js";
@@ -69,6 +71,42 @@ const STEPS: Record<ReduceOp, (kind: string) => { init: string; step: string }> 
   }),
 };
 
+/** Elements per leaf block of the float32 sum tree: must equal backend-cpu's SUM_BLOCK. */
+export const SUM_BLOCK = 32;
+
+/**
+ * The f32 sum as the CPU's tree: `acc` sums the current block; a finished block is folded with
+ * ctz(blocks so far) stacked partials and pushed; the stack is folded from the top at the end.
+ */
+const TREE_SUM = {
+  init: "0.0",
+  declare: `  var stack: array<f32, 64>;
+  var depth = 0u;
+  var blocks = 0u;
+  var inBlock = 0u;`,
+  step: `acc = acc + v;
+    inBlock = inBlock + 1u;
+    if (inBlock == ${SUM_BLOCK}u || r + 1u == info[1]) {
+      blocks = blocks + 1u;
+      for (var m = countTrailingZeros(blocks); m > 0u; m = m - 1u) {
+        depth = depth - 1u;
+        acc = stack[depth] + acc;
+      }
+      stack[depth] = acc;
+      depth = depth + 1u;
+      acc = 0.0;
+      inBlock = 0u;
+    }`,
+  finish: `  if (depth > 0u) {
+    depth = depth - 1u;
+    acc = stack[depth];
+    while (depth > 0u) {
+      depth = depth - 1u;
+      acc = stack[depth] + acc;
+    }
+  }`,
+};
+
 export function reduceKernel(op: ReduceOp): KernelFn<ReduceOp, WebGPUStorage> {
   return ([x], [out], { dims }) => {
     const ctx = contextOf(out!.storage);
@@ -87,10 +125,11 @@ export function reduceKernel(op: ReduceOp): KernelFn<ReduceOp, WebGPUStorage> {
     info.set(plan.reducedShape, sizeAt);
     info.set(plan.reducedStrides, sizeAt + reducedRank);
     const type = wgslType(x!.dtype);
-    const { init, step } = STEPS[op](type);
+    const tree = op === "sum" && type === "f32";
+    const { init, step } = tree ? TREE_SUM : STEPS[op](type);
     const walk = odometer(reducedRank, sizeAt, sizeAt + reducedRank);
     runShader(ctx, {
-      key: `reduce:${op}:${type}:k${keptRank}:r${reducedRank}`,
+      key: `reduce:${op}:${type}:k${keptRank}:r${reducedRank}${tree ? ":tree" : ""}`,
       source: () => `${bindings([["out", type]], [["x", type]])}
 ${FLOAT_HELPERS}
 ${linearMain()}
@@ -99,12 +138,14 @@ ${linearMain()}
   var pos = info[2];
 ${offsetCode(keptRank, 3, [3 + keptRank], ["pos"])}
   var acc: ${type} = ${init};
+${tree ? TREE_SUM.declare : ""}
 ${walk.declare}
   for (var r = 0u; r < info[1]; r = r + 1u) {
     let v = x[pos];
     ${step}
 ${walk.advance}
   }
+${tree ? TREE_SUM.finish : ""}
   out[index] = acc;
 }`,
       outputs: [out!.storage.buffer],
