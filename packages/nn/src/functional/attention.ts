@@ -4,7 +4,7 @@
 // and every gradient sum) is a deterministic primitive whose order depends only on the reduced
 // length, so attention inherits batch, thread and CPU≡WebGPU invariance without kernels of its own.
 // This file is not a fused or memory-efficient attention: it materialises the [L, S] weights.
-import { DTypeError, ShapeError, Tensor, ValueError, arange, isFloating, where } from "@lockstep/core";
+import { DTypeError, ShapeError, Tensor, ValueError, arange, isFloating, where, zeros } from "@lockstep/core";
 import { dropout } from "../functional.js";
 
 /** Options of `scaledDotProductAttention`, like the keyword arguments of PyTorch 2.x's. */
@@ -58,7 +58,7 @@ export function causalMask(targetLength: number, sourceLength: number, device = 
 export function generateSquareSubsequentMask(size: number, options: { device?: string; dtype?: "float32" | "float64" } = {}): Tensor {
   if (!Number.isInteger(size) || size < 0) throw new ValueError(`size must be a non-negative integer, got ${size}`);
   const allowed = causalMask(size, size, options.device ?? "cpu");
-  return where(allowed, 0, -Infinity).to(options.dtype ?? "float32");
+  return zeros([size, size], { dtype: options.dtype ?? "float32", device: allowed.device }).maskedFill(allowed.logicalNot(), -Infinity);
 }
 
 /**

@@ -1,7 +1,7 @@
 // MultiheadAttention: PyTorch's parameter layout, names, init draws and forward semantics (2.x),
 // composed from core ops so that deterministic mode, autograd and every backend apply unchanged.
 // The transformer layers built on it are in transformer.ts.
-import { DTypeError, ShapeError, Tensor, ValueError, cat, empty, isFloating, where, zeros } from "@lockstep/core";
+import { DTypeError, ShapeError, Tensor, ValueError, cat, empty, isFloating, zeros, type DType } from "@lockstep/core";
 import { constant_, xavierNormal_, xavierUniform_, type Generator } from "@lockstep/random";
 import * as F from "../functional.js";
 import { Module, Parameter, checkPositiveInt } from "../module.js";
@@ -55,7 +55,7 @@ const shapeText = (shape: readonly number[]): string => `[${shape.join(", ")}]`;
 export function canonicalMask(mask: Tensor | undefined, name: string, dtype: string): Tensor | undefined {
   if (mask === undefined) return undefined;
   if (!(mask instanceof Tensor)) throw new ValueError(`${name} must be a Tensor`);
-  if (mask.dtype === "bool") return where(mask, -Infinity, 0).to(dtype);
+  if (mask.dtype === "bool") return zeros(mask.shape, { dtype: dtype as DType, device: mask.device }).maskedFill(mask, -Infinity);
   if (!isFloating(mask.dtype)) throw new DTypeError(`only bool and floating types of ${name} are supported, got ${mask.dtype}`);
   if (mask.dtype !== dtype) throw new DTypeError(`${name} has dtype ${mask.dtype}, expected bool or the query's dtype ${dtype}`);
   return mask;
