@@ -129,6 +129,9 @@ const CASES: Case[] = [
     fn: (a) => a.permute(2, 0, 1).slice(0, 1).slice(2, 0, undefined, 2).reshape(-1),
   },
   { name: "slice of expand", inputs: (n) => [u(n, [1, 3])], fn: (a) => a.expand(4, 3).slice(0, 1, 3) },
+  { name: "unfold, overlapping windows", inputs: (n) => [u(n, [3, 8])], fn: (a) => a.unfold(1, 3, 2).mul(a.unfold(1, 3, 2)) },
+  { name: "unfold, gaps between windows", inputs: (n) => [u(n, [7, 2])], fn: (a) => a.unfold(0, 2, 3) },
+  { name: "unfold twice (2-D windows)", inputs: (n) => [u(n, [5, 6])], fn: (a) => a.unfold(0, 3, 1).unfold(1, 2, 2) },
   { name: "alias", inputs: (n) => [u(n, [2, 3])], fn: (a) => makeView(a, "alias", {}, a.shape, a.strides, a.offset) },
 
   // inputs that are themselves views
