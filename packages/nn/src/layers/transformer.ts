@@ -12,8 +12,11 @@ import type { FactoryOptions } from "./factory.js";
 import { Linear } from "./linear.js";
 import { LayerNorm } from "./norm.js";
 
-/** The feed-forward activation: PyTorch's "relu" or "gelu", or any elementwise function. */
-export type TransformerActivation = "relu" | "gelu" | ((x: Tensor) => Tensor);
+/**
+ * The feed-forward activation: PyTorch's "relu" or "gelu", an elementwise function, or a
+ * parameter-free activation module (e.g. `new nn.SiLU()`), which is called but not registered.
+ */
+export type TransformerActivation = "relu" | "gelu" | ((x: Tensor) => Tensor) | Module<[Tensor], Tensor>;
 
 /** Options of `TransformerEncoderLayer` and `TransformerDecoderLayer`. */
 export interface TransformerLayerOptions extends FactoryOptions {
@@ -29,7 +32,10 @@ export interface TransformerLayerOptions extends FactoryOptions {
   batchFirst?: boolean;
   /** LayerNorm before attention and feed-forward (pre-norm) instead of after; default false. */
   normFirst?: boolean;
-  /** Whether Linear and attention projections have biases; default true. */
+  /**
+   * Whether Linear layers, attention projections and LayerNorms have biases; default true (false
+   * drops the LayerNorm biases too, as PyTorch 2.1+ does).
+   */
   bias?: boolean;
 }
 
@@ -86,7 +92,10 @@ function resolve(dModel: number, nhead: number, options: TransformerLayerOptions
   let activation: (x: Tensor) => Tensor;
   if (act === "relu") activation = F.relu;
   else if (act === "gelu") activation = (x) => F.gelu(x);
-  else if (typeof act === "function") activation = act;
+  else if (act instanceof Module) {
+    if (act.parameters().length > 0) throw new ValueError("TransformerLayer: an activation module must have no parameters");
+    activation = (x) => act.forward(x);
+  } else if (typeof act === "function") activation = act;
   else throw new ValueError(`activation should be relu/gelu, not ${String(act)}`);
   return {
     dModel,
@@ -159,6 +168,7 @@ export class TransformerEncoderLayer extends Module<[Tensor, TransformerEncoderL
     this.linear2 = new Linear(r.dimFeedforward, dModel, { bias: r.bias, ...r.factory });
     this.norm1 = new LayerNorm(dModel, { eps: r.layerNormEps, ...r.factory });
     this.norm2 = new LayerNorm(dModel, { eps: r.layerNormEps, ...r.factory });
+    if (!r.bias) for (const norm of [this.norm1, this.norm2]) norm.bias = undefined;
     this.dropout1 = new Dropout(r.dropout);
     this.dropout2 = new Dropout(r.dropout);
     this.normFirst = r.normFirst;
@@ -246,6 +256,7 @@ export class TransformerDecoderLayer extends Module<[Tensor, Tensor, Transformer
     this.norm1 = new LayerNorm(dModel, { eps: r.layerNormEps, ...r.factory });
     this.norm2 = new LayerNorm(dModel, { eps: r.layerNormEps, ...r.factory });
     this.norm3 = new LayerNorm(dModel, { eps: r.layerNormEps, ...r.factory });
+    if (!r.bias) for (const norm of [this.norm1, this.norm2, this.norm3]) norm.bias = undefined;
     this.dropout1 = new Dropout(r.dropout);
     this.dropout2 = new Dropout(r.dropout);
     this.dropout3 = new Dropout(r.dropout);
