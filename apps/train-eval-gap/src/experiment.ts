@@ -15,7 +15,8 @@ import { CLASSES, loadMnist, type MnistSubsets } from "./data.js";
 import { evaluateLogits, withDeterministic } from "./evaluate.js";
 import type { Options } from "./options.js";
 import { SEED_EXPERIMENTS, runSeedExperiment, type SeedExperimentResult } from "./seed-experiments.js";
-import { MODEL_DESCRIPTION, parameterValues, train } from "./train.js";
+import { MODEL_DESCRIPTIONS, parameterValues, train } from "./train.js";
+import { DOCTOR_IMAGES, doctorProblems, runDoctor, type DoctorRecord } from "./doctor.js";
 
 export const TRAINING_POLICY =
   "trained once per backend with the deterministic flag on (batch size as given, dropout active); " +
@@ -70,6 +71,8 @@ export interface Results {
   cpuVsWebgpu: CrossBackendRecord[] | null;
   seedExperiments: SeedExperimentResult[];
   seedCpuVsWebgpu: SeedCrossBackendRecord[] | null;
+  /** "Where does the gap come from": the discrepancy doctor on the first backend's model; null when the test set is too small. */
+  doctor: DoctorRecord | null;
   /** Deterministic comparisons that were not bitwise equal; empty when Lockstep kept its promise. */
   problems: string[];
   seconds: number;
@@ -98,9 +101,10 @@ export async function runExperiment(options: Options, log: (line: string) => voi
   const training: TrainingRecord[] = [];
   const runs: RunRecord[] = [];
   const weights = new Map<BackendName, Float32Array>();
+  let doctor: DoctorRecord | null = null;
   for (const backend of setup.backends) {
     const trained = await withDeterministic(true, () =>
-      train(data.train, { device: backend, epochs: options.epochs, batchSize: options.batchSize, seed: options.seed, progress: options.progress }),
+      train(data.train, { model: options.model, device: backend, epochs: options.epochs, batchSize: options.batchSize, seed: options.seed, progress: options.progress }),
     );
     training.push({
       backend,
@@ -131,7 +135,19 @@ export async function runExperiment(options: Options, log: (line: string) => voi
       });
       log(`  evaluated on ${backend}, flag ${deterministic ? "on" : "off"}: batch ${options.evalBatchSize} in ${small!.seconds.toFixed(1)} s, batch ${options.batchSize} in ${large!.seconds.toFixed(1)} s`);
     }
-    if (backend !== "cpu") for (const p of trained.model.parameters()) p.dispose();
+    if (backend === setup.backends[0]) {
+      const doctorStarted = performance.now();
+      doctor = await runDoctor(trained.model, data.test, {
+        backend,
+        devices: setup.backends,
+        batchSize: options.batchSize,
+        evalBatchSize: options.evalBatchSize,
+        flags: options.deterministic,
+        maxImages: DOCTOR_IMAGES[options.model],
+      });
+      log(`  where the gap comes from: ${doctor === null ? "skipped, the test set is smaller than one batch" : `${doctor.images} test images`} in ${((performance.now() - doctorStarted) / 1000).toFixed(1)} s`);
+    }
+    if (backend !== "cpu") for (const t of [...trained.model.parameters(), ...trained.model.buffers()]) t.dispose();
   }
 
   const seedExperiments: SeedExperimentResult[] = [];
@@ -178,6 +194,7 @@ export async function runExperiment(options: Options, log: (line: string) => voi
       problems.push(`${r.experiment} on ${r.backend}, flag on: ${r.batch1VsFullBatch.differingElements} outputs differ between batch 1 and the full batch`);
     }
   }
+  if (doctor !== null) problems.push(...doctorProblems(doctor, setup.webgpuAdapter?.selfTestPassed ?? false));
   // Across backends the promise holds only where the adapter's start-up self-test passed; where it
   // failed Lockstep has already warned, so a difference is reported but not counted as a failure.
   if (setup.webgpuAdapter?.selfTestPassed) {
@@ -194,7 +211,7 @@ export async function runExperiment(options: Options, log: (line: string) => voi
     options,
     threads: getNumThreads(),
     data,
-    model: MODEL_DESCRIPTION,
+    model: MODEL_DESCRIPTIONS[options.model],
     setup,
     trainingPolicy: TRAINING_POLICY,
     training,
@@ -203,6 +220,7 @@ export async function runExperiment(options: Options, log: (line: string) => voi
     cpuVsWebgpu,
     seedExperiments,
     seedCpuVsWebgpu,
+    doctor,
     problems,
     seconds: (performance.now() - started) / 1000,
   };

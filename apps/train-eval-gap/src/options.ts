@@ -5,7 +5,11 @@ import { parseArgs } from "node:util";
 import type { BackendChoice } from "./backends.js";
 import { TEST_AVAILABLE, TRAIN_AVAILABLE } from "./data.js";
 
+/** The models `--model` chooses from (train.ts builds them). */
+export type ModelKind = "mlp" | "cnn";
+
 export interface Options {
+  model: ModelKind;
   backend: BackendChoice;
   /** The flag settings to evaluate under, in order. */
   deterministic: boolean[];
@@ -29,18 +33,25 @@ export const DEFAULTS = {
   batchSize: 16,
   evalBatchSize: 1,
   seed: 0,
+  model: "mlp",
   trainSize: 3000,
+  /** The CNN costs about 10x the MLP per image on the CPU: fewer images keep the demo short. */
+  cnnTrainSize: 640,
   testSize: 500,
+  cnnTestSize: 200,
   out: "./train-eval-gap-report",
 } as const;
 
 export const USAGE = `Usage: train-eval-gap [options]
 
-Trains a small MLP on MNIST with batch ${DEFAULTS.batchSize} (dropout on), then evaluates the test set in eval
-mode with batch ${DEFAULTS.evalBatchSize} and with batch ${DEFAULTS.batchSize}, with useDeterministicAlgorithms off and on, and
-reports how far apart the two sets of logits are.
+Trains a small MLP (or CNN) on MNIST with batch ${DEFAULTS.batchSize} (dropout on), then evaluates the test set
+in eval mode with batch ${DEFAULTS.evalBatchSize} and with batch ${DEFAULTS.batchSize}, with useDeterministicAlgorithms off and on,
+reports how far apart the two sets of logits are, and where a train/eval gap comes from (mode,
+BatchNorm statistics, kernels, threads, device).
 
 Options:
+  --model <mlp|cnn>           mlp: 784-128-64-10 with dropout; cnn: two conv blocks with
+                              BatchNorm2d, then dropout (default: ${DEFAULTS.model})
   --backend <cpu|webgpu|all>  backends to run (default: all available)
   --deterministic             evaluate with the deterministic flag on only
   --no-deterministic          evaluate with the flag off only (default: both, off then on)
@@ -50,8 +61,8 @@ Options:
   --seed <n>                  seed for weights, data split, shuffling and dropout; the seed
                               experiments draw what torch.manual_seed(n) would (default: ${DEFAULTS.seed})
   --threads <n>               CPU threads for Lockstep's kernels (default: Lockstep's)
-  --train-size <n>            training images, from MNIST's 60000 (default: ${DEFAULTS.trainSize})
-  --test-size <n>             test images, from MNIST's 10000 (default: ${DEFAULTS.testSize})
+  --train-size <n>            training images, from MNIST's 60000 (default: ${DEFAULTS.trainSize}, cnn ${DEFAULTS.cnnTrainSize})
+  --test-size <n>             test images, from MNIST's 10000 (default: ${DEFAULTS.testSize}, cnn ${DEFAULTS.cnnTestSize})
   --out <dir>                 where the HTML report goes (default: ${DEFAULTS.out})
   --json                      print one JSON object on stdout and nothing else
   --no-progress               no progress bar (it is drawn on stderr, only on a terminal)
@@ -93,6 +104,7 @@ export function parseOptions(argv: readonly string[]): Options {
       // The negated flags are declared explicitly rather than through `allowNegative`, which
       // only exists from Node 20.16.
       options: {
+        model: { type: "string" },
         backend: { type: "string" },
         deterministic: { type: "boolean" },
         "no-deterministic": { type: "boolean" },
@@ -116,6 +128,9 @@ export function parseOptions(argv: readonly string[]): Options {
   }
   const { values, tokens } = parsed;
 
+  const model = values.model ?? DEFAULTS.model;
+  if (model !== "mlp" && model !== "cnn") throw new UsageError(`--model must be mlp or cnn, got '${model}'`);
+
   const backend = values.backend ?? "all";
   if (backend !== "cpu" && backend !== "webgpu" && backend !== "all") {
     throw new UsageError(`--backend must be cpu, webgpu or all, got '${backend}'`);
@@ -129,12 +144,13 @@ export function parseOptions(argv: readonly string[]): Options {
     if (token.name === "no-deterministic") deterministic = [false];
   }
 
-  const trainSize = integer("train-size", values["train-size"], DEFAULTS.trainSize, 1, TRAIN_AVAILABLE);
+  const trainSize = integer("train-size", values["train-size"], model === "cnn" ? DEFAULTS.cnnTrainSize : DEFAULTS.trainSize, 1, TRAIN_AVAILABLE);
   const batchSize = integer("batch-size", values["batch-size"], DEFAULTS.batchSize, 1, 4096);
   const out = values.out ?? DEFAULTS.out;
   if (out.trim() === "") throw new UsageError("--out must name a directory");
 
   return {
+    model,
     backend,
     deterministic,
     epochs: integer("epochs", values.epochs, DEFAULTS.epochs, 1, 1000),
@@ -143,7 +159,7 @@ export function parseOptions(argv: readonly string[]): Options {
     seed: seedValue(values.seed),
     threads: values.threads === undefined ? undefined : integer("threads", values.threads, 1, 1, 256),
     trainSize,
-    testSize: integer("test-size", values["test-size"], DEFAULTS.testSize, 1, TEST_AVAILABLE),
+    testSize: integer("test-size", values["test-size"], model === "cnn" ? DEFAULTS.cnnTestSize : DEFAULTS.testSize, 1, TEST_AVAILABLE),
     out,
     json: values.json ?? false,
     progress: !(values["no-progress"] ?? false),

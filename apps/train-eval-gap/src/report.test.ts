@@ -20,11 +20,13 @@ describe("the HTML report", () => {
     if (run.code !== 0) throw new Error(`the app exited ${run.code}:\n${run.stderr}`);
   }, 240_000);
 
-  it("is one self-contained file with the loss curve, the histogram and the table inline", () => {
+  it("is one self-contained file with the loss curve, the histogram, the sources chart and the tables inline", () => {
     const text = readFileSync(html, "utf8");
     expect(text).toContain("<h2>Training loss</h2>");
     expect(text).toContain("Per-element differences");
-    expect((text.match(/<svg /g) ?? []).length).toBe(2);
+    expect(text).toContain("Where does the gap come from?");
+    // Loss curve, histogram and the bar chart per source.
+    expect((text.match(/<svg /g) ?? []).length).toBe(3);
     expect(text).toContain("<table>");
     // Nothing to fetch: no scripts, no external stylesheets or images.
     expect(text).not.toMatch(/<script|<link |src="http/);
@@ -37,8 +39,8 @@ describe("the HTML report", () => {
       const result = await screenshotReport(html, png);
       console.log(`report screenshot: ${result.path}`);
       expect(result.title).toContain("Lockstep");
-      expect(result.svgCount).toBe(2);
-      expect(result.tableCount).toBeGreaterThanOrEqual(2);
+      expect(result.svgCount).toBe(3);
+      expect(result.tableCount).toBeGreaterThanOrEqual(3);
       expect(result.height).toBeGreaterThan(1000);
       expect(statSync(result.path).size).toBeGreaterThan(50_000);
     },

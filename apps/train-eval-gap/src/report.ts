@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
+import { explanations, verdict, type DoctorRecord } from "./doctor.js";
 import type { Results } from "./experiment.js";
 import { crossBackendTable, flagName, flagOffNotes, formatDiff, formatPercent, runTable, seedTable } from "./summary.js";
 
@@ -114,6 +115,51 @@ export function histogramSpec(bins: HistogramBin[], results: Results): TopLevelS
   };
 }
 
+export interface SourceBar {
+  source: string;
+  flag: string;
+  /** Share of output elements whose bits differ, in percent. */
+  differing: number;
+  label: string;
+}
+
+/** One bar per source and flag setting: the share of outputs that differ, labelled with max |Δ|. */
+export function sourceBars(doctor: DoctorRecord): SourceBar[] {
+  const bars: SourceBar[] = [];
+  for (const row of doctor.report.sources) {
+    for (const [flag, gap] of [["flag off", row.flagOff], ["flag on", row.flagOn]] as const) {
+      if (gap === null) continue;
+      bars.push({
+        source: row.source,
+        flag,
+        differing: (100 * gap.differingElements) / Math.max(1, gap.totalElements),
+        label: gap.differingElements === 0 ? "0 (bitwise equal)" : `max |Δ| ${formatDiff(gap.maxAbsDiff)}, ${gap.changedPredictions} predictions changed`,
+      });
+    }
+  }
+  return bars;
+}
+
+export function sourcesSpec(bars: SourceBar[]): TopLevelSpec {
+  const order = ["mode", "batchStats", "kernels", "threads", "device", "combined"];
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    width: 460,
+    height: { step: 22 },
+    data: { values: bars },
+    encoding: {
+      y: { field: "source", type: "nominal", sort: order, title: null, axis: { labelFontSize: 13 } },
+      yOffset: { field: "flag", type: "nominal", sort: ["flag off", "flag on"] },
+      x: { field: "differing", type: "quantitative", scale: { domain: [0, 100] }, title: "outputs whose bits differ (%)" },
+      color: { field: "flag", type: "nominal", sort: ["flag off", "flag on"], scale: { range: ["#d9822b", "#2e8b57"] }, title: "deterministic flag", legend: { orient: "bottom" } },
+    },
+    layer: [
+      { mark: { type: "bar" } },
+      { mark: { type: "text", align: "left", dx: 4, fontSize: 10, color: "#1b1f24" }, encoding: { text: { field: "label", type: "nominal" }, color: { value: "#1b1f24" } } },
+    ],
+  };
+}
+
 function escapeHtml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
@@ -149,6 +195,34 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.1rem 1rem; } 
 code { background: #f6f8fa; padding: 0 0.25rem; border-radius: 3px; }
 `;
 
+function gapCell(gap: { maxAbsDiff: number; differingElements: number; totalElements: number; changedPredictions: number } | null): string {
+  if (gap === null) return "not measured";
+  return gap.differingElements === 0 ? "0" : `${formatDiff(gap.maxAbsDiff)} (${gap.differingElements} / ${gap.totalElements}; ${gap.changedPredictions} predictions)`;
+}
+
+async function doctorSection(doctor: DoctorRecord | null, small: number, large: number): Promise<string> {
+  const title = `<h2 id="where">Where does the gap come from?</h2>`;
+  if (doctor === null) return `${title}\n<p>Skipped: the test set is smaller than one training batch.</p>`;
+  const { report } = doctor;
+  const svg = await renderSvg(sourcesSpec(sourceBars(doctor)));
+  const texts = explanations(small, large);
+  const rows = report.sources
+    .map((r) => `<tr class="${(r.flagOn?.differingElements ?? 0) === 0 && (r.flagOff?.differingElements ?? 0) === 0 ? "zero" : "gap"}"><td>${escapeHtml(r.source)}</td><td style="text-align:left">${escapeHtml(r.compares)}</td><td>${escapeHtml(gapCell(r.flagOff))}</td><td>${escapeHtml(gapCell(r.flagOn))}</td><td style="text-align:left">${escapeHtml(texts[r.source])}${r.note ? ` <em>(${escapeHtml(r.note)})</em>` : ""}</td></tr>`)
+    .join("\n");
+  return `<section id="sources">
+${title}
+<p>You trained with batch ${large} and evaluate with batch ${small}, and the outputs differ. Several causes can be behind that at once; Lockstep can switch each one off exactly, so <code>nn.utils.explainDiscrepancy</code> measures them one at a time on the trained model (${doctor.images} test images, ${escapeHtml(doctor.backend)}), then all together, under both flag settings.</p>
+<figure>${svg}<figcaption>Share of the ${doctor.images} × 10 logits whose bits change when only that cause changes; labels give the largest absolute change. ${report.sources.some((r) => r.effect === "notMeasured") ? "Rows without bars were not measured here (e.g. the device row with one backend)." : ""}</figcaption></figure>
+<ul>${verdict(report).map((v) => `<li>${escapeHtml(v)}</li>`).join("")}</ul>
+<table>
+<thead><tr><th>source</th><th style="text-align:left">compares</th><th>flag off: max |Δ|</th><th>flag on: max |Δ|</th><th style="text-align:left">what it means</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>
+</section>`;
+}
+
 /** Writes the report into `directory` and returns its absolute path. */
 export async function writeReport(results: Results, directory: string): Promise<string> {
   const { options, data } = results;
@@ -161,6 +235,7 @@ export async function writeReport(results: Results, directory: string): Promise<
     .map((z) => `${escapeHtml(z.run)}: ${z.zeros} of ${z.total} differences are exactly 0${z.zeros === z.total ? " (all of them; not drawn)" : ""}`)
     .join("; ");
   const cross = crossBackendTable(results);
+  const doctorHtml = await doctorSection(results.doctor, small, large);
   const seedFirst = results.seedExperiments.filter((r, i, all) => all.findIndex((o) => o.experiment === r.experiment) === i);
   const verdict =
     results.problems.length === 0
@@ -194,6 +269,7 @@ ${htmlTable(runTable(results), byDiffering(4))}
 <figure>${lossSvg}<figcaption>Cross-entropy of each training batch (thin) and its ${SMOOTHING_WINDOW}-step moving average (thick)${results.weightsIdenticalAcrossBackends ? "; the backends' curves coincide because training with the flag on is bitwise identical on both" : ""}.</figcaption></figure>
 <h2>Per-element differences, batch ${small} vs batch ${large}</h2>
 <figure>${histogramSvg}<figcaption>Histogram of |logit(batch ${small}) − logit(batch ${large})| over all ${data.test.count} × 10 logits, on a log scale (${BINS_PER_DECADE} bins per decade). ${zeroNotes}.</figcaption></figure>
+${doctorHtml}
 ${cross === undefined ? "" : `<h2>CPU vs WebGPU</h2>\n${htmlTable(cross, byDiffering(3))}`}
 <h2>The seed thread's experiments</h2>
 <p>Each row of <code>x</code> through the layer alone, against the same rows of one full-batch call. After <code>manualSeed(${escapeHtml(String(options.seed))})</code> Lockstep draws PyTorch's numbers for <code>torch.manual_seed(${escapeHtml(String(options.seed))})</code>:</p>

@@ -1,6 +1,8 @@
 // The results as words: the terminal tables, and the one JSON object `--json` prints. Both are
 // built from the same Results, so the terminal, the JSON and the HTML report cannot disagree.
+import { nn } from "lockstep";
 import type { Gap, LogitGap } from "./compare.js";
+import { explanations, verdict, wrap, type DoctorRecord } from "./doctor.js";
 import type { Results } from "./experiment.js";
 
 /** A difference as a short string: exactly "0" when bitwise equal, else three significant digits. */
@@ -81,6 +83,26 @@ export function flagOffNotes(results: Results): string[] {
     );
 }
 
+/** The "where does the gap come from" section: the doctor's table, a verdict and what each row means. */
+export function formatDoctor(doctor: DoctorRecord | null): string {
+  if (doctor === null) return "\nWhere does the gap come from: skipped (the test set is smaller than one training batch).";
+  const { report } = doctor;
+  const texts = explanations(report.settings.evalBatch, report.settings.trainBatch);
+  const lines = [
+    `\nWhere does the gap come from? The trained model on ${doctor.images} test images (${doctor.backend}), one cause switched at a time, then all together`,
+    nn.utils.formatDiscrepancyReport(report),
+    "",
+    ...verdict(report),
+    "",
+    "What the rows mean:",
+    ...report.sources.flatMap((r) => {
+      const [first, ...rest] = wrap(texts[r.source], 100, " ".repeat(13));
+      return [`  ${r.source.padEnd(10)} ${first!.trimStart()}`, ...rest];
+    }),
+  ];
+  return lines.join("\n");
+}
+
 /** Everything a person reads in the terminal, after training. */
 export function formatText(results: Results): string {
   const { options } = results;
@@ -98,6 +120,7 @@ export function formatText(results: Results): string {
   if (notes.length > 0) parts.push(notes.join("\n"));
   const cross = crossBackendTable(results);
   if (cross !== undefined) parts.push(`\nSame computation on cpu and on webgpu\n${textTable(cross.headers, cross.rows)}`);
+  parts.push(formatDoctor(results.doctor));
   const seeds = seedTable(results);
   parts.push(`\n${pytorchCheck(results)}\n${textTable(seeds.headers, seeds.rows)}`);
   parts.push(
@@ -132,12 +155,14 @@ export function toJson(results: Results, reportPath: string | null): Record<stri
       batchSize: options.batchSize,
       evalBatchSize: options.evalBatchSize,
       seed: String(options.seed),
+      model: options.model,
       threads: results.threads,
       trainSize: data.train.count,
       testSize: data.test.count,
     },
     data: { source: data.source, split: data.split },
     model: results.model,
+    modelKind: options.model,
     backendNotes: results.setup.notes,
     trainingPolicy: results.trainingPolicy,
     training: results.training.map((t) => ({
@@ -176,6 +201,11 @@ export function toJson(results: Results, reportPath: string | null): Record<stri
       firstInputs: r.firstInputs,
       firstOutputs: r.firstOutputs,
     })),
+    sources: results.doctor?.report.sources.map((r) => ({ ...r, explanation: explanations(options.evalBatchSize, options.batchSize)[r.source] })) ?? [],
+    doctor:
+      results.doctor === null
+        ? null
+        : { backend: results.doctor.backend, images: results.doctor.images, settings: results.doctor.report.settings, seconds: results.doctor.report.seconds },
     report: reportPath,
     seconds: results.seconds,
   };

@@ -1,18 +1,26 @@
-// The model and its training loop. The MLP is built on the CPU right after `manualSeed(seed)` so
-// its initial weights are PyTorch's for the same seed, then moved to the backend being trained.
+// The models and their training loop. A model is built on the CPU right after `manualSeed(seed)`
+// so its initial weights are PyTorch's for the same seed, then moved to the backend being trained.
 // Every random draw of a run — initial weights, each epoch's shuffle (`randperm`), each dropout
 // mask — comes from the default generator in a fixed order, so the whole run is one seeded stream
 // that a PyTorch script could replay, and the same on every backend.
+//
+// Both models take flattened [N, 784] images, so the data, training and evaluation code is shared;
+// the CNN reshapes to [N, 1, 28, 28] itself.
 //
 // This file does not evaluate: evaluate.ts runs the trained model in eval mode.
 import { SingleBar } from "cli-progress";
 import { keep, manualSeed, nn, optim, randperm, scope, tensor, type Tensor } from "lockstep";
 import { CLASSES, IMAGE_SIZE, gatherBatch, type Split } from "./data.js";
+import type { ModelKind } from "./options.js";
 
 export const HIDDEN = [128, 64] as const;
 export const DROPOUT = 0.2;
 export const LEARNING_RATE = 0.02;
 export const MOMENTUM = 0.9;
+/** Channels of the CNN's two convolutions. */
+export const CNN_CHANNELS = [8, 16] as const;
+
+export type { ModelKind };
 
 /** 784-128-64-10 with ReLU, and dropout after each hidden layer (active only in training mode). */
 export class Mlp extends nn.Module {
@@ -36,9 +44,51 @@ export class Mlp extends nn.Module {
   }
 }
 
-export const MODEL_DESCRIPTION = `MLP ${IMAGE_SIZE}-${HIDDEN.join("-")}-${CLASSES}, ReLU, Dropout(${DROPOUT}) after each hidden layer, SGD(lr=${LEARNING_RATE}, momentum=${MOMENTUM})`;
+/**
+ * A small CNN with the two layers that behave differently in training and evaluation: two blocks
+ * of 3×3 convolution, BatchNorm2d, ReLU and 2×2 max pooling (28 → 14 → 7), then dropout and a
+ * linear classifier on the 16·7·7 features.
+ */
+export class Cnn extends nn.Module {
+  layers: nn.Sequential;
+
+  constructor() {
+    super();
+    const [c1, c2] = CNN_CHANNELS;
+    this.layers = new nn.Sequential(
+      new nn.Conv2d(1, c1, 3, { padding: 1 }),
+      new nn.BatchNorm2d(c1),
+      new nn.ReLU(),
+      new nn.MaxPool2d(2),
+      new nn.Conv2d(c1, c2, 3, { padding: 1 }),
+      new nn.BatchNorm2d(c2),
+      new nn.ReLU(),
+      new nn.MaxPool2d(2),
+      new nn.Flatten(),
+      new nn.Dropout(DROPOUT),
+      new nn.Linear(c2 * 7 * 7, CLASSES),
+    );
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.layers.forward(x.reshape([x.shape[0]!, 1, 28, 28]));
+  }
+}
+
+export const MODEL_DESCRIPTIONS: Record<ModelKind, string> = {
+  mlp: `MLP ${IMAGE_SIZE}-${HIDDEN.join("-")}-${CLASSES}, ReLU, Dropout(${DROPOUT}) after each hidden layer, SGD(lr=${LEARNING_RATE}, momentum=${MOMENTUM})`,
+  cnn:
+    `CNN: 2 × [Conv2d 3×3 (${CNN_CHANNELS.join(", then ")} channels), BatchNorm2d, ReLU, MaxPool2d 2], ` +
+    `Dropout(${DROPOUT}), Linear(${CNN_CHANNELS[1] * 49}, ${CLASSES}), SGD(lr=${LEARNING_RATE}, momentum=${MOMENTUM})`,
+};
+
+/** A fresh model of `kind`, drawing its initial weights from the default generator. */
+export function buildModel(kind: ModelKind): nn.Module {
+  return kind === "cnn" ? new Cnn() : new Mlp();
+}
 
 export interface TrainOptions {
+  model: ModelKind;
   device: string;
   epochs: number;
   batchSize: number;
@@ -49,7 +99,7 @@ export interface TrainOptions {
 
 export interface TrainResult {
   device: string;
-  model: Mlp;
+  model: nn.Module;
   /** Mean cross-entropy of each training step's batch, in order. */
   losses: number[];
   steps: number;
@@ -87,7 +137,7 @@ function makeBar(label: string, total: number): SingleBar {
  */
 export async function train(split: Split, options: TrainOptions): Promise<TrainResult> {
   manualSeed(options.seed);
-  const model = new Mlp().to(options.device);
+  const model = buildModel(options.model).to(options.device);
   model.train();
   // Created after the move: `to()` replaces the parameters, as in PyTorch. SGD with momentum
   // rather than Adam: Adam's square root and division are the slowest deterministic CPU
@@ -139,7 +189,7 @@ export async function train(split: Split, options: TrainOptions): Promise<TrainR
 }
 
 /** Every parameter's values, concatenated in parameter order (host copies, for bitwise comparison). */
-export async function parameterValues(model: Mlp): Promise<Float32Array> {
+export async function parameterValues(model: nn.Module): Promise<Float32Array> {
   const parts: Float32Array[] = [];
   for (const p of model.parameters()) parts.push((await p.data()) as Float32Array);
   const out = new Float32Array(parts.reduce((n, part) => n + part.length, 0));
