@@ -89,7 +89,43 @@ class MlpInferenceCase:
             return self.model(self.x)
 
 
+class LenetTrainCase:
+    """The LeNet-style CNN of workloads.ts (conv 1-6 5x5, pool, conv 6-16 5x5, pool, 256-120-84-10)."""
+
+    def __init__(self, spec):
+        nn = torch.nn
+        self.model = nn.Sequential(
+            nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+        )
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=spec["lr"])
+        self.x = torch.randn(spec["batch"], 1, 28, 28)
+        self.y = torch.arange(spec["batch"]) % 10
+
+    def run(self):
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(self.model(self.x), self.y)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+
+class Conv2dCase:
+    def __init__(self, spec):
+        self.x = torch.randn(spec["batch"], spec["inChannels"], spec["size"], spec["size"])
+        self.weight = torch.randn(spec["outChannels"], spec["inChannels"], spec["kernel"], spec["kernel"])
+        self.padding = spec["padding"]
+
+    def run(self):
+        with torch.inference_mode():
+            return F.conv2d(self.x, self.weight, padding=self.padding)
+
+
 KINDS = {"matmul": MatmulCase, "mlp-train": MlpTrainCase, "mlp-inference": MlpInferenceCase}
+KINDS["cnn-train"] = LenetTrainCase
+KINDS["conv2d"] = Conv2dCase
 
 
 def main():

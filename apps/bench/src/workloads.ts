@@ -22,7 +22,35 @@ export interface MlpWorkload {
   flops: number;
 }
 
-export type Workload = MatmulWorkload | MlpWorkload;
+/**
+ * One SGD training step of the LeNet-style CNN (conv 1→6 5×5, ReLU, maxpool 2, conv 6→16 5×5, ReLU,
+ * maxpool 2, flatten, Linear 256→120→84→10 with ReLUs, cross-entropy) on [batch, 1, 28, 28].
+ */
+export interface CnnWorkload {
+  kind: "cnn-train";
+  name: string;
+  batch: number;
+  /** Convolution and Linear multiply-adds only (forward, weight gradients, input gradients but the first layer's), ×2. */
+  flops: number;
+}
+
+/** One conv2d forward pass (no bias): [batch, inChannels, size, size] with an outChannels×inChannels×kernel×kernel weight. */
+export interface ConvWorkload {
+  kind: "conv2d";
+  name: string;
+  batch: number;
+  inChannels: number;
+  outChannels: number;
+  /** Height and width of the input. */
+  size: number;
+  kernel: number;
+  /** Zero padding on every side. */
+  padding: number;
+  /** 2·N·Cout·H'·W'·Cin·k². */
+  flops: number;
+}
+
+export type Workload = MatmulWorkload | MlpWorkload | CnnWorkload | ConvWorkload;
 
 /** Layer widths of the benchmark MLP: 784-256-256-10 with ReLU between layers. */
 export const MLP_LAYERS = [784, 256, 256, 10] as const;
@@ -77,12 +105,68 @@ export function mlpInferenceWorkload(batch = INFERENCE_BATCH): MlpWorkload {
   return { kind: "mlp-inference", name: `mlp inference b${batch}`, batch, flops: 2 * batch * forwardMacsPerSample() };
 }
 
+// ---------------------------------------------------------------------------------------------
+// The CNN workloads.
+
+/** The LeNet-style CNN: its two convolutions [out, in, k] on a 28×28×1 input, then Linear widths. */
+export const LENET_CONVS = [
+  [6, 1, 5],
+  [16, 6, 5],
+] as const;
+export const LENET_INPUT = 28;
+/** 16 channels × 4 × 4 after the second pool, flattened channel-major as PyTorch does. */
+export const LENET_LINEAR = [256, 120, 84, 10] as const;
+export const LENET_CLASSES = 10;
+export const LENET_LEARNING_RATE = 0.01;
+
+/** Multiply-adds of one LeNet forward pass for one sample, per layer (convs first, then Linears). */
+function lenetLayerMacs(): number[] {
+  const macs: number[] = [];
+  let size = LENET_INPUT;
+  for (const [out, inChannels, k] of LENET_CONVS) {
+    size = size - k + 1;
+    macs.push(out * size * size * inChannels * k * k);
+    size /= 2;
+  }
+  for (let i = 0; i + 1 < LENET_LINEAR.length; i++) macs.push(LENET_LINEAR[i]! * LENET_LINEAR[i + 1]!);
+  return macs;
+}
+
+export function lenetTrainWorkload(batch = TRAIN_BATCH): CnnWorkload {
+  const macs = lenetLayerMacs();
+  const forward = macs.reduce((a, b) => a + b, 0);
+  // As for the MLP: forward, weight gradients (same size) and input gradients of all but the first layer.
+  const flops = 2 * batch * (forward + forward + (forward - macs[0]!));
+  return { kind: "cnn-train", name: `lenet train step b${batch}`, batch, flops };
+}
+
+export function conv2dWorkload(batch: number, inChannels: number, outChannels: number, size: number, kernel = 3, padding = 1): ConvWorkload {
+  const out = size + 2 * padding - kernel + 1;
+  return {
+    kind: "conv2d",
+    name: `conv2d ${kernel}x${kernel} ${inChannels}→${outChannels} ${size}x${size} b${batch} forward`,
+    batch,
+    inChannels,
+    outChannels,
+    size,
+    kernel,
+    padding,
+    flops: 2 * batch * outChannels * out * out * inChannels * kernel * kernel,
+  };
+}
+
+/** The CNN workloads of a size set: `small` keeps the LeNet step at batch 2 and a tiny conv. */
+function cnnWorkloadsFor(sizes: SizeSet): Workload[] {
+  if (sizes === "small") return [lenetTrainWorkload(2), conv2dWorkload(2, 8, 8, 8)];
+  return [lenetTrainWorkload(), conv2dWorkload(8, 64, 64, 32)];
+}
+
 export type SizeSet = "full" | "quick" | "small";
 
 /** Every workload of a run, in table order. */
 export function workloadsFor(sizes: SizeSet): Workload[] {
   const shapes = sizes === "small" ? SMALL_MATMUL_SHAPES : sizes === "quick" ? QUICK_MATMUL_SHAPES : FULL_MATMUL_SHAPES;
-  return [...shapes.map(([m, k, n]) => matmulWorkload(m, k, n)), mlpTrainWorkload(), mlpInferenceWorkload()];
+  return [...shapes.map(([m, k, n]) => matmulWorkload(m, k, n)), mlpTrainWorkload(), mlpInferenceWorkload(), ...cnnWorkloadsFor(sizes)];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -184,5 +268,91 @@ export function mlpBatch(batch: number): MlpBatch {
 export function transpose(data: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(data.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c]!;
+  return out;
+}
+
+/** One conv or Linear layer of the LeNet as PyTorch stores it: conv weight [out, in, k, k], Linear [out, in]. */
+export interface CnnLayerWeights {
+  kind: "conv" | "linear";
+  /** PyTorch's weight shape. */
+  shape: number[];
+  weight: Float32Array;
+  bias: Float32Array;
+}
+
+/**
+ * The LeNet's starting weights, drawn like PyTorch's Conv2d and Linear defaults (uniform ±1/√fanIn:
+ * kaiming-uniform with a = √5 gives that bound too). Every JavaScript peer starts from these.
+ */
+export function lenetWeights(): CnnLayerWeights[] {
+  const layers: CnnLayerWeights[] = [];
+  LENET_CONVS.forEach(([out, inChannels, k], i) => {
+    const fanIn = inChannels * k * k;
+    const bound = 1 / Math.sqrt(fanIn);
+    layers.push({ kind: "conv", shape: [out, inChannels, k, k], weight: uniformData(out * fanIn, bound, 40 + i), bias: uniformData(out, bound, 50 + i) });
+  });
+  for (let i = 0; i + 1 < LENET_LINEAR.length; i++) {
+    const inFeatures = LENET_LINEAR[i]!;
+    const outFeatures = LENET_LINEAR[i + 1]!;
+    const bound = 1 / Math.sqrt(inFeatures);
+    layers.push({
+      kind: "linear",
+      shape: [outFeatures, inFeatures],
+      weight: uniformData(inFeatures * outFeatures, bound, 60 + i),
+      bias: uniformData(outFeatures, bound, 70 + i),
+    });
+  }
+  return layers;
+}
+
+/** A LeNet batch: x row-major [batch, 1, 28, 28] (also NHWC, as there is one channel), labels and one-hot labels. */
+export function lenetBatch(batch: number): MlpBatch {
+  const x = normalData(batch * LENET_INPUT * LENET_INPUT, 5);
+  const labels = new Int32Array(batch);
+  const oneHot = new Float32Array(batch * LENET_CLASSES);
+  for (let i = 0; i < batch; i++) {
+    labels[i] = (i * 7 + 3) % LENET_CLASSES;
+    oneHot[i * LENET_CLASSES + labels[i]!] = 1;
+  }
+  return { x, labels, oneHot };
+}
+
+export interface ConvInputs {
+  /** Row-major [batch, inChannels, size, size] (NCHW). */
+  x: Float32Array;
+  /** Row-major [outChannels, inChannels, kernel, kernel] (OIHW, PyTorch's layout). */
+  weight: Float32Array;
+}
+
+export function convInputs(w: ConvWorkload): ConvInputs {
+  const fanIn = w.inChannels * w.kernel * w.kernel;
+  return {
+    x: normalData(w.batch * w.inChannels * w.size * w.size, 6),
+    weight: uniformData(w.outChannels * fanIn, 1 / Math.sqrt(fanIn), 7),
+  };
+}
+
+/** Moves the axes of a row-major array: `perm[i]` is the source axis of result axis i (like a transpose). */
+export function permuteData(data: Float32Array, shape: readonly number[], perm: readonly number[]): Float32Array {
+  const rank = shape.length;
+  const strides = new Array<number>(rank);
+  let stride = 1;
+  for (let i = rank - 1; i >= 0; i--) {
+    strides[i] = stride;
+    stride *= shape[i]!;
+  }
+  const outShape = perm.map((p) => shape[p]!);
+  const outStrides = perm.map((p) => strides[p]!);
+  const out = new Float32Array(data.length);
+  const index = new Array<number>(rank).fill(0);
+  for (let o = 0; o < out.length; o++) {
+    let source = 0;
+    for (let i = 0; i < rank; i++) source += index[i]! * outStrides[i]!;
+    out[o] = data[source]!;
+    for (let i = rank - 1; i >= 0; i--) {
+      if (++index[i]! < outShape[i]!) break;
+      index[i] = 0;
+    }
+  }
   return out;
 }

@@ -22,6 +22,7 @@ import {
   type MlpWorkload,
   type Workload,
 } from "../workloads.js";
+import { LENET_CLASSES, LENET_LEARNING_RATE, convInputs, lenetBatch, lenetWeights, type CnnWorkload, type ConvWorkload } from "../workloads.js";
 import { installDawn } from "./dawn.js";
 
 type Jax = typeof import("@jax-js/jax");
@@ -137,7 +138,104 @@ function mlpCase(jax: Jax, w: MlpWorkload, device: Device): BenchCase {
   };
 }
 
+/**
+ * The LeNet forward pass, NCHW as PyTorch: `lax.convGeneralDilated` (OIHW kernels) plus bias, ReLU,
+ * 2×2 max pooling as `lax.reduceWindow` with `np.max`, flatten (c, h, w), then the MLP head.
+ * `params` is [K1, b1, K2, b2, W1, b1, W2, b2, W3, b3], each used once.
+ */
+export function lenetForward(jax: Jax, params: JaxArray[], x: JaxArray, batch: number): JaxArray {
+  const np = jax.numpy;
+  let h = x;
+  for (let i = 0; i < 2; i++) {
+    const kernel = params[2 * i]!;
+    const channels = kernel.shape[0]!;
+    h = jax.lax.convGeneralDilated(h, kernel, [1, 1], "VALID").add(params[2 * i + 1]!.reshape([channels, 1, 1]));
+    h = jax.lax.reduceWindow(jax.nn.relu(h), (window: JaxArray) => np.max(window), [2, 2], [2, 2]);
+  }
+  return forward(jax, params.slice(4), h.reshape([batch, -1]));
+}
+
+function cnnCase(jax: Jax, w: CnnWorkload, device: Device): BenchCase {
+  const np = jax.numpy;
+  let params: JaxArray[] = [];
+  let x: JaxArray | undefined;
+  let labels: JaxArray | undefined;
+  let step: ((params: JaxArray[], x: JaxArray, y: JaxArray) => [JaxArray, JaxArray[]]) & { dispose(): void };
+  return {
+    ...identity(w, device),
+    setup() {
+      jax.defaultDevice(device);
+      params = lenetWeights().flatMap((l) => {
+        const [out, inFeatures] = l.shape as [number, number];
+        const weight =
+          l.kind === "conv" ? np.array(l.weight, { shape: l.shape, device }) : np.array(transpose(l.weight, out, inFeatures), { shape: [inFeatures, out], device });
+        return [weight, np.array(l.bias, { shape: [out], device })];
+      });
+      const batch = lenetBatch(w.batch);
+      x = np.array(batch.x, { shape: [w.batch, 1, 28, 28], device });
+      labels = np.array(batch.oneHot, { shape: [w.batch, LENET_CLASSES], device });
+      const lossOf = (p: JaxArray[], a: JaxArray, b: JaxArray) => {
+        const logProbs = jax.nn.logSoftmax(lenetForward(jax, p, a, w.batch), -1);
+        return np.negative(np.sum(np.multiply(logProbs, b))).div(w.batch);
+      };
+      step = jax.jit((ps: JaxArray[], xs: JaxArray, ys: JaxArray): [JaxArray, JaxArray[]] => {
+        const [value, grads] = jax.valueAndGrad(lossOf)(jax.tree.ref(ps), xs, ys);
+        return [value, ps.map((p, i) => p.sub(grads[i]!.mul(LENET_LEARNING_RATE)))];
+      }) as typeof step;
+    },
+    prepare() {
+      jax.defaultDevice(device);
+    },
+    async run() {
+      const [value, next] = step(params, x!.ref, labels!.ref);
+      params = next;
+      await jax.blockUntilReady(params);
+      await value.data();
+    },
+    teardown() {
+      for (const p of params) p.dispose();
+      x?.dispose();
+      labels?.dispose();
+      step?.dispose();
+    },
+  };
+}
+
+function convCase(jax: Jax, w: ConvWorkload, device: Device): BenchCase {
+  const np = jax.numpy;
+  let x: JaxArray | undefined;
+  let kernel: JaxArray | undefined;
+  let conv: ((x: JaxArray, k: JaxArray) => JaxArray) & { dispose(): void };
+  return {
+    ...identity(w, device),
+    setup() {
+      jax.defaultDevice(device);
+      const inputs = convInputs(w);
+      x = np.array(inputs.x, { shape: [w.batch, w.inChannels, w.size, w.size], device });
+      kernel = np.array(inputs.weight, { shape: [w.outChannels, w.inChannels, w.kernel, w.kernel], device });
+      const pad: [number, number][] = [
+        [w.padding, w.padding],
+        [w.padding, w.padding],
+      ];
+      conv = jax.jit((a: JaxArray, k: JaxArray) => jax.lax.convGeneralDilated(a, k, [1, 1], pad)) as typeof conv;
+    },
+    prepare() {
+      jax.defaultDevice(device);
+    },
+    async run() {
+      await conv(x!.ref, kernel!.ref).data();
+    },
+    teardown() {
+      x?.dispose();
+      kernel?.dispose();
+      conv?.dispose();
+    },
+  };
+}
+
 function caseFor(jax: Jax, w: Workload, device: Device): BenchCase {
+  if (w.kind === "cnn-train") return cnnCase(jax, w, device);
+  if (w.kind === "conv2d") return convCase(jax, w, device);
   return w.kind === "matmul" ? matmulCase(jax, w, device) : mlpCase(jax, w, device);
 }
 

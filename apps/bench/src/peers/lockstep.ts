@@ -15,6 +15,7 @@ import {
   type MlpWorkload,
   type Workload,
 } from "../workloads.js";
+import { LENET_LEARNING_RATE, convInputs, lenetBatch, lenetWeights, type CnnWorkload, type ConvWorkload } from "../workloads.js";
 import { installDawn } from "./dawn.js";
 
 const LIBRARY = "lockstep";
@@ -176,7 +177,82 @@ function mlpCase(w: MlpWorkload, s: Settings): BenchCase {
   };
 }
 
+/** The LeNet-style CNN with the shared starting weights, on `device`. */
+export function buildLenet(device: string): nn.Sequential {
+  const weights = lenetWeights();
+  const [c1, c2, l1, l2, l3] = weights.map((l) =>
+    l.kind === "conv" ? new nn.Conv2d(l.shape[1]!, l.shape[0]!, l.shape[2]!) : new nn.Linear(l.shape[1]!, l.shape[0]!),
+  );
+  const layers = [c1!, c2!, l1!, l2!, l3!];
+  noGrad(() => {
+    layers.forEach((layer, i) => {
+      const l = weights[i]!;
+      layer.weight.copy_(tensor(l.weight).reshape(l.shape));
+      layer.bias!.copy_(tensor(l.bias));
+    });
+  });
+  const model = new nn.Sequential(
+    c1!, new nn.ReLU(), new nn.MaxPool2d(2),
+    c2!, new nn.ReLU(), new nn.MaxPool2d(2),
+    new nn.Flatten(),
+    l1!, new nn.ReLU(), l2!, new nn.ReLU(), l3!,
+  );
+  return device === "cpu" ? model : model.to(device);
+}
+
+function cnnCase(w: CnnWorkload, s: Settings): BenchCase {
+  let model: nn.Sequential | undefined;
+  let optimizer: optim.SGD | undefined;
+  let x: Tensor | undefined;
+  let y: Tensor | undefined;
+  return {
+    ...identity(w, s),
+    setup() {
+      model = buildLenet(s.device);
+      const batch = lenetBatch(w.batch);
+      x = fromArray(batch.x, [w.batch, 1, 28, 28], s.device);
+      y = fromArray(batch.labels, [w.batch], s.device);
+      optimizer = new optim.SGD(model.parameters(), { lr: LENET_LEARNING_RATE });
+    },
+    prepare: () => applySettings(s),
+    async run() {
+      await trainStep(model!, optimizer!, x!, y!, s.device);
+    },
+    teardown() {
+      x?.dispose();
+      y?.dispose();
+      for (const p of model?.parameters() ?? []) p.dispose();
+    },
+  };
+}
+
+function convCase(w: ConvWorkload, s: Settings): BenchCase {
+  let x: Tensor | undefined;
+  let weight: Tensor | undefined;
+  return {
+    ...identity(w, s),
+    setup() {
+      const inputs = convInputs(w);
+      x = fromArray(inputs.x, [w.batch, w.inChannels, w.size, w.size], s.device);
+      weight = fromArray(inputs.weight, [w.outChannels, w.inChannels, w.kernel, w.kernel], s.device);
+    },
+    prepare: () => applySettings(s),
+    async run() {
+      await scope(async () => {
+        const out = noGrad(() => nn.functional.conv2d(x!, weight!, undefined, { padding: w.padding }));
+        await finish(out, s.device);
+      });
+    },
+    teardown() {
+      x?.dispose();
+      weight?.dispose();
+    },
+  };
+}
+
 function caseFor(w: Workload, s: Settings): BenchCase {
+  if (w.kind === "cnn-train") return cnnCase(w, s);
+  if (w.kind === "conv2d") return convCase(w, s);
   return w.kind === "matmul" ? matmulCase(w, s) : mlpCase(w, s);
 }
 

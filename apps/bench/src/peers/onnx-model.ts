@@ -115,6 +115,22 @@ export function matmulModel(m: number, k: number, n: number): Uint8Array {
   });
 }
 
+/** AttributeProto of type INTS (7): repeated int64 in field 8. */
+function intsAttribute(name: string, values: readonly number[]): Uint8Array {
+  return message([stringField(1, name), ...values.map((v) => intField(8, v)), intField(20, 7)]);
+}
+
+/** Y = Conv(X [n, c, s, s], W [out, c, k, k]) with zero padding on every side, no bias; X and W are graph inputs. */
+export function convModel(n: number, c: number, s: number, out: number, k: number, padding: number): Uint8Array {
+  const size = s + 2 * padding - k + 1;
+  return model({
+    name: "conv",
+    nodes: [node("Conv", ["X", "W"], ["Y"], [intsAttribute("kernel_shape", [k, k]), intsAttribute("pads", [padding, padding, padding, padding])])],
+    inputs: [valueInfo("X", [n, c, s, s]), valueInfo("W", [out, c, k, k])],
+    outputs: [valueInfo("Y", [n, out, size, size])],
+  });
+}
+
 /** The MLP for inference: Gemm(transB=1) with PyTorch-layout weights, Relu between layers. */
 export function mlpModel(batch: number, layers: readonly LayerWeights[]): Uint8Array {
   const nodes: Uint8Array[] = [];

@@ -6,6 +6,8 @@ import type { BenchCase, PeerContext, PeerSetup, Skip } from "../runner.js";
 import { wantedWorkloads } from "../runner.js";
 import { matmulInputs, mlpBatch, mlpWeights, type Workload } from "../workloads.js";
 import { matmulModel, mlpModel } from "./onnx-model.js";
+import { convInputs } from "../workloads.js";
+import { convModel } from "./onnx-model.js";
 
 type Ort = typeof import("onnxruntime-node");
 type Session = import("onnxruntime-node").InferenceSession;
@@ -26,6 +28,16 @@ function modelFor(w: Workload): { bytes: Uint8Array; feeds: Record<string, { dat
   if (w.kind === "mlp-inference") {
     const batch = mlpBatch(w.batch);
     return { bytes: mlpModel(w.batch, mlpWeights()), feeds: { x: { data: batch.x, dims: [w.batch, batch.x.length / w.batch] } } };
+  }
+  if (w.kind === "conv2d") {
+    const inputs = convInputs(w);
+    return {
+      bytes: convModel(w.batch, w.inChannels, w.size, w.outChannels, w.kernel, w.padding),
+      feeds: {
+        X: { data: inputs.x, dims: [w.batch, w.inChannels, w.size, w.size] },
+        W: { data: inputs.weight, dims: [w.outChannels, w.inChannels, w.kernel, w.kernel] },
+      },
+    };
   }
   return undefined; // training: not something ONNX Runtime does
 }
@@ -78,9 +90,10 @@ export async function onnxruntimePeer(ctx: PeerContext): Promise<PeerSetup> {
     skipped.push({ library: LIBRARY, backend: BACKEND, reason: `cannot load onnxruntime-node: ${error instanceof Error ? error.message : String(error)}` });
     return { cases, skipped, notes };
   }
-  notes.push(`onnxruntime-node ${ort.env.versions?.node ?? ort.env.versions?.common ?? ""} cpu EP, models built in memory (MatMul; Gemm+Relu), inference only, spinning off`);
+  notes.push(`onnxruntime-node ${ort.env.versions?.node ?? ort.env.versions?.common ?? ""} cpu EP, models built in memory (MatMul; Gemm+Relu; Conv), inference only, spinning off`);
   for (const w of workloads) {
     if (w.kind === "mlp-train") continue;
+    if (w.kind === "cnn-train") continue; // training: not something ONNX Runtime does
     for (const threads of THREADS) {
       const c = ortCase(ort, w, threads);
       if (c !== undefined) cases.push(c);

@@ -20,6 +20,16 @@ import {
   type MlpWorkload,
   type Workload,
 } from "../workloads.js";
+import {
+  LENET_CLASSES,
+  LENET_LEARNING_RATE,
+  convInputs,
+  lenetBatch,
+  lenetWeights,
+  permuteData,
+  type CnnWorkload,
+  type ConvWorkload,
+} from "../workloads.js";
 import { installDawn } from "./dawn.js";
 
 type Tf = typeof import("@tensorflow/tfjs-core");
@@ -200,7 +210,118 @@ function mlpCase(tf: Tf, w: MlpWorkload, backend: TfBackend): BenchCase {
   };
 }
 
+/**
+ * The LeNet's variables in tfjs layouts: conv filters [kh, kw, in, out] (from PyTorch's [out, in,
+ * kh, kw]), Linear weights [in, out]. tfjs convolves NHWC, so it flattens the last pool as (h, w, c)
+ * where PyTorch flattens (c, h, w): the first Linear's rows are permuted to match, which keeps the
+ * network the same function of the same starting numbers.
+ */
+export function lenetVariables(tf: Tf): TfLayer[] {
+  return lenetWeights().map((l, i) => {
+    let weight: TfTensor;
+    if (l.kind === "conv") {
+      const [out, inChannels, k] = l.shape as [number, number, number];
+      weight = tf.tensor4d(permuteData(l.weight, l.shape, [2, 3, 1, 0]), [k, k, inChannels, out]);
+    } else if (i === 2) {
+      const [out, inFeatures] = l.shape as [number, number];
+      const side = Math.sqrt(inFeatures / 16);
+      weight = tf.tensor2d(permuteData(l.weight, [out, 16, side, side], [2, 3, 1, 0]), [inFeatures, out]);
+    } else {
+      const [out, inFeatures] = l.shape as [number, number];
+      weight = tf.tensor2d(transpose(l.weight, out, inFeatures), [inFeatures, out]);
+    }
+    return { weight: tf.variable(weight), bias: tf.variable(tf.tensor1d(l.bias)) };
+  });
+}
+
+/** conv → ReLU → maxpool twice (tf.fused.conv2d with bias and ReLU, as tf.layers.conv2d does), flatten, then the MLP head. */
+export function lenetForward(tf: Tf, layers: TfLayer[], x: TfTensor, batch: number): TfTensor {
+  let h = x as import("@tensorflow/tfjs-core").Tensor4D;
+  for (const layer of layers.slice(0, 2)) {
+    h = tf.fused.conv2d({ x: h, filter: layer.weight as import("@tensorflow/tfjs-core").Tensor4D, strides: 1, pad: "valid", bias: layer.bias, activation: "relu" });
+    h = tf.maxPool(h, 2, 2, "valid");
+  }
+  return forward(tf, layers.slice(2), tf.reshape(h, [batch, -1]));
+}
+
+function cnnCase(tf: Tf, w: CnnWorkload, backend: TfBackend): BenchCase {
+  let layers: TfLayer[] = [];
+  let x: TfTensor | undefined;
+  let labels: TfTensor | undefined;
+  let optimizer: import("@tensorflow/tfjs-core").Optimizer | undefined;
+  return {
+    ...identity(w, backend),
+    async setup() {
+      await use(tf, backend);
+      layers = lenetVariables(tf);
+      const batch = lenetBatch(w.batch);
+      // One channel: the NCHW data is also NHWC.
+      x = tf.tensor4d(batch.x, [w.batch, 28, 28, 1]);
+      labels = tf.tensor2d(batch.oneHot, [w.batch, LENET_CLASSES]);
+      optimizer = tf.train.sgd(LENET_LEARNING_RATE);
+    },
+    prepare: () => use(tf, backend),
+    async run() {
+      const variables = layers.flatMap((l) => [l.weight, l.bias]);
+      const loss = tf.tidy(() => {
+        const value = optimizer!.minimize(() => tf.losses.softmaxCrossEntropy(labels!, lenetForward(tf, layers, x!, w.batch)) as TfScalar, true, variables);
+        if (value === null) throw new Error("optimizer.minimize returned no loss");
+        return value;
+      });
+      await read(loss, backend);
+      loss.dispose();
+    },
+    teardown() {
+      for (const l of layers) {
+        l.weight.dispose();
+        l.bias.dispose();
+      }
+      x?.dispose();
+      labels?.dispose();
+      optimizer?.dispose();
+    },
+  };
+}
+
+function convCase(tf: Tf, w: ConvWorkload, backend: TfBackend): BenchCase {
+  let x: import("@tensorflow/tfjs-core").Tensor4D | undefined;
+  let filter: import("@tensorflow/tfjs-core").Tensor4D | undefined;
+  return {
+    ...identity(w, backend),
+    async setup() {
+      await use(tf, backend);
+      const inputs = convInputs(w);
+      // tfjs convolves NHWC inputs with [kh, kw, in, out] filters: the same numbers, moved.
+      x = tf.tensor4d(permuteData(inputs.x, [w.batch, w.inChannels, w.size, w.size], [0, 2, 3, 1]), [w.batch, w.size, w.size, w.inChannels]);
+      filter = tf.tensor4d(permuteData(inputs.weight, [w.outChannels, w.inChannels, w.kernel, w.kernel], [2, 3, 1, 0]), [w.kernel, w.kernel, w.inChannels, w.outChannels]);
+    },
+    prepare: () => use(tf, backend),
+    async run() {
+      const out = tf.conv2d(x!, filter!, 1, w.padding);
+      await read(out, backend);
+      out.dispose();
+    },
+    teardown() {
+      x?.dispose();
+      filter?.dispose();
+    },
+  };
+}
+
+/** Why a backend cannot run a workload at all (a kernel it does not register), or undefined. */
+function missingKernel(tf: Tf, w: Workload, backend: TfBackend): string | undefined {
+  if (w.kind !== "cnn-train") return undefined;
+  for (const kernel of ["Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "MaxPool", "MaxPoolGrad"]) {
+    if (tf.getKernel(kernel, backend) === undefined) {
+      return `tfjs-backend-${backend} ${tf.version_core} registers no ${kernel} kernel, which the training step's gradient needs`;
+    }
+  }
+  return undefined;
+}
+
 function caseFor(tf: Tf, w: Workload, backend: TfBackend): BenchCase {
+  if (w.kind === "cnn-train") return cnnCase(tf, w, backend);
+  if (w.kind === "conv2d") return convCase(tf, w, backend);
   return w.kind === "matmul" ? matmulCase(tf, w, backend) : mlpCase(tf, w, backend);
 }
 
@@ -224,13 +345,17 @@ export async function tfjsPeer(ctx: PeerContext): Promise<PeerSetup> {
       continue;
     }
     try {
-      if (!gradientsLoaded && workloads.some((w) => w.kind === "mlp-train")) {
+      if (!gradientsLoaded && workloads.some((w) => w.kind === "mlp-train" || w.kind === "cnn-train")) {
         await registerAllGradients();
         gradientsLoaded = true;
       }
       const description = await startBackend(tf, backend);
       notes.push(`tfjs ${tf.version_core} ${description}`);
-      for (const w of workloads) cases.push(caseFor(tf, w, backend));
+      for (const w of workloads) {
+        const missing = missingKernel(tf, w, backend);
+        if (missing === undefined) cases.push(caseFor(tf, w, backend));
+        else skipped.push({ library: LIBRARY, backend, workload: w.name, reason: missing });
+      }
     } catch (error) {
       skipped.push({ library: LIBRARY, backend, reason: error instanceof Error ? error.message : String(error) });
     }
