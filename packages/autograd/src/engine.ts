@@ -6,6 +6,7 @@
 // the sum of every gradient that reached it. Shared subgraphs are therefore visited once, and
 // gradients add up in an order fixed by the graph, never by timing.
 import {
+  DTypeError,
   DeviceError,
   Tensor,
   ShapeError,
@@ -55,8 +56,13 @@ function outputGradient(output: Tensor, given: Tensor | undefined, position: num
     if (output.numel() !== 1) throw new AutogradError("grad can be implicitly created only for scalar outputs");
     return onesLike(output);
   }
-  if (!(given instanceof Tensor)) throw new ValueError(`gradient for output ${position} must be a Tensor`);
+  if (!(given instanceof Tensor)) {
+    throw new ValueError(`gradient for output ${position} must be a Tensor or undefined, got ${describe(given)}`);
+  }
   given.assertLive();
+  if (!isFloating(given.dtype)) {
+    throw new DTypeError(`invalid gradient at index ${position} - expected a floating dtype (${output.dtype}) but got ${given.dtype}`);
+  }
   if (given.shape.length !== output.shape.length || given.shape.some((s, k) => s !== output.shape[k])) {
     throw new ShapeError(
       `Mismatch in shape: grad_output[${position}] has a shape of [${given.shape.join(", ")}] and ` +
@@ -69,6 +75,30 @@ function outputGradient(output: Tensor, given: Tensor | undefined, position: num
     );
   }
   return given.dtype === output.dtype ? given : cast(given, output.dtype);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (Array.isArray(value)) return `[${value.map(describe).join(", ")}]`;
+  return value !== null && typeof value === "object" ? Object.prototype.toString.call(value) : String(value);
+}
+
+function checkBackwardOptions(options: unknown): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== "object") throw new ValueError(`backward options must be an object, got ${describe(options)}`);
+  for (const key of Object.keys(options)) {
+    if (key !== "retainGraph" && key !== "gradOutputs" && key !== "allowUnused") {
+      throw new ValueError(`backward got an unexpected option '${key}'`);
+    }
+  }
+  const { retainGraph, allowUnused } = options as GradOptions;
+  if (retainGraph !== undefined && typeof retainGraph !== "boolean") {
+    throw new ValueError(`retainGraph must be a boolean, got ${describe(retainGraph)}`);
+  }
+  if (allowUnused !== undefined && typeof allowUnused !== "boolean") {
+    throw new ValueError(`allowUnused must be a boolean, got ${describe(allowUnused)}`);
+  }
 }
 
 function requireGraph(t: Tensor, position: number): void {
@@ -89,6 +119,11 @@ class Pass {
   readonly escaped = new Set<Tensor>();
   /** Tensors the caller owns (given gradients, hook results): never stored without a copy, never freed. */
   readonly foreign = new Set<Tensor>();
+  /**
+   * New `.grad` values by tensor, assigned only once the whole walk succeeded: a hook or rule that
+   * throws halfway leaves every `.grad` as it was (and the scope frees what was staged).
+   */
+  readonly staged = new Map<Tensor, Tensor>();
   /** How many pending slots hold each gradient tensor. */
   readonly #holds = new Map<Tensor, number>();
   readonly frame: Set<Tensor> | undefined = state.scopes[state.scopes.length - 1];
@@ -123,10 +158,25 @@ class Pass {
     return true;
   }
 
-  /** Adds `g` into `target.grad` (a fresh tensor each time: a `.grad` someone kept is not changed). */
+  /**
+   * Stages `g` added into `target.grad` (a fresh tensor each time: a `.grad` someone kept is not
+   * changed); `commit` stores it.
+   */
   accumulate(target: Tensor, g: Tensor): void {
-    target.grad = target.grad === undefined ? (this.mayStore(g) ? g : g.clone()) : add(target.grad, g);
-    this.escaped.add(target.grad);
+    const previous = this.staged.get(target);
+    const base = previous ?? target.grad;
+    const sum = base === undefined ? (this.mayStore(g) ? g : g.clone()) : add(base, g);
+    if (previous !== undefined) {
+      this.escaped.delete(previous);
+      this.discard(previous);
+    }
+    this.staged.set(target, sum);
+    this.escaped.add(sum);
+  }
+
+  /** Stores every staged gradient; runs after the walk, when nothing can throw any more. */
+  commit(): void {
+    for (const [target, g] of this.staged) target.grad = g;
   }
 
   runHooks(node: Node, g: Tensor): Tensor {
@@ -142,6 +192,27 @@ class Pass {
       grad = replaced;
     }
     return grad;
+  }
+}
+
+/**
+ * A `.grad` that backward will add into must be a live tensor of the leaf's shape, dtype and
+ * device: `add` would otherwise broadcast a wrong-shaped one into something else, or fail halfway.
+ */
+function checkExistingGrad(t: Tensor): void {
+  const g: unknown = t.grad;
+  if (g === undefined) return;
+  const what = `the .grad of a tensor of shape [${t.shape.join(", ")}]`;
+  if (!(g instanceof Tensor)) throw new ValueError(`${what} must be a Tensor or undefined, got ${String(g)}`);
+  if (g.isDisposed) throw new AutogradError(`${what} was disposed; set it to undefined (zeroGrad()) before backward`);
+  if (g.shape.length !== t.shape.length || g.shape.some((s, k) => s !== t.shape[k])) {
+    throw new ShapeError(`assigned grad has data of a different size: ${what} has shape [${g.shape.join(", ")}]`);
+  }
+  if (g.dtype !== t.dtype) {
+    throw new DTypeError(`assigned grad has data of a different type: ${what} is ${g.dtype}, the tensor ${t.dtype}`);
+  }
+  if (g.device !== t.device) {
+    throw new DeviceError(`assigned grad has data located on a different device: ${what} is on ${g.device}, the tensor on ${t.device}`);
   }
 }
 
@@ -216,6 +287,12 @@ function walk(roots: readonly { node: Node; grad: Tensor }[], pass: Pass, captur
   // Every saved tensor is checked before any gradient is stored, so a freed graph or an in-place
   // change throws with every `.grad` as it was.
   for (const node of order) if (node instanceof OpNode && (needed?.has(node) ?? true)) node.checkSaved();
+  if (capture === undefined) {
+    for (const node of order) {
+      if (node instanceof AccumulateGrad) checkExistingGrad(node.leaf);
+      if (node.retained !== undefined) checkExistingGrad(node.retained);
+    }
+  }
 
   const pending = new Map<Node, Tensor>();
   const deliver = (node: Node, g: Tensor) => {
@@ -297,10 +374,12 @@ function inPass<T>(retainGraph: boolean, body: (pass: Pass) => T): T {
 
 function backward(tensor: Tensor, gradient: Tensor | undefined, options: BackwardOptions = {}): void {
   requireGraph(tensor, 0);
+  checkBackwardOptions(options);
   inPass(options.retainGraph ?? false, (pass) => {
     const g = outputGradient(tensor, gradient, 0);
     if (gradient !== undefined) [gradient, g].forEach((t) => pass.foreign.add(t));
     walk([{ node: nodeOf(tensor), grad: g }], pass);
+    pass.commit();
   });
 }
 
@@ -317,6 +396,10 @@ function gradImpl(
   inputs: Tensor | readonly Tensor[],
   options: GradOptions = {},
 ): (Tensor | undefined)[] {
+  checkBackwardOptions(options);
+  const isList = (v: unknown) => v !== null && typeof v === "object" && typeof (v as Iterable<unknown>)[Symbol.iterator] === "function";
+  if (!(outputs instanceof Tensor) && !isList(outputs)) throw new ValueError(`grad(): outputs must be a Tensor or a list of Tensors, got ${describe(outputs)}`);
+  if (!(inputs instanceof Tensor) && !isList(inputs)) throw new ValueError(`grad(): inputs must be a Tensor or a list of Tensors, got ${describe(inputs)}`);
   const outs = outputs instanceof Tensor ? [outputs] : [...outputs];
   const ins = inputs instanceof Tensor ? [inputs] : [...inputs];
   const given = options.gradOutputs instanceof Tensor ? [options.gradOutputs] : [...(options.gradOutputs ?? [])];
@@ -336,6 +419,7 @@ function gradImpl(
     });
     const capture = new Map<Node, Tensor | undefined>(ins.map((t) => [nodeOf(t), undefined]));
     walk(roots, pass, capture);
+    pass.commit();
     return ins.map((t) => {
       const g = capture.get(nodeOf(t));
       if (g === undefined && !options.allowUnused) {

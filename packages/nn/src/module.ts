@@ -2,7 +2,7 @@
 // fields in the order they were assigned — the order PyTorch registers them — so state-dict keys
 // ("0.weight", "encoder.bias") and parameter order match PyTorch's for the same model code.
 import { noGrad } from "@lockstep/autograd";
-import { LockstepError, ShapeError, Tensor, ValueError, keep } from "@lockstep/core";
+import { DTYPES, DTypeError, LockstepError, ShapeError, Tensor, ValueError, getBackend, isFloating, keep, type DType } from "@lockstep/core";
 
 const parameters = new WeakSet<Tensor>();
 
@@ -173,30 +173,57 @@ export abstract class Module<Args extends unknown[] = Tensor[], Out = Tensor> {
 
   /**
    * Moves parameters and buffers to `device` (or casts them to a dtype). Parameters are new
-   * tensors afterwards: create optimizers after moving the model, as PyTorch recommends.
+   * tensors afterwards: create optimizers after moving the model, as PyTorch recommends. The
+   * target is checked, and every tensor moved, before any field changes: if one move fails the
+   * module is left as it was.
    */
   to(target: string): this {
+    const spec = checkTarget(target);
+    const plan: { fields: Record<string, unknown>; key: string; value: Tensor }[] = [];
     for (const [, module] of this.namedModules()) {
       const fields = module as unknown as Record<string, unknown>;
       for (const [key, value] of module.entries()) {
         if (!(value instanceof Tensor)) continue;
-        const moved = noGrad(() => value.to(target));
-        if (moved === value) continue;
-        // The module owns what it holds from now on: no enclosing scope may free it. A Parameter
-        // aliases `moved`, whose own handle is dropped so that disposing the parameter frees the memory.
-        const held = keep(value instanceof Parameter ? new Parameter(moved, value.requiresGrad) : moved);
-        if (held !== moved) moved.dispose();
-        fields[key] = held;
+        value.assertLive();
+        // As in PyTorch, a dtype casts floating parameters and buffers only (counters stay int).
+        if (spec.dtype !== undefined && !isFloating(value.dtype)) continue;
+        plan.push({ fields, key, value });
       }
     }
+    if (spec.device !== undefined) getBackend(spec.device);
+    const made: Tensor[] = [];
+    const moved = new Map<Tensor, Tensor>();
+    try {
+      for (const { value } of plan) {
+        if (moved.has(value)) continue;
+        const out = noGrad(() => value.to(target));
+        if (out === value) {
+          moved.set(value, value);
+          continue;
+        }
+        made.push(out);
+        // The module owns what it holds from now on: no enclosing scope may free it. A Parameter
+        // aliases `out`, whose own handle is dropped so that disposing the parameter frees the memory.
+        const held = keep(value instanceof Parameter ? new Parameter(out, value.requiresGrad) : out);
+        if (held !== out) {
+          made.push(held);
+          out.dispose();
+        }
+        moved.set(value, held);
+      }
+    } catch (error) {
+      for (const t of made) t.dispose();
+      throw error;
+    }
+    for (const { fields, key, value } of plan) fields[key] = moved.get(value)!;
     return this;
   }
 
   /** Parameters and buffers by dotted name, as PyTorch's state_dict() names them. */
   stateDict(): StateDict {
     const out: StateDict = {};
-    for (const [name, p] of this.namedParameters()) out[name] = p.detach();
-    for (const [name, b] of this.namedBuffers()) out[name] = b;
+    for (const [name, p] of this.namedParameters()) setEntry(out, name, p.detach());
+    for (const [name, b] of this.namedBuffers()) setEntry(out, name, b);
     return out;
   }
 
@@ -205,20 +232,34 @@ export abstract class Module<Args extends unknown[] = Tensor[], Out = Tensor> {
    * and dtype is checked first; on any problem nothing is changed.
    */
   loadStateDict(stateDict: StateDict, options: { strict?: boolean } = {}): { missingKeys: string[]; unexpectedKeys: string[] } {
+    if (options === null || typeof options !== "object") throw new ValueError(`loadStateDict options must be an object, got ${String(options)}`);
     const strict = options.strict ?? true;
-    if (stateDict === null || typeof stateDict !== "object") throw new ValueError("loadStateDict expects an object of tensors");
+    if (typeof strict !== "boolean") throw new ValueError(`loadStateDict: strict must be a boolean, got ${describe(strict)}`);
+    if (stateDict === null || typeof stateDict !== "object" || stateDict instanceof Tensor || Array.isArray(stateDict)) {
+      throw new ValueError("loadStateDict expects an object of tensors");
+    }
+    // Own keys only, read as data: "__proto__" or "constructor" are names like any other, and a
+    // Map works as well as an object.
+    const given = new Map<string, unknown>(
+      stateDict instanceof Map ? [...(stateDict as Map<unknown, unknown>)].map(([k, v]) => [String(k), v]) : Object.keys(stateDict).map((k) => [k, (stateDict as Record<string, unknown>)[k]]),
+    );
     const own = new Map<string, Tensor>([...this.namedParameters(), ...this.namedBuffers()]);
-    const missingKeys = [...own.keys()].filter((k) => !(k in stateDict));
-    const unexpectedKeys = Object.keys(stateDict).filter((k) => !own.has(k));
+    const missingKeys = [...own.keys()].filter((k) => !given.has(k));
+    const unexpectedKeys = [...given.keys()].filter((k) => !own.has(k));
     const problems: string[] = [];
     // PyTorch's order: missing keys, unexpected keys, then the per-tensor problems.
     if (strict && missingKeys.length) problems.push(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(", ")}. `);
     if (strict && unexpectedKeys.length) problems.push(`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(", ")}. `);
+    const copies: [Tensor, Tensor][] = [];
     for (const [key, target] of own) {
-      const source = stateDict[key];
-      if (source === undefined) continue;
+      if (!given.has(key)) continue;
+      const source = given.get(key);
       if (!(source instanceof Tensor)) {
-        problems.push(`While copying the parameter named "${key}", expected a tensor but got ${typeof source}.`);
+        problems.push(`While copying the parameter named "${key}", expected a tensor but got ${describe(source)}.`);
+      } else if (source.isDisposed) {
+        problems.push(`While copying the parameter named "${key}", the checkpoint tensor was disposed.`);
+      } else if (target.isDisposed) {
+        problems.push(`While copying the parameter named "${key}", the model's tensor was disposed.`);
       } else if (source.shape.join(",") !== target.shape.join(",")) {
         problems.push(
           `size mismatch for ${key}: copying a param with shape [${source.shape.join(", ")}] from checkpoint, ` +
@@ -226,19 +267,55 @@ export abstract class Module<Args extends unknown[] = Tensor[], Out = Tensor> {
         );
       } else if (source.device !== target.device) {
         problems.push(`device mismatch for ${key}: checkpoint tensor is on ${source.device}, the model's on ${target.device}.`);
+      } else if (source.dtype !== target.dtype && !(isFloating(source.dtype) && isFloating(target.dtype))) {
+        // PyTorch's copy_ would cast any dtype; a float checkpoint into an int buffer (or back)
+        // is almost always the wrong file, so only float-to-float casts are taken silently.
+        problems.push(`dtype mismatch for ${key}: copying a param of dtype ${source.dtype} from checkpoint, the dtype in current model is ${target.dtype}.`);
+      } else {
+        copies.push([target, source]);
       }
     }
     if (problems.length) {
       throw new StateDictError(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${problems.join("\n\t")}`);
     }
     noGrad(() => {
-      for (const [key, target] of own) {
-        const source = stateDict[key];
-        if (source !== undefined) target.copy_(source);
-      }
+      // A source that shares memory with another target (a state dict of this very model, with
+      // keys swapped) is copied first, so no copy reads what an earlier one overwrote.
+      const targets = copies.map(([t]) => t);
+      const sources = copies.map(([target, source]) =>
+        targets.some((t) => t !== target && t.sharesStorageWith(source)) ? source.clone() : source,
+      );
+      copies.forEach(([target], i) => target.copy_(sources[i]!));
+      sources.forEach((s, i) => {
+        if (s !== copies[i]![1]) s.dispose();
+      });
     });
     return { missingKeys, unexpectedKeys };
   }
+}
+
+/** Sets `name` as an own data property, so that "__proto__" is stored as a key, not as the prototype. */
+function setEntry(out: StateDict, name: string, value: Tensor): void {
+  Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (value === null) return "null";
+  return typeof value;
+}
+
+/** The device or dtype `Module.to` was given, checked before anything moves. */
+function checkTarget(target: unknown): { device?: string; dtype?: DType } {
+  if (typeof target !== "string" || target.length === 0) {
+    throw new ValueError(`Module.to() expects a device name ("cpu", "webgpu") or a dtype, got ${describe(target)}`);
+  }
+  if (!(DTYPES as readonly string[]).includes(target)) return { device: target };
+  if (!isFloating(target as DType)) {
+    throw new DTypeError(`nn.Module.to only accepts floating point dtypes, but got desired dtype=${target}`);
+  }
+  return { dtype: target as DType };
 }
 
 /** Checks a layer argument and names it in the error, like PyTorch's constructors. */

@@ -2,7 +2,16 @@
 // are generated on the host from the chosen generator — the same stream whatever the device, so a
 // WebGPU model gets the CPU's dropout mask without reading anything back — and uploaded once.
 // Every argument is checked before the first draw, so a rejected call leaves the generator as it was.
-import { DTypeError, NotImplementedError, ValueError, fromData, type DType, type Tensor } from "@lockstep/core";
+import {
+  DTypeError,
+  NotImplementedError,
+  Tensor,
+  ValueError,
+  getBackend,
+  isFloating,
+  type DType,
+  type DataArray,
+} from "@lockstep/core";
 import { resolveGenerator } from "./default-generator.js";
 import type { Generator } from "./generator.js";
 import {
@@ -31,11 +40,11 @@ const DTYPE_NAMES: readonly DType[] = ["float32", "float64", "int32", "bool"];
 
 /** Validates a shape argument and returns its element count. */
 export function checkShape(shape: readonly number[], op: string): number {
-  if (!Array.isArray(shape)) throw new ValueError(`${op}(): the shape must be an array of integers, got ${String(shape)}`);
+  if (!Array.isArray(shape)) throw new ValueError(`${op}(): the shape must be an array of integers, got ${describe(shape)}`);
   let n = 1;
   for (const size of shape) {
-    if (!Number.isInteger(size) || size < 0) {
-      throw new ValueError(`${op}(): the shape must contain non-negative integers, got [${shape.join(", ")}]`);
+    if (typeof size !== "number" || !Number.isInteger(size) || size < 0) {
+      throw new ValueError(`${op}(): the shape must contain non-negative integers, got ${describe(shape)}`);
     }
     n *= size;
   }
@@ -46,7 +55,7 @@ export function checkShape(shape: readonly number[], op: string): number {
 export function checkDType(dtype: unknown, fallback: DType, allowed: readonly DType[], op: string): DType {
   const value = dtype ?? fallback;
   if (!DTYPE_NAMES.includes(value as DType)) {
-    throw new DTypeError(`${op}(): unknown dtype ${JSON.stringify(value)}; expected one of ${DTYPE_NAMES.join(", ")}`);
+    throw new DTypeError(`${op}(): unknown dtype ${describe(value)}; expected one of ${DTYPE_NAMES.join(", ")}`);
   }
   if (!allowed.includes(value as DType)) {
     throw new DTypeError(`${op}(): dtype ${String(value)} is not supported; use one of ${allowed.join(", ")}`);
@@ -54,19 +63,83 @@ export function checkDType(dtype: unknown, fallback: DType, allowed: readonly DT
   return value as DType;
 }
 
-function finish(t: Tensor, options: RandomTensorOptions): Tensor {
-  return options.requiresGrad === true ? t.requiresGrad_(true) : t;
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (Array.isArray(value)) return `[${value.map(describe).join(", ")}]`;
+  return value !== null && typeof value === "object" ? Object.prototype.toString.call(value) : String(value);
+}
+
+/** Checks an options object: an object (or undefined) with known keys only. */
+function checkOptions(options: unknown, known: readonly string[], op: string): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== "object" || Array.isArray(options) || options instanceof Tensor) {
+    throw new ValueError(`${op}(): options must be an object, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new ValueError(`${op}() got an unexpected option '${key}' (known: ${known.join(", ")})`);
+  }
+}
+
+const TENSOR_OPTIONS = ["generator", "dtype", "device", "requiresGrad"] as const;
+
+/**
+ * The output of a random op, allocated before the first draw: the device, the dtype on that
+ * device, the size and `requiresGrad` are all checked by then, so a rejected call leaves the
+ * generator where it was. `fill` writes the drawn values; `cancel` frees the memory if drawing fails.
+ */
+interface Reserved {
+  fill(values: DataArray): Tensor;
+  cancel(): void;
+}
+
+function reserve(shape: readonly number[], dtype: DType, options: { device?: unknown; requiresGrad?: unknown }, op: string): Reserved {
+  const device = options.device ?? "cpu";
+  if (typeof device !== "string") throw new ValueError(`${op}(): device must be a string such as "cpu" or "webgpu", got ${describe(device)}`);
+  const requiresGrad = options.requiresGrad ?? false;
+  if (typeof requiresGrad !== "boolean") throw new ValueError(`${op}(): requiresGrad must be a boolean, got ${describe(requiresGrad)}`);
+  if (requiresGrad && !isFloating(dtype)) {
+    throw new DTypeError(`${op}(): only Tensors of floating point dtype can require gradients (got ${dtype})`);
+  }
+  let n = 1;
+  for (const size of shape) n *= size;
+  if (n > 2 ** 31 - 1) throw new ValueError(`${op}(): a tensor of shape [${shape.join(", ")}] has ${n} elements, more than 2^31 - 1`);
+  const backend = getBackend(device);
+  const storage = backend.allocate(dtype, n);
+  return {
+    fill(values) {
+      backend.write(storage, values);
+      const t = Tensor.fromStorage(storage, backend, [...shape]);
+      return requiresGrad ? t.requiresGrad_(true) : t;
+    },
+    cancel() {
+      backend.release(storage);
+    },
+  };
+}
+
+/** Draws with `draw` into a reserved output; the memory is freed if drawing throws. */
+function drawInto(out: Reserved, draw: () => DataArray): Tensor {
+  let values: DataArray;
+  try {
+    values = draw();
+  } catch (error) {
+    out.cancel();
+    throw error;
+  }
+  return out.fill(values);
 }
 
 const FLOATS: readonly DType[] = ["float32", "float64"];
 
 /** Uniform values in [0, 1), PyTorch's `torch.rand(shape)` stream. */
 export function rand(shape: readonly number[], options: RandomTensorOptions = {}): Tensor {
+  checkOptions(options, TENSOR_OPTIONS, "rand");
   const n = checkShape(shape, "rand");
   const dtype = checkDType(options.dtype, "float32", FLOATS, "rand") as FloatDType;
   const generator = resolveGenerator(options.generator, "rand");
-  const values = sampleUniform(generator, n, dtype, 0, 1);
-  return finish(fromData(values, dtype, [...shape], options.device ?? "cpu"), options);
+  const out = reserve(shape, dtype, options, "rand");
+  return drawInto(out, () => sampleUniform(generator, n, dtype, 0, 1));
 }
 
 /**
@@ -74,11 +147,12 @@ export function rand(shape: readonly number[], options: RandomTensorOptions = {}
  * blocked Box–Muller path, fewer the scalar path that keeps a cached value in the generator.
  */
 export function randn(shape: readonly number[], options: RandomTensorOptions = {}): Tensor {
+  checkOptions(options, TENSOR_OPTIONS, "randn");
   const n = checkShape(shape, "randn");
   const dtype = checkDType(options.dtype, "float32", FLOATS, "randn") as FloatDType;
   const generator = resolveGenerator(options.generator, "randn");
-  const values = sampleNormal(generator, n, dtype, 0, 1, true);
-  return finish(fromData(values, dtype, [...shape], options.device ?? "cpu"), options);
+  const out = reserve(shape, dtype, options, "randn");
+  return drawInto(out, () => sampleNormal(generator, n, dtype, 0, 1, true));
 }
 
 /** Smallest and largest integer each dtype holds exactly (float ranges as PyTorch allows them). */
@@ -92,7 +166,7 @@ const INTEGER_BOUNDS: Record<DType, readonly [bigint, bigint]> = {
 function toInteger(value: number | bigint, name: string): bigint {
   if (typeof value === "bigint") return value;
   if (typeof value !== "number" || !Number.isInteger(value)) {
-    throw new ValueError(`randint(): ${name} must be an integer (number or bigint), got ${String(value)}`);
+    throw new ValueError(`randint(): ${name} must be an integer (number or bigint), got ${describe(value)}`);
   }
   return BigInt(value);
 }
@@ -108,6 +182,7 @@ export function randint(
   shape: readonly number[],
   options: RandomTensorOptions = {},
 ): Tensor {
+  checkOptions(options, TENSOR_OPTIONS, "randint");
   const lowValue = toInteger(low, "low");
   const highValue = toInteger(high, "high");
   const n = checkShape(shape, "randint");
@@ -123,8 +198,8 @@ export function randint(
     throw new ValueError(`randint(): to - 1 = ${highValue - 1n} is out of bounds for ${dtype} [${min}, ${max}]`);
   }
   const generator = resolveGenerator(options.generator, "randint");
-  const values = sampleIntegers(generator, n, dtype, lowValue, highValue);
-  return finish(fromData(values, dtype, [...shape], options.device ?? "cpu"), options);
+  const out = reserve(shape, dtype, options, "randint");
+  return drawInto(out, () => sampleIntegers(generator, n, dtype, lowValue, highValue));
 }
 
 const PERMUTATION_LIMITS: Partial<Record<DType, number>> = {
@@ -135,14 +210,15 @@ const PERMUTATION_LIMITS: Partial<Record<DType, number>> = {
 
 /** A random permutation of 0 … n−1, PyTorch 1.13's `torch.randperm(n)` stream (int32 by default). */
 export function randperm(n: number, options: RandomTensorOptions = {}): Tensor {
-  if (!Number.isInteger(n) || n < 0) throw new ValueError(`randperm(): n must be a non-negative integer, got ${n}`);
+  checkOptions(options, TENSOR_OPTIONS, "randperm");
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0) throw new ValueError(`randperm(): n must be a non-negative integer, got ${describe(n)}`);
   const dtype = checkDType(options.dtype, "int32", ["int32", "float32", "float64"], "randperm");
   if (n > PERMUTATION_LIMITS[dtype]!) {
     throw new ValueError(`randperm(): n cannot be greater than ${PERMUTATION_LIMITS[dtype]} for ${dtype}, got ${n}`);
   }
   const generator = resolveGenerator(options.generator, "randperm");
-  const values = samplePermutation(generator, n, dtype);
-  return finish(fromData(values, dtype, [n], options.device ?? "cpu"), options);
+  const out = reserve([n], dtype, options, "randperm");
+  return drawInto(out, () => samplePermutation(generator, n, dtype));
 }
 
 /**
@@ -152,6 +228,8 @@ export function randperm(n: number, options: RandomTensorOptions = {}): Tensor {
  * synchronously, so `probs` must live on a device the CPU can read (the CPU).
  */
 export function bernoulli(probs: Tensor, options: { generator?: Generator } = {}): Tensor {
+  if (!(probs instanceof Tensor)) throw new ValueError(`bernoulli(): probs must be a Tensor, got ${describe(probs)}`);
+  checkOptions(options, ["generator"], "bernoulli");
   probs.assertLive();
   if (probs.dtype !== "float32" && probs.dtype !== "float64") {
     throw new DTypeError(`bernoulli(): probabilities must be float32 or float64, got ${probs.dtype}`);
@@ -175,13 +253,14 @@ export function bernoulli(probs: Tensor, options: { generator?: Generator } = {}
     ordered[k] = p;
   }
   const generator = resolveGenerator(options.generator, "bernoulli");
-  const drawn = sampleBernoulliTensor(generator, ordered);
-  let out = drawn;
-  if (order !== undefined) {
-    out = probs.dtype === "float32" ? new Float32Array(n) : new Float64Array(n);
+  const result = reserve(probs.shape, probs.dtype, { device: probs.device }, "bernoulli");
+  return drawInto(result, () => {
+    const drawn = sampleBernoulliTensor(generator, ordered);
+    if (order === undefined) return drawn;
+    const out = probs.dtype === "float32" ? new Float32Array(n) : new Float64Array(n);
     for (let k = 0; k < n; k++) out[order[k]!] = drawn[k]!;
-  }
-  return fromData(out, probs.dtype, [...probs.shape], probs.device);
+    return out;
+  });
 }
 
 /** Storage position of each element, in row-major logical order. */
@@ -242,6 +321,7 @@ export interface DropoutMaskOptions {
  * `p = 0` gives ones and `p = 1` zeros, both without drawing, as PyTorch takes no draws there.
  */
 export function dropoutMask(shape: readonly number[], p: number, options: DropoutMaskOptions = {}): Tensor {
+  checkOptions(options, ["generator", "dtype", "device"], "dropoutMask");
   const n = checkShape(shape, "dropoutMask");
   if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
     throw new ValueError(`dropout probability has to be between 0 and 1, but got ${String(p)}`);
@@ -251,13 +331,12 @@ export function dropoutMask(shape: readonly number[], p: number, options: Dropou
     throw new DTypeError(`dropoutMask(): dtype must be float32 or float64, got ${String(dtype)}`);
   }
   const generator = resolveGenerator(options.generator, "dropoutMask");
-  const device = options.device ?? "cpu";
-  let values: Float32Array | Float64Array;
-  if (p === 0 || p === 1 || n === 0) {
-    values = dtype === "float32" ? new Float32Array(n) : new Float64Array(n);
-    values.fill(p === 0 ? 1 : 0);
-  } else {
-    values = sampleDropoutMask(generator, n, dtype as FloatDType, p);
-  }
-  return fromData(values, dtype, [...shape], device);
+  const out = reserve(shape, dtype, { device: options.device }, "dropoutMask");
+  return drawInto(out, () => {
+    if (p === 0 || p === 1 || n === 0) {
+      const values = dtype === "float32" ? new Float32Array(n) : new Float64Array(n);
+      return values.fill(p === 0 ? 1 : 0);
+    }
+    return sampleDropoutMask(generator, n, dtype as FloatDType, p);
+  });
 }

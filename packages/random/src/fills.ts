@@ -3,7 +3,7 @@
 // as PyTorch's element iterator visits it — dimensions sorted by stride, largest outermost, so a
 // transposed view is filled in storage order, not logical order — and written into its storage
 // through the backend. Arguments, the tensor and its layout are all checked before the first draw.
-import { DTypeError, NotImplementedError, ValueError, checkInPlaceAllowed, type Tensor } from "@lockstep/core";
+import { DTypeError, NotImplementedError, Tensor, ValueError, checkInPlaceAllowed } from "@lockstep/core";
 import { resolveGenerator } from "./default-generator.js";
 import type { Generator } from "./generator.js";
 import { sampleBernoulli, sampleNormal, sampleUniform, type FloatDType } from "./sampling.js";
@@ -15,6 +15,14 @@ export interface FillOptions {
 }
 
 const FLOAT32_MAX = 3.4028234663852886e38;
+
+function checkTarget(t: unknown, options: unknown, op: string): asserts t is Tensor {
+  if (!(t instanceof Tensor)) throw new ValueError(`${op}() needs a Tensor to fill, got ${String(t)}`);
+  t.assertLive();
+  if (options !== undefined && (options === null || typeof options !== "object")) {
+    throw new ValueError(`${op}(): options must be an object, got ${String(options)}`);
+  }
+}
 
 function checkFloating(t: Tensor, op: string): FloatDType {
   if (t.dtype !== "float32" && t.dtype !== "float64") {
@@ -46,6 +54,7 @@ export function uniform_(t: Tensor, from = 0, to = 1, options: FillOptions = {})
 
 /** @internal `uniform_` with the autograd leaf check optional (for initialisers). */
 export function fillUniform(t: Tensor, from: number, to: number, options: FillOptions, checkGrad: boolean): Tensor {
+  checkTarget(t, options, "uniform_");
   const dtype = checkFloating(t, "uniform_");
   checkNumber(from, "from", "uniform_");
   checkNumber(to, "to", "uniform_");
@@ -79,6 +88,7 @@ export function normal_(t: Tensor, mean = 0, std = 1, options: FillOptions = {})
 
 /** @internal `normal_` with the autograd leaf check optional (for initialisers). */
 export function fillNormal(t: Tensor, mean: number, std: number, options: FillOptions, checkGrad: boolean): Tensor {
+  checkTarget(t, options, "normal_");
   const dtype = checkFloating(t, "normal_");
   checkNumber(mean, "mean", "normal_");
   checkNumber(std, "std", "normal_");
@@ -94,6 +104,7 @@ export function fillNormal(t: Tensor, mean: number, std: number, options: FillOp
  * MKL: two draws per element (`U53 < p`). Works for every dtype. Returns `t`.
  */
 export function bernoulli_(t: Tensor, p = 0.5, options: FillOptions = {}): Tensor {
+  checkTarget(t, options, "bernoulli_");
   checkNumber(p, "p", "bernoulli_");
   if (!(p >= 0 && p <= 1)) throw new ValueError(`bernoulli_ expects p to be in [0, 1], but got p=${p}`);
   const generator = resolveGenerator(options.generator, "bernoulli_");

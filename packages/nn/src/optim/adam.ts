@@ -2,7 +2,7 @@
 // update, including where it computes in Python doubles (bias corrections, step size).
 import type { Tensor } from "@lockstep/core";
 import { zerosLike, maximum } from "@lockstep/core";
-import { Optimizer, checkNonNegative, stateTensor, type ParamsArgument } from "./optimizer.js";
+import { Optimizer, checkBoolean, checkNonNegative, checkOptionKeys, describeValue, stateTensor, type ParamsArgument } from "./optimizer.js";
 import { ValueError } from "@lockstep/core";
 
 /** Hyperparameters of `Adam` and `AdamW`, as torch.optim.Adam names them (camelCased). */
@@ -24,6 +24,8 @@ export interface AdamOptions {
   maximize: boolean;
 }
 
+const ADAM_KEYS = ["lr", "betas", "eps", "weightDecay", "amsgrad", "maximize"] as const;
+
 abstract class AdamBase extends Optimizer<AdamOptions> {
   protected abstract readonly decoupled: boolean;
 
@@ -31,9 +33,15 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
     checkNonNegative("learning rate", g.lr);
     checkNonNegative("epsilon value", g.eps);
     checkNonNegative("weight_decay value", g.weightDecay);
+    // A one-element betas would leave beta2 undefined and every weight NaN after the first step.
+    if (!Array.isArray(g.betas) || g.betas.length !== 2) {
+      throw new ValueError(`betas must be a pair of numbers [beta1, beta2], got ${describeValue(g.betas)}`);
+    }
     g.betas.forEach((b, i) => {
-      if (!(b >= 0 && b < 1)) throw new ValueError(`Invalid beta parameter at index ${i}: ${b}`);
+      if (typeof b !== "number" || !(b >= 0 && b < 1)) throw new ValueError(`Invalid beta parameter at index ${i}: ${describeValue(b)}`);
     });
+    checkBoolean("amsgrad", g.amsgrad);
+    checkBoolean("maximize", g.maximize);
   }
 
   protected update(p: Tensor, grad: Tensor, g: AdamOptions, state: Record<string, Tensor | number>): void {
@@ -76,6 +84,7 @@ export class Adam extends AdamBase {
    * beta outside [0, 1).
    */
   constructor(params: ParamsArgument<AdamOptions>, options: Partial<AdamOptions> = {}) {
+    checkOptionKeys("Adam", options, ADAM_KEYS);
     super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, ...options });
   }
 }
@@ -90,6 +99,7 @@ export class AdamW extends AdamBase {
    * beta outside [0, 1).
    */
   constructor(params: ParamsArgument<AdamOptions>, options: Partial<AdamOptions> = {}) {
+    checkOptionKeys("AdamW", options, ADAM_KEYS);
     super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false, maximize: false, ...options });
   }
 }

@@ -2,7 +2,17 @@
 // the optimizer currently holds).
 import { ValueError } from "@lockstep/core";
 import { correctlyRoundedCos as cos } from "@lockstep/random";
-import type { Optimizer } from "./optimizer.js";
+import { Optimizer, checkOptionKeys, describeValue } from "./optimizer.js";
+
+function checkOptimizer(owner: string, optimizer: unknown): void {
+  if (!(optimizer instanceof Optimizer)) throw new ValueError(`${owner}: ${describeValue(optimizer)} is not an Optimizer`);
+}
+
+function checkFiniteNumber(owner: string, name: string, value: unknown): void {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new ValueError(`${owner}: ${name} must be a finite number, got ${describeValue(value)}`);
+  }
+}
 
 /**
  * Base class of learning-rate schedulers, like torch.optim.lr_scheduler.LRScheduler: each `step()`
@@ -53,10 +63,13 @@ export class StepLR extends LRScheduler {
    * `stepSize` is a positive integer.
    */
   constructor(optimizer: Optimizer<{ lr: number }>, options: { stepSize: number; gamma?: number }) {
-    super(optimizer);
-    if (!Number.isInteger(options.stepSize) || options.stepSize <= 0) {
-      throw new ValueError(`step_size must be a positive integer, got ${options.stepSize}`);
+    checkOptimizer("StepLR", optimizer);
+    checkOptionKeys("StepLR", options, ["stepSize", "gamma"]);
+    if (options === undefined || !Number.isInteger(options.stepSize) || options.stepSize <= 0) {
+      throw new ValueError(`step_size must be a positive integer, got ${describeValue(options?.stepSize)}`);
     }
+    if (options.gamma !== undefined) checkFiniteNumber("StepLR", "gamma", options.gamma);
+    super(optimizer);
     this.stepSize = options.stepSize;
     this.gamma = options.gamma ?? 0.1;
   }
@@ -82,8 +95,13 @@ export class CosineAnnealingLR extends LRScheduler {
    * unless `tMax` is positive.
    */
   constructor(optimizer: Optimizer<{ lr: number }>, options: { tMax: number; etaMin?: number }) {
+    checkOptimizer("CosineAnnealingLR", optimizer);
+    checkOptionKeys("CosineAnnealingLR", options, ["tMax", "etaMin"]);
+    if (options === undefined || typeof options.tMax !== "number" || !(options.tMax > 0) || !Number.isFinite(options.tMax)) {
+      throw new ValueError(`T_max must be positive, got ${describeValue(options?.tMax)}`);
+    }
+    if (options.etaMin !== undefined) checkFiniteNumber("CosineAnnealingLR", "etaMin", options.etaMin);
     super(optimizer);
-    if (!(options.tMax > 0)) throw new ValueError(`T_max must be positive, got ${options.tMax}`);
     this.tMax = options.tMax;
     this.etaMin = options.etaMin ?? 0;
   }

@@ -1,6 +1,8 @@
 // SGD with momentum, dampening, Nesterov and weight decay — PyTorch's single-tensor update.
 import { ValueError, type Tensor } from "@lockstep/core";
-import { Optimizer, checkNonNegative, stateTensor, type ParamsArgument } from "./optimizer.js";
+import { Optimizer, checkBoolean, checkNonNegative, checkOptionKeys, describeValue, stateTensor, type ParamsArgument } from "./optimizer.js";
+
+const SGD_KEYS = ["lr", "momentum", "dampening", "nesterov", "weightDecay", "maximize"] as const;
 
 /** Hyperparameters of `SGD`, as torch.optim.SGD names them (camelCased). */
 export interface SGDOptions {
@@ -29,6 +31,8 @@ export class SGD extends Optimizer<SGDOptions> {
    * without momentum.
    */
   constructor(params: ParamsArgument<SGDOptions>, options: Partial<SGDOptions> & { lr: number }) {
+    checkOptionKeys("SGD", options, SGD_KEYS);
+    if (options === undefined || options.lr === undefined) throw new ValueError("SGD: the learning rate option lr is required");
     super(params, { momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, maximize: false, ...options });
   }
 
@@ -36,6 +40,11 @@ export class SGD extends Optimizer<SGDOptions> {
     checkNonNegative("learning rate", g.lr);
     checkNonNegative("momentum value", g.momentum);
     checkNonNegative("weight_decay value", g.weightDecay);
+    if (typeof g.dampening !== "number" || Number.isNaN(g.dampening)) {
+      throw new ValueError(`Invalid dampening value: ${describeValue(g.dampening)}`);
+    }
+    checkBoolean("nesterov", g.nesterov);
+    checkBoolean("maximize", g.maximize);
     if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0)) {
       throw new ValueError("Nesterov momentum requires a momentum and zero dampening");
     }
