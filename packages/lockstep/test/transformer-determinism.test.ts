@@ -94,7 +94,7 @@ describe.each(devices)("attention layers, deterministic mode on %s", (device) =>
     }
   });
 
-  it("scaledDotProductAttention with a per-batch bool mask: each batch entry equals the entry alone", async () => {
+  it("scaledDotProductAttention with a per-batch bool mask and with isCausal: each batch entry equals the entry alone", async () => {
     manualSeed(33);
     for (const batch of BATCHES) {
       const [q, k, v] = [wide([batch, HEADS, SEQ, 8], device), wide([batch, HEADS, SEQ + 2, 8], device), wide([batch, HEADS, SEQ + 2, 8], device)];
@@ -103,6 +103,11 @@ describe.each(devices)("attention layers, deterministic mode on %s", (device) =>
       for (let b = 0; b < batch; b++) {
         const alone = nn.functional.scaledDotProductAttention(q.narrow(0, b, 1), k.narrow(0, b, 1), v.narrow(0, b, 1), { attnMask: keep.narrow(0, b, 1) });
         expect(await difference(out.narrow(0, b, 1), alone), `batch ${batch}, entry ${b}`).toBe("");
+      }
+      const causal = nn.functional.scaledDotProductAttention(q, k, v, { isCausal: true });
+      for (let b = 0; b < batch; b++) {
+        const alone = nn.functional.scaledDotProductAttention(q.narrow(0, b, 1), k.narrow(0, b, 1), v.narrow(0, b, 1), { isCausal: true });
+        expect(await difference(causal.narrow(0, b, 1), alone), `causal, batch ${batch}, entry ${b}`).toBe("");
       }
     }
   });
