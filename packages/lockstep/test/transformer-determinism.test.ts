@@ -3,7 +3,7 @@
 // - sequence batch invariance: sequence b of a batch of B = 1..5 (each with its own key padding
 //   mask) equals that sequence run alone — MultiheadAttention (output, weights) seq-first and
 //   batch-first, a TransformerEncoderLayer (output and input gradient), and scaledDotProductAttention;
-// - thread invariance: setNumThreads(1) and (2) give the same forward and backward bits;
+// - thread invariance: setNumThreads(1), (2) and (3) give the same forward and backward bits;
 // - CPU ≡ WebGPU: a 2-layer TransformerEncoder with dropout, trained 20 AdamW steps, gives the same
 //   losses and parameters on both devices. Dropout masks come from the seeded generator, which
 //   draws the same values on both devices, and the seed is set before each step on each device.
@@ -121,9 +121,9 @@ describe("transformer thread invariance (cpu, flag on)", () => {
     setNumThreads(threadsBefore);
   });
 
-  it("setNumThreads(1) and (2) give identical forward and backward bits (2-layer encoder with dropout, training mode)", async () => {
+  it("setNumThreads(1), (2) and (3) give identical forward and backward bits (2-layer encoder with dropout, training mode)", async () => {
     const results: string[][] = [];
-    for (const threads of [1, 2]) {
+    for (const threads of [1, 2, 3]) {
       setNumThreads(threads);
       manualSeed(41);
       // Big enough that the matmuls (rows·n·k ≥ 2²¹) are split across worker threads.
@@ -137,6 +137,7 @@ describe("transformer thread invariance (cpu, flag on)", () => {
       results.push([await sha256(out), ...(await Promise.all(encoder.parameters().map((p) => sha256(p.grad!))))]);
     }
     expect(results[1]).toEqual(results[0]);
+    expect(results[2]).toEqual(results[0]);
   });
 });
 
