@@ -113,7 +113,7 @@ describe("isCausal", () => {
 
 interface DropoutCase {
   name: string;
-  kind: "mha" | "encoderLayer" | "decoderLayer" | "encoder";
+  kind: "mha" | "encoderLayer" | "decoderLayer" | "encoder" | "sdpa";
   ctor: { dModel: number; nhead: number; dimFeedforward?: number; dropout: number; numLayers?: number };
   state: Record<string, Encoded>;
   inputs: Record<string, Encoded>;
@@ -135,7 +135,10 @@ describe("dropout in training mode draws PyTorch's masks in PyTorch's order", ()
     const masks = Object.fromEntries(Object.entries(c.forward).map(([key, e]) => [key, toTensor(e)]));
     let out: Tensor;
     let weights: Tensor | undefined;
-    if (c.kind === "mha") {
+    if (c.kind === "sdpa") {
+      manualSeed(c.forwardSeed);
+      out = F.scaledDotProductAttention(inputs.q!, inputs.k!, inputs.v!, { dropoutP: c.ctor.dropout });
+    } else if (c.kind === "mha") {
       const mha = new MultiheadAttention(dModel, nhead, { dropout: c.ctor.dropout, batchFirst: true });
       mha.loadStateDict(state);
       manualSeed(c.forwardSeed);
