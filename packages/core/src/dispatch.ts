@@ -3,7 +3,7 @@
 // and an input requires grad), so autograd sees exactly the primitives and nothing else.
 import type { Backend, Storage } from "./backend.js";
 import type { DType } from "./dtype.js";
-import { DeviceError } from "./errors.js";
+import { DeviceError, OutOfMemoryError } from "./errors.js";
 import type { Primitive, PrimitiveAttrs } from "./primitives.js";
 import { getBackend, selectKernel } from "./registry.js";
 import { contiguousStrides, numel, type Shape } from "./shape.js";
@@ -23,6 +23,20 @@ export function commonDevice(tensors: readonly Tensor[], fallback = "cpu"): stri
     }
   }
   return device ?? fallback;
+}
+
+/** Device memory for an output; a RangeError from the allocator becomes an OutOfMemoryError naming the size. */
+function allocate(backend: Backend, dtype: DType, shape: Shape): Storage {
+  try {
+    return backend.allocate(dtype, numel(shape));
+  } catch (error) {
+    if (error instanceof RangeError) {
+      throw new OutOfMemoryError(
+        `not enough memory on '${backend.device}' for a ${dtype} tensor of shape [${shape.join(", ")}]: ${error.message}`,
+      );
+    }
+    throw error;
+  }
 }
 
 function shouldRecord(inputs: readonly Tensor[]): boolean {
@@ -48,7 +62,7 @@ export function runPrimitive<P extends Primitive>(
   const dev = device ?? commonDevice(inputs);
   const backend = getBackend(dev);
   const kernel = selectKernel(op, dev);
-  const outTensors = outputs.map((o) => Tensor.fromStorage(backend.allocate(o.dtype, numel(o.shape)), backend, o.shape));
+  const outTensors = outputs.map((o) => Tensor.fromStorage(allocate(backend, o.dtype, o.shape), backend, o.shape));
   kernel.run(
     inputs.map((t) => t.storageView),
     outTensors.map((t) => t.storageView),

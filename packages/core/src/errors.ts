@@ -50,3 +50,19 @@ export class DeterminismError extends LockstepError {
 export class NotImplementedError extends LockstepError {
   override name = "NotImplementedError";
 }
+
+/**
+ * An argument of the wrong JavaScript type: a string, `null`, `undefined`, a BigInt or an object
+ * where a number, boolean, size list, dim or Tensor is expected. PyTorch raises `TypeError` for
+ * these; Lockstep's class is named `LockstepTypeError` so that it does not shadow the built-in
+ * `TypeError`, and it derives from LockstepError like every other Lockstep error. The message
+ * names the argument and shows the value as it was written (`"2"`, `2n`, `null`, `[2, 2.5]`).
+ */
+export class LockstepTypeError extends LockstepError {
+  override name = "LockstepTypeError";
+}
+
+/** An allocation the host or device cannot satisfy (the size is valid but too large to hold). */
+export class OutOfMemoryError extends LockstepError {
+  override name = "OutOfMemoryError";
+}

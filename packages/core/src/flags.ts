@@ -1,6 +1,8 @@
 // Global switches, as PyTorch names them (camelCased).
-import { ValueError } from "./errors.js";
+import { LockstepTypeError, ValueError } from "./errors.js";
+import { describeValue } from "./validate.js";
 import { state } from "./state.js";
+import { checkBool, checkOptions } from "./validate.js";
 
 /**
  * With `mode` true every op uses kernels whose results do not depend on batch size, thread count
@@ -8,9 +10,11 @@ import { state } from "./state.js";
  * DeterminismError, or with `warnOnly` warns once and runs its fast kernel.
  */
 export function useDeterministicAlgorithms(mode: boolean, options: { warnOnly?: boolean } = {}): void {
-  if (typeof mode !== "boolean") throw new ValueError(`useDeterministicAlgorithms expects a boolean, got ${String(mode)}`);
+  // Both arguments are checked before either flag changes.
+  checkBool("useDeterministicAlgorithms", "mode", mode);
+  const { warnOnly = false } = checkOptions<{ warnOnly?: boolean }>("useDeterministicAlgorithms", options, { warnOnly: checkBool });
   state.deterministic = mode;
-  state.warnOnly = options.warnOnly ?? false;
+  state.warnOnly = warnOnly;
 }
 
 /**
@@ -31,7 +35,10 @@ export function isDeterministicAlgorithmsWarnOnlyEnabled(): boolean {
 
 /** Number of CPU threads the fast CPU kernels may use. Deterministic kernels give the same bits for any value. */
 export function setNumThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new ValueError(`setNumThreads expects a positive integer, got ${n}`);
+  if (typeof n !== "number" || !Number.isInteger(n)) {
+    throw new LockstepTypeError(`setNumThreads expects an int, but got ${describeValue(n)}`);
+  }
+  if (n < 1) throw new ValueError(`setNumThreads expects a positive integer, got ${n}`);
   state.numThreads = n;
 }
 

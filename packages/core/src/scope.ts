@@ -1,13 +1,15 @@
 // Explicit memory management for devices whose memory the garbage collector does not see.
 import { state } from "./state.js";
 import { Tensor } from "./tensor.js";
+import { checkFunction, checkTensor } from "./validate.js";
 
 function collectTensors(value: unknown, into: Set<Tensor>, seen = new Set<unknown>()): void {
   if (value instanceof Tensor) {
     into.add(value);
     return;
   }
-  if (value === null || typeof value !== "object" || seen.has(value)) return;
+  // Typed arrays (a dataSync() result) hold numbers, never tensors: walking them would cost a call per element.
+  if (value === null || typeof value !== "object" || seen.has(value) || ArrayBuffer.isView(value)) return;
   seen.add(value);
   for (const v of Array.isArray(value) ? value : Object.values(value)) collectTensors(v, into, seen);
 }
@@ -31,6 +33,7 @@ function close(frame: Set<Tensor>, result: unknown): void {
  * settles, so do not run two async scopes concurrently.
  */
 export function scope<T>(fn: () => T): T {
+  checkFunction("scope", "fn", fn);
   const frame = new Set<Tensor>();
   state.scopes.push(frame);
   const pop = () => {
@@ -66,6 +69,7 @@ export function scope<T>(fn: () => T): T {
 
 /** Keeps `t` alive when the enclosing scope closes. */
 export function keep<T extends Tensor>(t: T): T {
+  checkTensor("keep", "t", t);
   for (const frame of state.scopes) frame.delete(t);
   return t;
 }

@@ -3,7 +3,7 @@
 // file is the table of contents of the tensor API.
 import type { Backend, Storage, View } from "./backend.js";
 import type { DType, DataArray } from "./dtype.js";
-import { DisposedError, DeviceError, DTypeError, LockstepError, ValueError } from "./errors.js";
+import { DisposedError, DeviceError, DTypeError, LockstepError, LockstepTypeError, ValueError } from "./errors.js";
 import { formatTensor } from "./format.js";
 import { contiguousStrides, numel, type Shape } from "./shape.js";
 import { state } from "./state.js";
@@ -15,6 +15,7 @@ import * as idx from "./ops/indexing.js";
 import * as la from "./ops/linalg.js";
 import * as inplace from "./ops/inplace.js";
 import { isFloating } from "./dtype.js";
+import { checkBool, checkFunction, checkInt, checkOptionalDim, checkOptions, checkSizes, checkTensor, formatValue } from "./validate.js";
 
 /** Shared by every view of one storage: reference count and in-place version counter. */
 interface StorageHandle {
@@ -42,8 +43,15 @@ export type TensorLike = Tensor | Scalar;
 export type NestedArray = Scalar | readonly NestedArray[];
 type ShapeArgs = number[] | [readonly number[]];
 
-function shapeFromArgs(args: ShapeArgs): number[] {
-  return Array.isArray(args[0]) ? [...(args[0] as readonly number[])] : (args as number[]);
+/** `f(2, 3)` or `f([2, 3])`: the sizes as one list, type-checked (a list plus more arguments is refused). */
+function shapeFromArgs(fn: string, arg: string, args: ShapeArgs): number[] {
+  if (Array.isArray(args[0])) {
+    if (args.length > 1) {
+      throw new LockstepTypeError(`${fn}(): argument '${arg}' must be tuple of ints, not ${formatValue(args)}`);
+    }
+    return checkSizes(fn, arg, args[0]);
+  }
+  return checkSizes(fn, arg, args);
 }
 
 /**
@@ -67,6 +75,8 @@ export class Tensor {
   readonly device: string;
   #handle: StorageHandle;
   #disposed = false;
+  /** For a view (not a detach): the tensor it was first taken from, whose leaf status in-place checks need. */
+  #viewBase: Tensor | undefined = undefined;
 
   /** Set through `requiresGrad_()` or the `requiresGrad` creation option. */
   #requiresGrad = false;
@@ -93,11 +103,22 @@ export class Tensor {
     return new Tensor({ storage, backend, refs: 1, version: 0 }, shape, strides, 0);
   }
 
-  /** @internal A new tensor over the same storage (used by views and detach). */
-  aliasWith(shape: Shape, strides: readonly number[], offset: number): Tensor {
+  /**
+   * @internal A new tensor over the same storage (used by views and detach). A view remembers its
+   * base, so an in-place write through it can be refused when the base is a leaf that requires
+   * grad; a detach (`isView` false) does not, as in PyTorch.
+   */
+  aliasWith(shape: Shape, strides: readonly number[], offset: number, isView = true): Tensor {
     this.assertLive();
     this.#handle.refs++;
-    return new Tensor(this.#handle, shape, strides, offset);
+    const out = new Tensor(this.#handle, shape, strides, offset);
+    if (isView) out.#viewBase = this.#viewBase ?? this;
+    return out;
+  }
+
+  /** @internal The tensor this view was taken from (following views to the first), or undefined. */
+  get viewBase(): Tensor | undefined {
+    return this.#viewBase;
   }
 
   /** @internal The strided view kernels read and write. */
@@ -141,7 +162,9 @@ export class Tensor {
    * IndexError for a dim out of range.
    */
   size(dim?: number): number | readonly number[] {
-    return dim === undefined ? this.shape : this.shape[vw.dimIndex(this, dim)]!;
+    this.assertLive();
+    const d = checkOptionalDim("size", "dim", dim);
+    return d === undefined ? this.shape : this.shape[vw.dimIndex(this, d)]!;
   }
 
   /**
@@ -279,6 +302,8 @@ export class Tensor {
 
   /** Marks a leaf as needing gradients (floating dtypes only). */
   requiresGrad_(requiresGrad = true): this {
+    this.assertLive();
+    checkBool("requiresGrad_", "requiresGrad", requiresGrad);
     if (requiresGrad && !isFloating(this.dtype)) {
       throw new DTypeError(`only Tensors of floating point dtype can require gradients (got ${this.dtype})`);
     }
@@ -304,11 +329,14 @@ export class Tensor {
 
   /** A tensor sharing storage with this one, outside the graph. */
   detach(): Tensor {
-    return this.aliasWith(this.shape, this.strides, this.offset);
+    return this.aliasWith(this.shape, this.strides, this.offset, false);
   }
 
   /** Computes gradients of this tensor (a scalar, or pass `gradient`) into the leaves' `.grad`. */
   backward(gradient?: Tensor, options: { retainGraph?: boolean } = {}): void {
+    this.assertLive();
+    if (gradient !== undefined) checkTensor("backward", "gradient", gradient);
+    checkOptions("backward", options, { retainGraph: checkBool });
     autogradHooks("backward").backward(this, gradient, options);
   }
 
@@ -327,6 +355,8 @@ export class Tensor {
    * replaces the gradient. `handle.remove()` unregisters it.
    */
   registerHook(hook: (grad: Tensor) => Tensor | void): { remove(): void } {
+    this.assertLive();
+    checkFunction("register_hook", "hook", hook);
     return autogradHooks("registerHook").registerHook(this, hook);
   }
 
@@ -488,19 +518,19 @@ export class Tensor {
    * Like torch.Tensor.reshape: `t.reshape(2, -1)` or `t.reshape([2, -1])`; a view when possible,
    * else a copy.
    */
-  reshape(...shape: ShapeArgs): Tensor { return vw.reshape(this, shapeFromArgs(shape)); }
+  reshape(...shape: ShapeArgs): Tensor { return vw.reshape(this, shapeFromArgs("reshape", "shape", shape)); }
   /**
    * Like torch.Tensor.view: a view with a new shape; throws ShapeError when the strides allow none.
    */
-  view(...shape: ShapeArgs): Tensor { return vw.view(this, shapeFromArgs(shape)); }
+  view(...shape: ShapeArgs): Tensor { return vw.view(this, shapeFromArgs("view", "size", shape)); }
   /**
    * Like torch.Tensor.expand: a stride-0 view repeating size-1 dims to `shape` (-1 keeps a size).
    */
-  expand(...shape: ShapeArgs): Tensor { return vw.expand(this, shapeFromArgs(shape)); }
+  expand(...shape: ShapeArgs): Tensor { return vw.expand(this, shapeFromArgs("expand", "size", shape)); }
   /** Like torch.Tensor.expand_as: `expand(other.shape)`. */
-  expandAs(other: Tensor): Tensor { return vw.expand(this, [...other.shape]); }
+  expandAs(other: Tensor): Tensor { return vw.expand(this, [...checkTensor("expand_as", "other", other).shape]); }
   /** Like torch.Tensor.permute: a view with the dims reordered. */
-  permute(...dims: ShapeArgs): Tensor { return vw.permute(this, shapeFromArgs(dims)); }
+  permute(...dims: ShapeArgs): Tensor { return vw.permute(this, shapeFromArgs("permute", "dims", dims)); }
   /** Like torch.Tensor.transpose: a view with two dims swapped. */
   transpose(dim0: number, dim1: number): Tensor { return vw.transpose(this, dim0, dim1); }
   /** Transpose of a tensor with at most 2 dims. */

@@ -4,18 +4,65 @@ import { castScalar, isFloating, resultType, type DType, type DataArray } from "
 import { DTypeError, ValueError } from "../errors.js";
 import { fromData, makeView, runPrimitive, commonDevice } from "../dispatch.js";
 import type { BinaryOp, UnaryOp } from "../primitives.js";
-import { broadcastShapes, contiguousStrides, shapesEqual, type Shape } from "../shape.js";
+import { broadcastShapes, contiguousStrides, formatShape, shapesEqual, type Shape } from "../shape.js";
 import { getBackend } from "../registry.js";
 import { Tensor, type Scalar, type TensorLike } from "../tensor.js";
-import { checkDType, isDType } from "../dtype.js";
+import { isDType } from "../dtype.js";
+import {
+  checkDTypeArg,
+  checkDevice,
+  checkNumber,
+  checkOptionalTensorLike,
+  checkOptions,
+  checkSizes,
+  checkTensor,
+  checkTensorLike,
+  checkNumel,
+  checkString,
+  describeValue,
+} from "../validate.js";
+import { LockstepTypeError, ShapeError } from "../errors.js";
 
 /** A 0-d tensor holding a JS scalar, on `device`. */
 export function scalarTensor(value: Scalar, dtype: DType, device: string): Tensor {
   return fromData([castScalar(value, dtype)], dtype, [], device);
 }
 
-/** Broadcasts `t` to `shape` as a stride-0 view (no copy); returns `t` itself when already that shape. */
+/**
+ * Like torch.broadcast_to: `t` broadcast to `shape` as a stride-0 view (no copy); `t` itself when
+ * already that shape. Each dim of `t` must equal the target size or be 1 (PyTorch's expand rule);
+ * otherwise a ShapeError, never a view that reads past the storage.
+ */
 export function broadcastTo(t: Tensor, shape: Shape): Tensor {
+  checkTensor("broadcast_to", "input", t);
+  const target = checkSizes("broadcast_to", "size", shape);
+  if (shapesEqual(t.shape, target)) return t;
+  const lead0 = target.length - t.ndim;
+  if (lead0 < 0) {
+    throw new ShapeError(
+      `expand(${formatShape(t.shape)}, size=${formatShape(target)}): the number of sizes provided (${target.length}) ` +
+        `must be greater or equal to the number of dimensions in the tensor (${t.ndim})`,
+    );
+  }
+  for (let i = 0; i < target.length; i++) {
+    const size = target[i]!;
+    if (size < 0) {
+      throw new ShapeError(`broadcast_to(): the target size ${formatShape(target)} has a negative size ${size} at dimension ${i}`);
+    }
+    const own = i < lead0 ? 1 : t.shape[i - lead0]!;
+    if (own !== size && own !== 1) {
+      throw new ShapeError(
+        `The expanded size of the tensor (${size}) must match the existing size (${own}) at non-singleton dimension ${i}.  ` +
+          `Target sizes: ${formatShape(target)}.  Tensor sizes: ${formatShape(t.shape)}`,
+      );
+    }
+  }
+  checkNumel("broadcast_to", target);
+  return broadcastView(t, target);
+}
+
+/** broadcastTo without checks, for shapes this file computed itself with broadcastShapes. */
+function broadcastView(t: Tensor, shape: Shape): Tensor {
   if (shapesEqual(t.shape, shape)) return t;
   const lead = shape.length - t.ndim;
   const strides = shape.map((size, i) => {
@@ -28,7 +75,8 @@ export function broadcastTo(t: Tensor, shape: Shape): Tensor {
 
 /** Returns `t` in `dtype`, casting only when needed. */
 export function cast(t: Tensor, dtype: DType): Tensor {
-  checkDType(dtype);
+  checkTensor("to", "input", t);
+  checkDTypeArg("to", "dtype", dtype);
   if (t.dtype === dtype) return t;
   return runPrimitive("cast", [t], [{ shape: t.shape, dtype }], {})[0]!;
 }
@@ -58,22 +106,30 @@ export function prepare(operands: readonly TensorLike[], dtype: DType): { inputs
   const tensors = operands.map((o) => (o instanceof Tensor ? cast(o, dtype) : scalarTensor(o, dtype, device)));
   let shape: number[] = [];
   for (const t of tensors) shape = broadcastShapes(shape, t.shape);
-  return { inputs: tensors.map((t) => broadcastTo(t, shape)), shape };
+  return { inputs: tensors.map((t) => broadcastView(t, shape)), shape };
 }
 
-function firstTensor(operands: readonly TensorLike[]): Tensor {
-  const t = operands.find((o): o is Tensor => o instanceof Tensor);
-  if (t === undefined) throw new ValueError("expected at least one tensor argument");
-  return t;
+/**
+ * Checks the two operands of a binary op: each a live Tensor or a number/boolean, at least one a
+ * Tensor (PyTorch names them 'input' and 'other').
+ */
+function operands(fn: string, a: unknown, b: unknown): void {
+  checkTensorLike(fn, "input", a);
+  checkTensorLike(fn, "other", b);
+  if (!(a instanceof Tensor) && !(b instanceof Tensor)) {
+    throw new LockstepTypeError(
+      `${fn}(): expected at least one Tensor argument, but got ${describeValue(a)} and ${describeValue(b)}`,
+    );
+  }
 }
 
 function binary(op: BinaryOp, a: TensorLike, b: TensorLike, computeDType: DType, outDType = computeDType): Tensor {
-  firstTensor([a, b]);
   const { inputs, shape } = prepare([a, b], computeDType);
   return runPrimitive(op, inputs, [{ shape, dtype: outDType }], {})[0]!;
 }
 
 function unary(op: UnaryOp, x: Tensor, dtype: DType = x.dtype): Tensor {
+  checkTensor(op, "input", x);
   const input = cast(x, dtype);
   return runPrimitive(op, [input], [{ shape: x.shape, dtype }], {})[0]!;
 }
@@ -96,6 +152,8 @@ function scaled(other: TensorLike, alpha: number | undefined, dtype: DType): Ten
  * is logical or). Throws ShapeError when the shapes do not broadcast.
  */
 export function add(a: TensorLike, b: TensorLike, options: { alpha?: number } = {}): Tensor {
+  operands("add", a, b);
+  checkOptions("add", options, { alpha: checkNumber });
   const dtype = promote([a, b]);
   if (dtype === "bool") return logicalOr(a, b);
   return binary("add", a, scaled(b, options.alpha, dtype), dtype);
@@ -106,6 +164,8 @@ export function add(a: TensorLike, b: TensorLike, options: { alpha?: number } = 
  * bool operands.
  */
 export function sub(a: TensorLike, b: TensorLike, options: { alpha?: number } = {}): Tensor {
+  operands("sub", a, b);
+  checkOptions("sub", options, { alpha: checkNumber });
   const dtype = promote([a, b]);
   if (dtype === "bool") {
     throw new DTypeError(
@@ -120,6 +180,7 @@ export function sub(a: TensorLike, b: TensorLike, options: { alpha?: number } = 
  * and).
  */
 export function mul(a: TensorLike, b: TensorLike): Tensor {
+  operands("mul", a, b);
   const dtype = promote([a, b]);
   if (dtype === "bool") return logicalAnd(a, b);
   return binary("mul", a, b, dtype);
@@ -127,6 +188,7 @@ export function mul(a: TensorLike, b: TensorLike): Tensor {
 
 /** True division: integer operands give float32, like PyTorch's `/`. */
 export function div(a: TensorLike, b: TensorLike): Tensor {
+  operands("div", a, b);
   const dtype = promote([a, b]);
   return binary("div", a, b, isFloating(dtype) ? dtype : "float32");
 }
@@ -136,6 +198,7 @@ export function div(a: TensorLike, b: TensorLike): Tensor {
  * an int32 base and a negative integer exponent.
  */
 export function pow(a: TensorLike, b: TensorLike): Tensor {
+  operands("pow", a, b);
   const dtype = promote([a, b]);
   if (dtype === "int32" && typeof b === "number" && b < 0) {
     throw new ValueError("Integers to negative integer powers are not allowed.");
@@ -155,16 +218,23 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
 
 /** Like torch.maximum: elementwise larger of `a` and `b` (NaN wins), with broadcasting. */
 export function maximum(a: Tensor, b: TensorLike): Tensor {
+  checkTensor("maximum", "input", a);
+  checkTensorLike("maximum", "other", b);
   return binary("maximum", a, b, promote([a, b]));
 }
 
 /** Like torch.minimum: elementwise smaller of `a` and `b` (NaN wins), with broadcasting. */
 export function minimum(a: Tensor, b: TensorLike): Tensor {
+  checkTensor("minimum", "input", a);
+  checkTensorLike("minimum", "other", b);
   return binary("minimum", a, b, promote([a, b]));
 }
 
 function comparison(op: BinaryOp) {
-  return (a: TensorLike, b: TensorLike): Tensor => binary(op, a, b, promote([a, b]), "bool");
+  return (a: TensorLike, b: TensorLike): Tensor => {
+    operands(op, a, b);
+    return binary(op, a, b, promote([a, b]), "bool");
+  };
 }
 /** Like torch.eq: bool tensor of `a == b` elementwise, after broadcasting and promotion. */
 export const eq = comparison("eq");
@@ -181,11 +251,13 @@ export const ge = comparison("ge");
 
 /** Like torch.logical_and: bool tensor, true where both operands are non-zero. */
 export function logicalAnd(a: TensorLike, b: TensorLike): Tensor {
+  operands("logical_and", a, b);
   return binary("logicalAnd", a, b, "bool");
 }
 
 /** Like torch.logical_or: bool tensor, true where either operand is non-zero. */
 export function logicalOr(a: TensorLike, b: TensorLike): Tensor {
+  operands("logical_or", a, b);
   return binary("logicalOr", a, b, "bool");
 }
 
@@ -196,6 +268,7 @@ export function logicalNot(x: Tensor): Tensor {
 
 /** Like torch.neg: `-x`. Throws DTypeError for bool tensors (use logicalNot). */
 export function neg(x: Tensor): Tensor {
+  checkTensor("neg", "input", x);
   if (x.dtype === "bool") {
     throw new DTypeError(
       "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.",
@@ -206,41 +279,46 @@ export function neg(x: Tensor): Tensor {
 
 /** Like torch.abs: absolute value, same dtype. Throws DTypeError for bool tensors. */
 export function abs(x: Tensor): Tensor {
+  checkTensor("abs", "input", x);
   if (x.dtype === "bool") throw new DTypeError("abs() is not supported for bool tensors");
   return unary("abs", x);
 }
 
 /** Like torch.sign: -1, 0 or 1 by the sign of each element (NaN gives 0), same dtype. */
 export function sign(x: Tensor): Tensor {
+  checkTensor("sign", "input", x);
   return x.dtype === "bool" ? x : unary("sign", x);
 }
 
 /** Like torch.relu: `max(x, 0)` elementwise, same dtype. Throws DTypeError for bool tensors. */
 export function relu(x: Tensor): Tensor {
+  checkTensor("relu", "input", x);
   if (x.dtype === "bool") throw new DTypeError("Boolean inputs not supported for relu");
   return unary("relu", x);
 }
 
 /** Like torch.exp: `e ** x`; int and bool inputs give float32. */
-export const exp = (x: Tensor): Tensor => unary("exp", x, floatDType(x));
+export const exp = (x: Tensor): Tensor => unary("exp", checkTensor("exp", "input", x), floatDType(x));
 /**
  * Like torch.log: natural logarithm (NaN below 0, -Infinity at 0); int and bool inputs give
  * float32.
  */
-export const log = (x: Tensor): Tensor => unary("log", x, floatDType(x));
+export const log = (x: Tensor): Tensor => unary("log", checkTensor("log", "input", x), floatDType(x));
 /** Like torch.sqrt: square root (NaN below 0); int and bool inputs give float32. */
-export const sqrt = (x: Tensor): Tensor => unary("sqrt", x, floatDType(x));
+export const sqrt = (x: Tensor): Tensor => unary("sqrt", checkTensor("sqrt", "input", x), floatDType(x));
 /** Like torch.rsqrt: `1 / sqrt(x)`; int and bool inputs give float32. */
-export const rsqrt = (x: Tensor): Tensor => unary("rsqrt", x, floatDType(x));
+export const rsqrt = (x: Tensor): Tensor => unary("rsqrt", checkTensor("rsqrt", "input", x), floatDType(x));
 /** Like torch.sigmoid: `1 / (1 + exp(-x))`; int and bool inputs give float32. */
-export const sigmoid = (x: Tensor): Tensor => unary("sigmoid", x, floatDType(x));
+export const sigmoid = (x: Tensor): Tensor => unary("sigmoid", checkTensor("sigmoid", "input", x), floatDType(x));
 /** Like torch.tanh: hyperbolic tangent; int and bool inputs give float32. */
-export const tanh = (x: Tensor): Tensor => unary("tanh", x, floatDType(x));
+export const tanh = (x: Tensor): Tensor => unary("tanh", checkTensor("tanh", "input", x), floatDType(x));
 /** Like torch.erf: the Gauss error function; int and bool inputs give float32. */
-export const erf = (x: Tensor): Tensor => unary("erf", x, floatDType(x));
+export const erf = (x: Tensor): Tensor => unary("erf", checkTensor("erf", "input", x), floatDType(x));
 
 /** GELU: `x·Φ(x)` with the exact erf form, or PyTorch's tanh approximation. */
 export function gelu(x: Tensor, options: { approximate?: "none" | "tanh" } = {}): Tensor {
+  checkTensor("gelu", "input", x);
+  checkOptions("gelu", options, { approximate: checkString });
   const approximate = options.approximate ?? "none";
   if (approximate !== "none" && approximate !== "tanh") {
     throw new ValueError(`approximate argument must be either none or tanh, got ${JSON.stringify(approximate)}`);
@@ -251,6 +329,9 @@ export function gelu(x: Tensor, options: { approximate?: "none" | "tanh" } = {})
 
 /** Clamps to [min, max]; where min > max every element becomes max, like PyTorch. */
 export function clamp(x: Tensor, min?: number | Tensor, max?: number | Tensor): Tensor {
+  checkTensor("clamp", "input", x);
+  checkOptionalTensorLike("clamp", "min", min);
+  checkOptionalTensorLike("clamp", "max", max);
   if (min === undefined && max === undefined) throw new ValueError("At least one of 'min' or 'max' must not be None");
   const dtype = promote([x, ...(min === undefined ? [] : [min]), ...(max === undefined ? [] : [max])]);
   // Two wheres rather than maximum/minimum: the gradient is then 1 at the bounds, as in PyTorch,
@@ -263,7 +344,9 @@ export function clamp(x: Tensor, min?: number | Tensor, max?: number | Tensor): 
 
 /** `a` where `condition` holds, else `b`. */
 export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
-  if (!(condition instanceof Tensor)) throw new ValueError("where() expects a condition tensor");
+  checkTensor("where", "condition", condition);
+  checkTensorLike("where", "input", a);
+  checkTensorLike("where", "other", b);
   if (condition.dtype !== "bool") {
     throw new DTypeError(`where expected condition to be a boolean tensor, but got a tensor with dtype ${condition.dtype}`);
   }
@@ -282,21 +365,27 @@ function withCondition(condition: Tensor, a: TensorLike, b: TensorLike, dtype: D
   const values = prepare([a, b], dtype);
   const shape = broadcastShapes(condition.shape, values.shape);
   return {
-    inputs: [broadcastTo(condition, shape), broadcastTo(values.inputs[0]!, shape), broadcastTo(values.inputs[1]!, shape)],
+    inputs: [broadcastView(condition, shape), broadcastView(values.inputs[0]!, shape), broadcastView(values.inputs[1]!, shape)],
     shape,
   };
 }
 
 type Target = DType | string | { dtype?: DType; device?: string };
 
-function targetSpec(target: Target): { dtype?: DType; device?: string } {
-  return typeof target === "string" ? (isDType(target) ? { dtype: target } : { device: target }) : target;
+/** `to()`'s one argument: a dtype name, a device name, or `{ dtype, device }` (checked). */
+function targetSpec(t: Tensor, target: Target): { dtype?: DType; device?: string } {
+  checkTensor("to", "input", t);
+  if (typeof target === "string") return isDType(target) ? { dtype: target } : { device: checkDevice("to", "device", target) };
+  if (target === null || typeof target !== "object" || Array.isArray(target) || target instanceof Tensor) {
+    throw new LockstepTypeError(`to(): argument must be a dtype, a device or { dtype, device }, not ${describeValue(target)}`);
+  }
+  return checkOptions("to", target, { dtype: checkDTypeArg, device: checkDevice });
 }
 
 /** `t.to(dtype)`, `t.to(device)` or `t.to({ dtype, device })`; returns `t` when nothing changes. */
 export function to(t: Tensor, target: Target): Tensor {
-  t.assertLive();
-  const spec = targetSpec(target);
+  const spec = targetSpec(t, target);
+  if (spec.device !== undefined && spec.device !== t.device) getBackend(spec.device);
   const out = spec.dtype === undefined ? t : cast(t, spec.dtype);
   if (spec.device === undefined || spec.device === out.device) return out;
   if (out.backend.readSync === undefined) {
@@ -309,8 +398,8 @@ export function to(t: Tensor, target: Target): Tensor {
 
 /** `to()` for any pair of devices, reading asynchronously when the source needs it. */
 export async function toAsync(t: Tensor, target: Target): Promise<Tensor> {
-  t.assertLive();
-  const spec = targetSpec(target);
+  const spec = targetSpec(t, target);
+  if (spec.device !== undefined && spec.device !== t.device) getBackend(spec.device);
   const out = spec.dtype === undefined ? t : cast(t, spec.dtype);
   if (spec.device === undefined || spec.device === out.device) return out;
   return upload(await out.data(), out, spec.device);

@@ -6,9 +6,12 @@ import { commonDevice, runPrimitive } from "../dispatch.js";
 import { broadcastShapes, formatShape, normalizeDim, shapesEqual } from "../shape.js";
 import { Tensor, type TensorLike } from "../tensor.js";
 import { broadcastTo, cast, scalarTensor, where } from "./elementwise.js";
+import { checkDim, checkTensor, checkTensorLike } from "../validate.js";
 
-function requireIndex(name: string, index: Tensor): void {
-  if (!(index instanceof Tensor)) throw new ValueError(`${name}(): index must be a tensor`);
+function requireIndex(name: string, x: Tensor, dim: number, index: Tensor): void {
+  checkTensor(name, "input", x);
+  checkDim(name, "dim", dim);
+  checkTensor(name, "index", index);
   if (index.dtype !== "int32") {
     throw new DTypeError(`${name}(): Expected dtype int32 for index, but got ${index.dtype}`);
   }
@@ -31,7 +34,7 @@ function checkRange(index: Tensor, size: number, dim: number, plain: boolean): v
  * not int32.
  */
 export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
-  requireIndex("index_select", index);
+  requireIndex("index_select", x, dim, index);
   commonDevice([x, index]);
   if (index.ndim > 1) throw new ShapeError("index_select(): Index is supposed to be a vector");
   const d = normalizeDim(dim, x.ndim);
@@ -68,7 +71,7 @@ function checkGatherShapes(name: string, x: Tensor, d: number, index: Tensor, sr
  * out-of-range index.
  */
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
-  requireIndex("gather", index);
+  requireIndex("gather", x, dim, index);
   commonDevice([x, index]);
   const d = normalizeDim(dim, x.ndim);
   checkGatherShapes("gather", x, d, index);
@@ -77,7 +80,8 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
 
 /** Out-of-place scatter: a copy of `x` with `src` written at `index` along `dim` (later writes win). */
 export function scatter(x: Tensor, dim: number, index: Tensor, src: TensorLike): Tensor {
-  requireIndex("scatter", index);
+  requireIndex("scatter", x, dim, index);
+  checkTensorLike("scatter", "src", src);
   commonDevice([x, index, ...(src instanceof Tensor ? [src] : [])]);
   const d = normalizeDim(dim, x.ndim);
   let source: Tensor;
@@ -95,7 +99,10 @@ export function scatter(x: Tensor, dim: number, index: Tensor, src: TensorLike):
 
 /** `value` where `mask` is true, `x` elsewhere; the mask broadcasts to x's shape. */
 export function maskedFill(x: Tensor, mask: Tensor, value: TensorLike): Tensor {
-  if (!(mask instanceof Tensor) || mask.dtype !== "bool") {
+  checkTensor("masked_fill", "input", x);
+  checkTensor("masked_fill", "mask", mask);
+  checkTensorLike("masked_fill", "value", value);
+  if (mask.dtype !== "bool") {
     throw new DTypeError(`masked_fill_ only supports boolean masks, but got mask with dtype ${mask instanceof Tensor ? mask.dtype : typeof mask}`);
   }
   if (value instanceof Tensor && value.ndim !== 0) {

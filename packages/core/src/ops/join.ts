@@ -6,6 +6,7 @@ import { formatShape, normalizeDim, shapesEqual } from "../shape.js";
 import type { Tensor } from "../tensor.js";
 import { cast } from "./elementwise.js";
 import { narrow, unsqueeze } from "./views.js";
+import { checkDim, checkInt, checkSizes, checkTensor, checkTensorList } from "../validate.js";
 
 /**
  * Like torch.cat: joins tensors along an existing `dim` into a new tensor, promoting dtypes; 1-D
@@ -13,7 +14,9 @@ import { narrow, unsqueeze } from "./views.js";
  * empty list.
  */
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
-  if (!Array.isArray(tensors) || tensors.length === 0) {
+  checkTensorList("cat", "tensors", tensors);
+  checkDim("cat", "dim", dim);
+  if (tensors.length === 0) {
     throw new ValueError("torch.cat(): expected a non-empty list of Tensors");
   }
   const device = commonDevice(tensors);
@@ -51,7 +54,9 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
  * ShapeError when shapes differ.
  */
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
-  if (!Array.isArray(tensors) || tensors.length === 0) throw new ValueError("stack expects a non-empty TensorList");
+  checkTensorList("stack", "tensors", tensors);
+  checkDim("stack", "dim", dim);
+  if (tensors.length === 0) throw new ValueError("stack expects a non-empty TensorList");
   const first = tensors[0]!;
   tensors.forEach((t, i) => {
     if (!shapesEqual(t.shape, first.shape)) {
@@ -67,6 +72,10 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
 
 /** Views of `splitSize` elements along `dim` (the last may be smaller), or of the listed sizes. */
 export function split(x: Tensor, splitSize: number | readonly number[], dim = 0): Tensor[] {
+  checkTensor("split", "input", x);
+  if (typeof splitSize === "number") checkInt("split", "split_size", splitSize);
+  else checkSizes("split", "split_size", splitSize);
+  checkDim("split", "dim", dim);
   const d = normalizeDim(dim, x.ndim);
   const size = x.shape[d]!;
   let sizes: number[];
@@ -100,7 +109,10 @@ export function split(x: Tensor, splitSize: number | readonly number[], dim = 0)
  * elements (the last may be smaller).
  */
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
-  if (!Number.isInteger(chunks) || chunks <= 0) throw new ValueError(`chunk expects \`chunks\` to be greater than 0, got: ${chunks}`);
+  checkTensor("chunk", "input", x);
+  checkInt("chunk", "chunks", chunks);
+  checkDim("chunk", "dim", dim);
+  if (chunks <= 0) throw new ValueError(`chunk expects \`chunks\` to be greater than 0, got: ${chunks}`);
   const d = normalizeDim(dim, x.ndim);
   const size = x.shape[d]!;
   return split(x, Math.max(1, Math.ceil(size / chunks)), d);

@@ -7,6 +7,7 @@ import { broadcastShapes } from "../shape.js";
 import type { Tensor } from "../tensor.js";
 import { broadcastTo } from "./elementwise.js";
 import { reshape, unsqueeze } from "./views.js";
+import { checkTensor } from "../validate.js";
 
 function checkDTypes(a: Tensor, b: Tensor): void {
   if (a.dtype !== b.dtype) {
@@ -30,6 +31,8 @@ function product(a: Tensor, b: Tensor): Tensor {
  * must have one dtype, not bool. Throws ShapeError for mismatched inner sizes.
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  checkTensor("matmul", "input", a);
+  checkTensor("matmul", "other", b);
   commonDevice([a, b]);
   if (a.ndim === 0 || b.ndim === 0) {
     throw new ShapeError(`both arguments to matmul need to be at least 1D, but they are ${a.ndim}D and ${b.ndim}D`);

@@ -9,6 +9,14 @@ import { normalizeDim, normalizeDims } from "../shape.js";
 import type { Tensor } from "../tensor.js";
 import { cast, div, exp, log, mul, sqrt, sub, add, where, abs, eq } from "./elementwise.js";
 import { reshape, squeeze } from "./views.js";
+import { checkDim, checkDims, checkNumber, checkOptionalBool, checkOptionalDim, checkOptions, checkTensor } from "../validate.js";
+
+/** The common arguments of a reduction, checked: the tensor, its dims (optional) and keepdim. */
+function reduceArgs(fn: string, x: unknown, dim: unknown, keepdim: unknown): boolean {
+  checkTensor(fn, "input", x);
+  checkDims(fn, "dim", dim);
+  return checkOptionalBool(fn, "keepdim", keepdim, false);
+}
 
 /** Result of `max(x, dim)` / `min(x, dim)`, like PyTorch's (values, indices) named tuple. */
 export interface ValuesIndices {
@@ -82,6 +90,7 @@ function requireNonEmpty(name: string, x: Tensor, dims: readonly number[], all: 
  * dim out of range.
  */
 export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  reduceArgs("sum", x, dim, keepdim);
   return reduce("sum", x, dim, keepdim, accumulateDType(x));
 }
 
@@ -90,6 +99,7 @@ export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
  * give int32.
  */
 export function prod(x: Tensor, dim?: number, keepdim = false): Tensor {
+  reduceArgs("prod", x, checkOptionalDim("prod", "dim", dim), keepdim);
   return reduce("prod", x, dim, keepdim, accumulateDType(x));
 }
 
@@ -98,6 +108,7 @@ export function prod(x: Tensor, dim?: number, keepdim = false): Tensor {
  * non-floating inputs, as PyTorch does.
  */
 export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  reduceArgs("mean", x, dim, keepdim);
   requireFloat("mean", x);
   const dims = reducedDims(x, dim);
   return div(sum(x, dims, keepdim), countOf(x, dims));
@@ -108,6 +119,7 @@ export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
  * when reducing an empty dim.
  */
 export function amax(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  reduceArgs("amax", x, dim, keepdim);
   const dims = reducedDims(x, dim);
   requireNonEmpty("amax", x, dims, dim === undefined || (Array.isArray(dim) && dim.length === 0));
   return reduce("amax", x, dims, keepdim, x.dtype);
@@ -118,6 +130,7 @@ export function amax(x: Tensor, dim?: Dims, keepdim = false): Tensor {
  * when reducing an empty dim.
  */
 export function amin(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  reduceArgs("amin", x, dim, keepdim);
   const dims = reducedDims(x, dim);
   requireNonEmpty("amin", x, dims, dim === undefined || (Array.isArray(dim) && dim.length === 0));
   return reduce("amin", x, dims, keepdim, x.dtype);
@@ -147,11 +160,13 @@ function wholeExtremum(name: "max" | "min", x: Tensor): Tensor {
 
 /** `max()` of everything, or `{ values, indices }` along `dim`. */
 export function max(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  reduceArgs("max", x, checkOptionalDim("max", "dim", dim), keepdim);
   return dim === undefined ? wholeExtremum("max", x) : extremum("maxDim", x, dim, keepdim);
 }
 
 /** `min()` of everything, or `{ values, indices }` along `dim`, like torch.min. */
 export function min(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  reduceArgs("min", x, checkOptionalDim("min", "dim", dim), keepdim);
   return dim === undefined ? wholeExtremum("min", x) : extremum("minDim", x, dim, keepdim);
 }
 
@@ -170,6 +185,7 @@ function argExtremum(op: "maxDim" | "minDim", x: Tensor, dim: number | undefined
  * `dim` is omitted (the first one on ties). Throws DTypeError for bool tensors.
  */
 export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
+  reduceArgs("argmax", x, checkOptionalDim("argmax", "dim", dim), keepdim);
   return argExtremum("maxDim", x, dim, keepdim);
 }
 
@@ -178,11 +194,14 @@ export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
  * `dim` is omitted (the first one on ties). Throws DTypeError for bool tensors.
  */
 export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
+  reduceArgs("argmin", x, checkOptionalDim("argmin", "dim", dim), keepdim);
   return argExtremum("minDim", x, dim, keepdim);
 }
 
 /** Variance with `correction` (default 1, unbiased): two passes, mean first. */
 export function variance(x: Tensor, dim?: Dims, keepdim = false, options: VarOptions = {}): Tensor {
+  reduceArgs("var", x, dim, keepdim);
+  checkOptions("var", options, { correction: checkNumber });
   if (!isFloating(x.dtype)) throw new DTypeError("std and var only support floating point and complex dtypes");
   const correction = options.correction ?? 1;
   if (!Number.isFinite(correction)) throw new ValueError(`var(): correction must be a finite number, got ${correction}`);
@@ -194,6 +213,8 @@ export function variance(x: Tensor, dim?: Dims, keepdim = false, options: VarOpt
 
 /** Like torch.std: square root of `var(x, dim, keepdim, options)`. */
 export function std(x: Tensor, dim?: Dims, keepdim = false, options: VarOptions = {}): Tensor {
+  reduceArgs("std", x, dim, keepdim);
+  checkOptions("std", options, { correction: checkNumber });
   return sqrt(variance(x, dim, keepdim, options));
 }
 
@@ -208,6 +229,7 @@ function stableShift(x: Tensor, dims: readonly number[]): Tensor {
  * the maximum; int and bool inputs give float32.
  */
 export function logsumexp(x: Tensor, dim: Dims, keepdim = false): Tensor {
+  reduceArgs("logsumexp", x, dim, keepdim);
   if (dim === undefined) throw new ValueError("logsumexp(): dim is required");
   const input = isFloating(x.dtype) ? x : cast(x, "float32");
   const dims = reducedDims(input, dim);
@@ -226,8 +248,12 @@ function requireSoftmaxInput(name: string, x: Tensor): void {
  * stability). Throws DTypeError for non-floating inputs.
  */
 export function softmax(x: Tensor, dim: number): Tensor {
+  checkTensor("softmax", "input", x);
+  checkDim("softmax", "dim", dim);
   requireSoftmaxInput("softmax", x);
   const d = normalizeDim(dim, x.ndim);
+  // Empty input, empty output (PyTorch); the max below would refuse an empty dim.
+  if (x.numel() === 0) return exp(x);
   const e = exp(sub(x, amax(x, d, true)));
   return div(e, sum(e, d, true));
 }
@@ -237,8 +263,11 @@ export function softmax(x: Tensor, dim: number): Tensor {
  * Throws DTypeError for non-floating inputs.
  */
 export function logSoftmax(x: Tensor, dim: number): Tensor {
+  checkTensor("log_softmax", "input", x);
+  checkDim("log_softmax", "dim", dim);
   requireSoftmaxInput("logSoftmax", x);
   const d = normalizeDim(dim, x.ndim);
+  if (x.numel() === 0) return sub(x, x);
   const shifted = sub(x, amax(x, d, true));
   return sub(shifted, log(sum(exp(shifted), d, true)));
 }

@@ -12,6 +12,7 @@ import {
   viewStrides,
 } from "../shape.js";
 import type { Tensor } from "../tensor.js";
+import { checkDim, checkDims, checkInt, checkNumel, checkSizes, checkTensor } from "../validate.js";
 
 export function dimIndex(t: Tensor, dim: number): number {
   return normalizeDim(dim, t.ndim);
@@ -27,6 +28,7 @@ export function copyToContiguous(t: Tensor): Tensor {
 }
 
 export function clone(t: Tensor): Tensor {
+  checkTensor("clone", "input", t);
   return copyToContiguous(t);
 }
 
@@ -35,7 +37,7 @@ export function clone(t: Tensor): Tensor {
  * a contiguous copy.
  */
 export function contiguous(t: Tensor): Tensor {
-  t.assertLive();
+  checkTensor("contiguous", "input", t);
   return isContiguousView(t) ? t : copyToContiguous(t);
 }
 
@@ -44,8 +46,8 @@ export function contiguous(t: Tensor): Tensor {
  * -1). Throws ShapeError when the sizes do not match or the strides allow no view (use reshape).
  */
 export function view(t: Tensor, shape: readonly number[]): Tensor {
-  t.assertLive();
-  const target = inferReshape(t.shape, shape);
+  checkTensor("view", "input", t);
+  const target = inferReshape(t.shape, checkSizes("view", "size", shape));
   const strides = viewStrides(t.shape, t.strides, target);
   if (strides === undefined) {
     throw new ShapeError(
@@ -61,8 +63,8 @@ export function view(t: Tensor, shape: readonly number[]): Tensor {
  * strides allow, else a copy. Throws ShapeError when the element counts differ.
  */
 export function reshape(t: Tensor, shape: readonly number[]): Tensor {
-  t.assertLive();
-  const target = inferReshape(t.shape, shape);
+  checkTensor("reshape", "input", t);
+  const target = inferReshape(t.shape, checkSizes("reshape", "shape", shape));
   const strides = viewStrides(t.shape, t.strides, target);
   if (strides !== undefined) return makeView(t, "reshape", { shape: target }, target, strides, t.offset);
   const dense = copyToContiguous(t);
@@ -74,7 +76,8 @@ export function reshape(t: Tensor, shape: readonly number[]): Tensor {
  * dim i. Throws ShapeError or ValueError for a wrong or repeated dim list.
  */
 export function permute(t: Tensor, dims: readonly number[]): Tensor {
-  t.assertLive();
+  checkTensor("permute", "input", t);
+  checkSizes("permute", "dims", dims);
   if (dims.length !== t.ndim) {
     throw new ShapeError(
       `permute(): number of dimensions in the tensor input does not match the length of the desired ordering of ` +
@@ -95,6 +98,9 @@ export function permute(t: Tensor, dims: readonly number[]): Tensor {
 
 /** Like torch.transpose: a view with `dim0` and `dim1` swapped. */
 export function transpose(t: Tensor, dim0: number, dim1: number): Tensor {
+  checkTensor("transpose", "input", t);
+  checkDim("transpose", "dim0", dim0);
+  checkDim("transpose", "dim1", dim1);
   const a = normalizeDim(dim0, t.ndim);
   const b = normalizeDim(dim1, t.ndim);
   const order = Array.from({ length: t.ndim }, (_, i) => i);
@@ -104,11 +110,13 @@ export function transpose(t: Tensor, dim0: number, dim1: number): Tensor {
 }
 
 export function t(x: Tensor): Tensor {
+  checkTensor("t", "input", x);
   if (x.ndim > 2) throw new ShapeError(`t() expects a tensor with <= 2 dimensions, but self is ${x.ndim}D`);
   return x.ndim < 2 ? x : transpose(x, 0, 1);
 }
 
 export function reverseDims(x: Tensor): Tensor {
+  checkTensor("T", "input", x);
   return permute(x, Array.from({ length: x.ndim }, (_, i) => x.ndim - 1 - i));
 }
 
@@ -116,8 +124,9 @@ export function reverseDims(x: Tensor): Tensor {
  * Like torch.Tensor.expand: a stride-0 view repeating size-1 dims (and new leading dims) to
  * `shape`; -1 keeps a size. Throws ShapeError for a non-1 size that differs.
  */
-export function expand(t: Tensor, shape: readonly number[]): Tensor {
-  t.assertLive();
+export function expand(t: Tensor, size: readonly number[]): Tensor {
+  checkTensor("expand", "input", t);
+  const shape = checkSizes("expand", "size", size);
   if (shape.length < t.ndim) {
     throw new ShapeError(
       `expand(${formatShape(t.shape)}, size=${formatShape(shape)}): the number of sizes provided (${shape.length}) ` +
@@ -136,6 +145,12 @@ export function expand(t: Tensor, shape: readonly number[]): Tensor {
       continue;
     }
     const own = t.shape[i - lead]!;
+    if (want < -1) {
+      throw new ShapeError(
+        `The expanded size of the tensor (${want}) isn't allowed: sizes must be non-negative, or -1 to keep the ` +
+          `existing size (${own}) at dimension ${i}.  Target sizes: ${formatShape(shape)}.  Tensor sizes: ${formatShape(t.shape)}`,
+      );
+    }
     const size = want === -1 ? own : want;
     if (size !== own && own !== 1) {
       throw new ShapeError(
@@ -146,14 +161,24 @@ export function expand(t: Tensor, shape: readonly number[]): Tensor {
     target.push(size);
     strides.push(size === own ? t.strides[i - lead]! : 0);
   }
+  checkNumel("expand", target);
   return makeView(t, "expand", { shape: target }, target, strides, t.offset);
 }
 
-/** Python-style slice of one dim: negative and out-of-range bounds clamp, step must be positive. */
+/**
+ * Python-style slice of one dim: negative and out-of-range bounds clamp, step must be positive.
+ * `start` and `end` are integers (±Infinity allowed as "from the start" / "to the end");
+ * NaN and fractions are a LockstepTypeError, like PyTorch's "slice indices must be integers".
+ */
 export function slice(t: Tensor, dim: number, start = 0, end = Number.POSITIVE_INFINITY, step = 1): Tensor {
-  t.assertLive();
+  checkTensor("slice", "input", t);
+  checkDim("slice", "dim", dim);
+  for (const [name, v] of [["start", start], ["end", end]] as const) {
+    if (!(v === Number.POSITIVE_INFINITY || v === Number.NEGATIVE_INFINITY)) checkInt("slice", name, v);
+  }
+  checkInt("slice", "step", step);
   const d = normalizeDim(dim, t.ndim);
-  if (!Number.isInteger(step) || step <= 0) throw new ValueError(`slice step must be positive, got ${step}`);
+  if (step <= 0) throw new ValueError(`slice step must be positive, got ${step}`);
   const size = t.shape[d]!;
   const clampIndex = (i: number) => Math.min(Math.max(i < 0 ? i + size : i, 0), size);
   const s = clampIndex(start);
@@ -176,7 +201,10 @@ function sliceView(t: Tensor, d: number, start: number, length: number, step: nu
  * end). Throws IndexError when the range does not fit.
  */
 export function narrow(t: Tensor, dim: number, start: number, length: number): Tensor {
-  t.assertLive();
+  checkTensor("narrow", "input", t);
+  checkDim("narrow", "dim", dim);
+  checkInt("narrow", "start", start);
+  checkInt("narrow", "length", length);
   const d = normalizeDim(dim, t.ndim);
   const size = t.shape[d]!;
   if (!Number.isInteger(start) || start < -size || start > size) {
@@ -190,7 +218,8 @@ export function narrow(t: Tensor, dim: number, start: number, length: number): T
 
 /** Like torch.squeeze: a view without the size-1 dims, or only those of `dim` when given. */
 export function squeeze(t: Tensor, dim?: number | readonly number[]): Tensor {
-  t.assertLive();
+  checkTensor("squeeze", "input", t);
+  checkDims("squeeze", "dim", dim);
   const dims = dim === undefined ? t.shape.map((_, i) => i) : normalizeDims(dim, t.ndim);
   const keep = t.shape.map((s, i) => !(s === 1 && dims.includes(i)));
   return makeView(
@@ -205,7 +234,8 @@ export function squeeze(t: Tensor, dim?: number | readonly number[]): Tensor {
 
 /** Like torch.unsqueeze: a view with a size-1 dim inserted at `dim` (in -(ndim+1) .. ndim). */
 export function unsqueeze(t: Tensor, dim: number): Tensor {
-  t.assertLive();
+  checkTensor("unsqueeze", "input", t);
+  checkDim("unsqueeze", "dim", dim);
   const d = normalizeDim(dim, t.ndim + 1);
   const shape = [...t.shape];
   const strides = [...t.strides];
@@ -219,6 +249,9 @@ export function unsqueeze(t: Tensor, dim: number): Tensor {
  * 0-d tensor becomes 1-D.
  */
 export function flatten(t: Tensor, startDim = 0, endDim = -1): Tensor {
+  checkTensor("flatten", "input", t);
+  checkDim("flatten", "start_dim", startDim);
+  checkDim("flatten", "end_dim", endDim);
   if (t.ndim === 0) return reshape(t, [1]);
   const s = normalizeDim(startDim, t.ndim);
   const e = normalizeDim(endDim, t.ndim);
@@ -235,7 +268,10 @@ export function flatten(t: Tensor, startDim = 0, endDim = -1): Tensor {
  * `size` exceeds the dim.
  */
 export function unfold(t: Tensor, dim: number, size: number, step: number): Tensor {
-  t.assertLive();
+  checkTensor("unfold", "input", t);
+  checkDim("unfold", "dimension", dim);
+  checkInt("unfold", "size", size);
+  checkInt("unfold", "step", step);
   const d = t.ndim === 0 ? 0 : normalizeDim(dim, t.ndim);
   if (!Number.isInteger(size) || size < 0) throw new ValueError(`unfold(): size must be a non-negative integer, got ${size}`);
   if (!Number.isInteger(step) || step <= 0) throw new ValueError(`unfold(): step is ${step} but must be > 0`);
