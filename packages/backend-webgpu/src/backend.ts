@@ -14,7 +14,8 @@ import {
   type View,
 } from "@lockstep/core";
 import { pooledSize, readBuffer } from "./buffers.js";
-import { context, peekContext, type GpuContext } from "./device.js";
+import { INDEX_ERROR_BYTES, context, peekContext, type GpuContext } from "./device.js";
+import { indexErrorOf } from "./indexing.js";
 
 export interface WebGPUStorage extends Storage {
   readonly device: "webgpu";
@@ -153,18 +154,33 @@ export const webgpuBackend: Backend<WebGPUStorage> = {
   async read(storage: WebGPUStorage): Promise<DataArray> {
     const ctx = contextOf(storage);
     const size = storage.length * BYTES_PER_ELEMENT;
+    // The index-error flag travels with the data when an index-checking kernel ran since the last look.
+    const recorded = ctx.indexChecksRecorded;
+    const checkIndices = recorded > ctx.indexChecksRead;
+    const clears = ctx.indexErrorClears;
     let bytes: ArrayBuffer;
-    if (size === 0) {
+    let flag: ArrayBuffer | undefined;
+    if (size === 0 && !checkIndices) {
       ctx.batch.submit();
       bytes = new ArrayBuffer(0);
     } else {
-      bytes = await readBuffer(ctx.pool, ctx.batch, storage.buffer, size, (error) => {
+      const extra = checkIndices ? { buffer: ctx.indexErrorBuffer(), size: INDEX_ERROR_BYTES } : undefined;
+      ({ bytes, extraBytes: flag } = await readBuffer(ctx.pool, ctx.batch, storage.buffer, size, (error) => {
         ctx.assertUsable();
         return new DeviceError(`reading a webgpu tensor failed: ${error instanceof Error ? error.message : String(error)}`);
-      });
+      }, extra));
     }
     ctx.assertUsable();
     ctx.throwReportedErrors();
+    if (flag !== undefined) {
+      ctx.indexChecksRead = Math.max(ctx.indexChecksRead, recorded);
+      const error = indexErrorOf(new Uint32Array(flag));
+      // A concurrent read that saw the same flag first has raised it and cleared it already.
+      if (error !== undefined && clears === ctx.indexErrorClears) {
+        ctx.clearIndexError();
+        throw error;
+      }
+    }
     return fromWords(bytes, storage.dtype, storage.length);
   },
 

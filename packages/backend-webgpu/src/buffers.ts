@@ -161,9 +161,9 @@ export class CommandBatch {
     if (++this.#dispatches >= this.maxDispatches) this.submit();
   }
 
-  copy(source: GPUBuffer, destination: GPUBuffer, size: number): void {
+  copy(source: GPUBuffer, destination: GPUBuffer, size: number, destinationOffset = 0): void {
     this.#endPass();
-    this.#getEncoder().copyBufferToBuffer(source, 0, destination, 0, size);
+    this.#getEncoder().copyBufferToBuffer(source, 0, destination, destinationOffset, size);
   }
 
   #endPass(): void {
@@ -188,6 +188,8 @@ export class CommandBatch {
 /**
  * Copies `size` bytes of `buffer` into a staging buffer, submits, waits for the map and returns
  * a copy of the bytes. `mapFailed` turns a rejected map (device lost, …) into a clear error.
+ * `extra` (a small buffer such as the index-error flag) is copied into the same staging buffer
+ * after the data and comes back as `extraBytes`: one map for both.
  */
 export async function readBuffer(
   pool: BufferPool,
@@ -195,18 +197,24 @@ export async function readBuffer(
   buffer: GPUBuffer,
   size: number,
   mapFailed: (error: unknown) => Error,
-): Promise<ArrayBuffer> {
-  const staging = pool.acquireStaging(pooledSize(size, Number.POSITIVE_INFINITY));
-  batch.copy(buffer, staging, size);
+  extra?: { buffer: GPUBuffer; size: number },
+): Promise<{ bytes: ArrayBuffer; extraBytes: ArrayBuffer | undefined }> {
+  const at = Math.ceil(size / 4) * 4;
+  const total = at + (extra?.size ?? 0);
+  const staging = pool.acquireStaging(pooledSize(total, Number.POSITIVE_INFINITY));
+  if (size > 0) batch.copy(buffer, staging, size);
+  if (extra !== undefined) batch.copy(extra.buffer, staging, extra.size, at);
   batch.submit();
   try {
-    await staging.mapAsync(MAP_MODE_READ, 0, size);
+    await staging.mapAsync(MAP_MODE_READ, 0, total);
   } catch (error) {
     staging.destroy();
     throw mapFailed(error);
   }
-  const bytes = staging.getMappedRange(0, size).slice(0);
+  const mapped = staging.getMappedRange(0, total);
+  const bytes = mapped.slice(0, size);
+  const extraBytes = extra === undefined ? undefined : mapped.slice(at, total);
   staging.unmap();
   pool.releaseStaging(staging);
-  return bytes;
+  return { bytes, extraBytes };
 }

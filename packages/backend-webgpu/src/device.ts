@@ -4,7 +4,10 @@
 // Not here: the Backend contract (backend.ts) and shader code (program.ts and the kernel files).
 /// <reference types="@webgpu/types" preserve="true" />
 import { DeviceError } from "@lockstep/core";
-import { BufferPool, CommandBatch } from "./buffers.js";
+import { BufferPool, CommandBatch, Usage } from "./buffers.js";
+
+/** Size of the index-error record: count, op, index, size, dim (u32 each), padded. */
+export const INDEX_ERROR_BYTES = 32;
 
 /** Options of `init()` and `isAvailable()`. */
 export interface InitOptions {
@@ -167,6 +170,18 @@ export class GpuContext {
   /** Bytes and count of live storages. */
   bytesInUse = 0;
   liveStorages = 0;
+  /**
+   * Device-side index checks, CUDA's device-side-assert model: indexing kernels write the first
+   * out-of-range index into this small buffer instead of reading outside a tensor, and the next
+   * read of any tensor copies it back together with the data (no readback per op) and throws.
+   */
+  #indexErrors: GPUBuffer | undefined;
+  /** Index-checking dispatches recorded so far; a read checks the flag only if some ran since the last check. */
+  indexChecksRecorded = 0;
+  /** `indexChecksRecorded` as of the last read that looked at the flag. */
+  indexChecksRead = 0;
+  /** Bumped when a flagged error is raised and the flag cleared: reads copied before that do not raise it again. */
+  indexErrorClears = 0;
 
   constructor(device: GPUDevice, info: Omit<AdapterInfo, "selfTest">, generation: number, maxPooledBytes: number) {
     this.device = device;
@@ -180,6 +195,23 @@ export class GpuContext {
     device.onuncapturederror = (event: GPUUncapturedErrorEvent) => {
       if (this.errors.length < 10) this.errors.push(event.error.message);
     };
+  }
+
+  /** The index-error buffer (zeroed on creation, as WebGPU zeroes every new buffer). */
+  indexErrorBuffer(): GPUBuffer {
+    return (this.#indexErrors ??= this.device.createBuffer({
+      label: "lockstep index errors",
+      size: INDEX_ERROR_BYTES,
+      usage: Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST,
+    }));
+  }
+
+  /** Clears the index-error flag once its error was raised (after the queued work, as every queue write). */
+  clearIndexError(): void {
+    if (this.#indexErrors === undefined) return;
+    this.batch.submit();
+    this.device.queue.writeBuffer(this.#indexErrors, 0, new Uint32Array(INDEX_ERROR_BYTES / 4));
+    this.indexErrorClears++;
   }
 
   get limits(): GPUSupportedLimits {

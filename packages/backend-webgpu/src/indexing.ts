@@ -4,12 +4,16 @@
 // (One deliberate difference: a 0-d index into a 1-d tensor addresses element `index`, as in
 // PyTorch; the CPU kernel currently reads element 0.)
 //
-// Core range-checks indices only when it can read them synchronously (CPU tensors), so here an
-// index outside [-size, size) cannot be reported: gather and indexSelect read 0 for it and
-// scatter skips it, rather than touching memory outside the tensor.
-import type { KernelFn } from "@lockstep/core";
+// Core range-checks indices only when it can read them synchronously (CPU tensors). Here, as in
+// PyTorch's CUDA kernels (device-side asserts), the kernel checks each index it uses: one outside
+// [0, size) — negative ones too, as on the CPU — is not used (gather and indexSelect write 0,
+// scatter skips it) and the first such index is recorded in the context's index-error buffer.
+// The next read of any webgpu tensor copies that buffer back with its data (no readback per op)
+// and throws the IndexError the CPU would have thrown, naming the op.
+import { IndexError, type KernelFn } from "@lockstep/core";
 import type { WebGPUStorage, WebGPUView } from "./backend.js";
 import { contextOf } from "./backend.js";
+import type { GpuContext } from "./device.js";
 import { mapElements } from "./elementwise.js";
 import { bindings, linearMain, runShader, wgslType, workgroupsFor } from "./program.js";
 
@@ -25,13 +29,52 @@ function contiguousStrides(shape: readonly number[]): number[] {
 
 const product = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
-/** WGSL wrapping a possibly negative index `v` into [0, size), flagging out-of-range ones. */
-const WRAP = `
+/** Op codes in the index-error record. */
+const INDEX_OPS = ["", "indexSelect", "gather", "scatter"] as const;
+
+/**
+ * WGSL checking an index `v` against [0, size): an out-of-range one gives 0xffffffff and, if it is
+ * the first since the flag was cleared, is recorded with the op, the dim and the size.
+ * `index_error` is bound read_write as the second output.
+ */
+function checkIndexWgsl(op: number, dim: number): string {
+  return `
 fn wrap_index(v: i32, size: u32) -> u32 {
-  let s = i32(size);
-  if (v < -s || v >= s) { return 0xffffffffu; }
-  return u32(select(v, v + s, v < 0));
+  if (v >= 0 && u32(v) < size) { return u32(v); }
+  if (atomicAdd(&index_error[0], 1u) == 0u) {
+    atomicStore(&index_error[1], ${op}u);
+    atomicStore(&index_error[2], bitcast<u32>(v));
+    atomicStore(&index_error[3], size);
+    atomicStore(&index_error[4], ${dim}u);
+  }
+  return 0xffffffffu;
 }`;
+}
+
+const ERROR_BINDING: [string, string] = ["index_error", "atomic<u32>"];
+
+/** Marks that an index-checking dispatch was recorded, so the next read looks at the flag. */
+function errorBuffer(ctx: GpuContext): GPUBuffer {
+  ctx.indexChecksRecorded++;
+  return ctx.indexErrorBuffer();
+}
+
+/**
+ * The IndexError a flagged record stands for (undefined when nothing was flagged), with the CPU
+ * kernel's message and the op named.
+ */
+export function indexErrorOf(record: Uint32Array): IndexError | undefined {
+  if (record[0] === 0) return undefined;
+  const op = INDEX_OPS[record[1]!] ?? "an indexing op";
+  const value = record[2]! | 0;
+  const text = op === "indexSelect"
+    ? "index out of range in self"
+    : `index ${value} is out of bounds for dimension ${record[4]} with size ${record[3]}`;
+  return new IndexError(
+    `${text} (in ${op} on webgpu: the kernel found index ${value} outside [0, ${record[3]}); raised at the next read, ` +
+      "like a CUDA device-side assert)",
+  );
+}
 
 /** Each input copied into its slab of the output along `dim`. */
 export const catKernel: KernelFn<"cat", WebGPUStorage> = (inputs, [out], { dim }) => {
@@ -75,9 +118,9 @@ export const indexSelectKernel: KernelFn<"indexSelect", WebGPUStorage> = ([x, in
     }
   }
   runShader(ctx, {
-    key: `indexSelect:${type}:r${rank}:d${d}`,
-    source: () => `${bindings([["out", type]], [["x", type], ["index_values", "i32"]])}
-${WRAP}
+    key: `indexSelect:${type}:r${rank}:d${d}:dim${dim}`,
+    source: () => `${bindings([["out", type], ERROR_BINDING], [["x", type], ["index_values", "i32"]])}
+${checkIndexWgsl(1, dim)}
 ${linearMain()}
   if (index >= info[0]) { return; }
   var rem = index;
@@ -86,7 +129,7 @@ ${linearMain()}
 ${lines.join("\n")}
   out[index] = select(${type}(0), x[select(0u, pos, valid)], valid);
 }`,
-    outputs: [out!.storage.buffer],
+    outputs: [out!.storage.buffer, errorBuffer(ctx)],
     inputs: [x!.storage.buffer, index!.storage.buffer],
     info,
     workgroups: workgroupsFor(count),
@@ -133,9 +176,9 @@ export const gatherKernel: KernelFn<"gather", WebGPUStorage> = ([x, index], [out
     if (k !== t.dim) lines.push(`  pos = pos + c${k} * info[${4 + 2 * rank + k}u];`);
   }
   runShader(ctx, {
-    key: `gather:${type}:r${rank}:d${t.dim}`,
-    source: () => `${bindings([["out", type]], [["x", type], ["index_values", "i32"]])}
-${WRAP}
+    key: `gather:${type}:r${rank}:d${t.dim}:dim${dim}`,
+    source: () => `${bindings([["out", type], ERROR_BINDING], [["x", type], ["index_values", "i32"]])}
+${checkIndexWgsl(2, dim)}
 ${linearMain()}
   if (index >= info[0]) { return; }
   var rem = index;
@@ -147,7 +190,7 @@ ${lines.join("\n")}
   pos = pos + select(0u, picked, valid) * info[${4 + 2 * rank + t.dim}u];
   out[index] = select(${type}(0), x[pos], valid);
 }`,
-    outputs: [out!.storage.buffer],
+    outputs: [out!.storage.buffer, errorBuffer(ctx)],
     inputs: [x!.storage.buffer, index!.storage.buffer],
     info,
     workgroups: workgroupsFor(count),
@@ -186,9 +229,9 @@ export const scatterKernel: KernelFn<"scatter", WebGPUStorage> = ([x, index, src
     decompose.push(`  pi = pi + c${k} * ${at(1, k)};`, `  ps = ps + c${k} * ${at(2, k)};`, `  pt = pt + c${k} * ${at(3, k)};`);
   }
   runShader(ctx, {
-    key: `scatter:${type}:r${rank}:d${t.dim}`,
-    source: () => `${bindings([["out", type]], [["index_values", "i32"], ["src", type]])}
-${WRAP}
+    key: `scatter:${type}:r${rank}:d${t.dim}:dim${dim}`,
+    source: () => `${bindings([["out", type], ERROR_BINDING], [["index_values", "i32"], ["src", type]])}
+${checkIndexWgsl(3, dim)}
 ${linearMain()}
   if (index >= info[0]) { return; }
   var rem = index;
@@ -203,7 +246,7 @@ ${decompose.join("\n")}
     }
   }
 }`,
-    outputs: [out!.storage.buffer],
+    outputs: [out!.storage.buffer, errorBuffer(ctx)],
     inputs: [index!.storage.buffer, src!.storage.buffer],
     info,
     workgroups: workgroupsFor(lines),
