@@ -17,7 +17,7 @@ import {
   detSqrt,
   detTanh,
 } from "./detmath.js";
-import { gatherElements, isBroadcastScalar, isDense, viewOffsets, type CpuStorage, type CpuView } from "./storage.js";
+import { gatherElements, gatherInto, isBroadcastScalar, isDense, viewOffsets, type CpuStorage, type CpuView } from "./storage.js";
 
 type Unary = (x: number) => number;
 type Binary = (a: number, b: number) => number;
@@ -190,12 +190,14 @@ export const castKernel: KernelFn<"cast", CpuStorage> = ([x], [out]) => {
 
 /** Copies between any two layouts of one shape (the output may be a strided view). */
 export const copyKernel: KernelFn<"copy", CpuStorage> = ([x], [out]) => {
-  const src = gatherElements(x!);
   const o = out!;
-  if (isDense(o)) {
-    o.storage.data.set(src, o.offset);
+  if (isDense(o) && o.storage.data !== x!.storage.data) {
+    // Straight into the output: no intermediate array.
+    if (isDense(x!)) o.storage.data.set(gatherElements(x!), o.offset);
+    else gatherInto(x!, o.storage.data, o.offset);
     return;
   }
+  const src = gatherElements(x!);
   const offsets = viewOffsets(o);
   const dst = o.storage.data;
   for (let i = 0; i < offsets.length; i++) dst[offsets[i]!] = src[i]!;

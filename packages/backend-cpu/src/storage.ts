@@ -109,9 +109,56 @@ export function gatherElements(view: CpuView): DataArray {
     out.fill(view.storage.data[view.offset]!);
     return out;
   }
-  const offsets = viewOffsets(view);
+  // A strided walk, no offset table: merged dims make the inner run as long as the layout allows,
+  // the inner run is copied in a tight loop (or with set() when it is contiguous and long), and
+  // the outer dims advance like an odometer once per run.
   const out = allocateArray(view.dtype, n);
-  const src = view.storage.data;
-  for (let i = 0; i < n; i++) out[i] = src[offsets[i]!]!;
+  gatherInto(view, out, 0);
   return out;
+}
+
+/** Writes the elements of `view` in row-major order into `out` from `at` on (see gatherElements). */
+export function gatherInto(view: CpuView, out: DataArray, at: number): void {
+  const n = view.shape.reduce((a, b) => a * b, 1);
+  if (n === 0) return;
+  const { shape, strides } = mergeDims(view.shape, view.strides);
+  const src = view.storage.data;
+  const ndim = shape.length;
+  const inner = shape[ndim - 1]!;
+  const innerStride = strides[ndim - 1]!;
+  const index = new Array<number>(ndim).fill(0);
+  let position = view.offset;
+  for (let i = at; i < at + n; i += inner) {
+    if (innerStride === 1 && inner >= 64) out.set(src.subarray(position, position + inner), i);
+    else for (let j = 0, p = position; j < inner; j++, p += innerStride) out[i + j] = src[p]!;
+    for (let d = ndim - 2; d >= 0; d--) {
+      index[d]!++;
+      position += strides[d]!;
+      if (index[d]! < shape[d]!) break;
+      position -= strides[d]! * shape[d]!;
+      index[d] = 0;
+    }
+  }
+}
+
+/**
+ * The same walk over fewer dims: size-1 dims dropped, and each dim merged into the next when
+ * stepping it equals stepping the next one its full size (at least one dim remains).
+ */
+export function mergeDims(shape: readonly number[], strides: readonly number[]): { shape: number[]; strides: number[] } {
+  const outShape: number[] = [];
+  const outStrides: number[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && outStrides[last] === strides[d]! * shape[d]!) {
+      outShape[last]! *= shape[d]!;
+      outStrides[last] = strides[d]!;
+    } else {
+      outShape.push(shape[d]!);
+      outStrides.push(strides[d]!);
+    }
+  }
+  if (outShape.length === 0) return { shape: [1], strides: [1] };
+  return { shape: outShape, strides: outStrides };
 }

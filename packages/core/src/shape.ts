@@ -38,6 +38,7 @@ export function isContiguous(shape: Shape, strides: readonly number[]): boolean 
   return true;
 }
 
+/** A shape as PyTorch prints it in messages: `[2, 3]`. */
 export function formatShape(shape: Shape): string {
   return `[${shape.join(", ")}]`;
 }
