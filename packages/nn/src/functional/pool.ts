@@ -124,12 +124,13 @@ function tapIndices(g: PoolGeometry, device: string): Tensor {
   return tensor(table, { device }).reshape([...g.output, taps]);
 }
 
-function maxPool(name: string, rank: number, x: Tensor, kernelSize: SizeArg, options: MaxPoolOptions): [Tensor, Tensor] {
+function maxPool(name: string, rank: number, x: Tensor, kernelSize: SizeArg, options: MaxPoolOptions, withIndices: boolean): [Tensor, Tensor?] {
   const g = poolGeometry(name, rank, x, kernelSize, options);
   const { windows, batched } = windowsOf(x, rank, g, Number.NEGATIVE_INFINITY);
   const taps = g.kernel.reduce((p, k) => p * k, 1);
   const flat = windows.reshape([...windows.shape.slice(0, 2 + rank), taps]);
   const { values, indices } = flat.max(-1) as { values: Tensor; indices: Tensor };
+  if (!withIndices) return [batched ? values : values.squeeze(0)];
   const table = tapIndices(g, x.device).expand([...flat.shape]);
   const inputIndices = table.gather(-1, indices.unsqueeze(-1)).squeeze(-1);
   return batched ? [values, inputIndices] : [values.squeeze(0), inputIndices.squeeze(0)];
@@ -141,7 +142,7 @@ function maxPool(name: string, rank: number, x: Tensor, kernelSize: SizeArg, opt
  * for padding above half the kernel, non-positive sizes and outputs that would be empty.
  */
 export function maxPool2d(x: Tensor, kernelSize: SizeArg, options: MaxPoolOptions = {}): Tensor {
-  return maxPool("max_pool2d", 2, x, kernelSize, options)[0];
+  return maxPool("max_pool2d", 2, x, kernelSize, options, false)[0];
 }
 
 /**
@@ -149,17 +150,17 @@ export function maxPool2d(x: Tensor, kernelSize: SizeArg, options: MaxPoolOption
  * flattened (h·W + w), as PyTorch's return_indices=True (the first maximum of a window on ties).
  */
 export function maxPool2dWithIndices(x: Tensor, kernelSize: SizeArg, options: MaxPoolOptions = {}): [Tensor, Tensor] {
-  return maxPool("max_pool2d", 2, x, kernelSize, options);
+  return maxPool("max_pool2d", 2, x, kernelSize, options, true) as [Tensor, Tensor];
 }
 
 /** Like torch.nn.functional.max_pool1d over `x` [N, C, L] (or [C, L]); errors as `maxPool2d`'s. */
 export function maxPool1d(x: Tensor, kernelSize: SizeArg, options: MaxPoolOptions = {}): Tensor {
-  return maxPool("max_pool1d", 1, x, kernelSize, options)[0];
+  return maxPool("max_pool1d", 1, x, kernelSize, options, false)[0];
 }
 
 /** `maxPool1d` with the int32 index of each maximum along L, as PyTorch's return_indices=True. */
 export function maxPool1dWithIndices(x: Tensor, kernelSize: SizeArg, options: MaxPoolOptions = {}): [Tensor, Tensor] {
-  return maxPool("max_pool1d", 1, x, kernelSize, options);
+  return maxPool("max_pool1d", 1, x, kernelSize, options, true) as [Tensor, Tensor];
 }
 
 /** PyTorch's avg_pool divisor for every output position: window size, clipped as its kernel does. */
