@@ -210,7 +210,7 @@ export function binaryCrossEntropyWithLogits(
   return reduce(loss, reduction);
 }
 
-export { pad, type PadOptions, type SizeArg } from "./functional/windows.js";
+export { pad, type PadMode, type PadOptions, type SizeArg } from "./functional/windows.js";
 export * from "./functional/conv.js";
 export * from "./functional/pool.js";
 export * from "./functional/norm.js";

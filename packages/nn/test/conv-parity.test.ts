@@ -278,3 +278,66 @@ describe("a PyTorch checkpoint of a CNN with BatchNorm", () => {
     expectTensorClose(model.forward(toTensor(checkpoint.x)), checkpoint.out, RTOL, ATOL, "eval output");
   });
 });
+
+describe("padding modes", () => {
+  interface PaddingModeCase {
+    module: "Conv1d" | "Conv2d";
+    args: (number | number[])[];
+    options: Record<string, unknown>;
+    state: Record<string, Encoded>;
+    x: Encoded;
+    out: Encoded;
+    upstream: Encoded;
+    gradX: Encoded;
+    gradWeight: Encoded;
+  }
+  interface PadCase {
+    mode: "constant" | "reflect" | "replicate" | "circular";
+    amounts: number[];
+    x: Encoded;
+    out: Encoded;
+    upstream: Encoded;
+    gradX: Encoded;
+  }
+  const { paddingModes, pad } = readFixture<{ paddingModes: PaddingModeCase[]; pad: PadCase[] }>("conv.json");
+
+  it.each(paddingModes.map((c) => [`${c.module}(${c.args.join(", ")}, ${JSON.stringify(c.options)})`, c] as const))(
+    "%s matches PyTorch forward and backward",
+    (_, c) => {
+      const options = camel(c.options) as nn.ConvLayerOptions;
+      const [cin, cout, k] = c.args as [number, number, number | number[]];
+      const layer = c.module === "Conv2d" ? new nn.Conv2d(cin, cout, k, options) : new nn.Conv1d(cin, cout, k, options);
+      layer.loadStateDict(Object.fromEntries(Object.entries(c.state).map(([key, e]) => [key, toTensor(e)])));
+      const x = leaf(c.x);
+      const out = layer.forward(x);
+      expectTensorClose(out, c.out, RTOL, ATOL, "out");
+      backward(out, c.upstream);
+      expectTensorClose(x.grad, c.gradX, RTOL, ATOL, "grad x");
+      expectTensorClose(layer.weight.grad, c.gradWeight, RTOL, ATOL, "grad weight");
+    },
+  );
+
+  it.each(pad.map((c) => [`${c.mode} ${JSON.stringify(c.amounts)} of ${JSON.stringify(c.x.shape)}`, c] as const))("pad %s matches PyTorch", (_, c) => {
+    const x = leaf(c.x);
+    const out = F.pad(x, c.amounts, { mode: c.mode, value: 0.5 });
+    expectTensorClose(out, c.out, 0, 0, "out");
+    backward(out, c.upstream);
+    expectTensorClose(x.grad, c.gradX, RTOL, ATOL, "grad x");
+  });
+
+  it("reflect padding as long as the input is refused with PyTorch's message", () => {
+    expect(() => F.pad(rand([1, 2, 3]), [3, 0], { mode: "reflect" })).toThrow(
+      "Padding size should be less than the corresponding input dimension, but got: padding (3, 0) at dimension 2 of input [1, 2, 3]",
+    );
+    expect(() => new nn.Conv2d(2, 2, 3, { paddingMode: "mirror" as "reflect" })).toThrow(ValueError);
+  });
+
+  it("functional max pooling returns [values, indices] with returnIndices: true", () => {
+    const x = rand([1, 2, 6, 6]);
+    const [values, indices] = F.maxPool2d(x, 2, { returnIndices: true });
+    const [v2, i2] = F.maxPool2dWithIndices(x, 2);
+    expect(Array.from(values.dataSync() as Float32Array)).toEqual(Array.from(v2.dataSync() as Float32Array));
+    expect(Array.from(indices.dataSync() as Int32Array)).toEqual(Array.from(i2.dataSync() as Int32Array));
+    expect(F.maxPool2d(x, 2).shape).toEqual([1, 2, 3, 3]);
+  });
+});

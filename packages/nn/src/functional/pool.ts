@@ -139,10 +139,15 @@ function maxPool(name: string, rank: number, x: Tensor, kernelSize: SizeArg, opt
 /**
  * Like torch.nn.functional.max_pool2d: the maximum of each (dilated) window of `x` [N, C, H, W]
  * (or [C, H, W]), padding counting as −∞. Throws ValueError or ShapeError with PyTorch's messages
- * for padding above half the kernel, non-positive sizes and outputs that would be empty.
+ * for padding above half the kernel, non-positive sizes and outputs that would be empty. With
+ * `returnIndices: true` returns [values, indices] as PyTorch's return_indices=True.
  */
-export function maxPool2d(x: Tensor, kernelSize: SizeArg, options: MaxPoolOptions = {}): Tensor {
-  return maxPool("max_pool2d", 2, x, kernelSize, options, false)[0];
+export function maxPool2d(x: Tensor, kernelSize: SizeArg, options: MaxPoolOptions & { returnIndices: true }): [Tensor, Tensor];
+export function maxPool2d(x: Tensor, kernelSize: SizeArg, options?: MaxPoolOptions & { returnIndices?: false }): Tensor;
+export function maxPool2d(x: Tensor, kernelSize: SizeArg, options?: MaxPoolOptions & { returnIndices?: boolean }): Tensor | [Tensor, Tensor];
+export function maxPool2d(x: Tensor, kernelSize: SizeArg, options: MaxPoolOptions & { returnIndices?: boolean } = {}): Tensor | [Tensor, Tensor] {
+  const pair = maxPool("max_pool2d", 2, x, kernelSize, options, options.returnIndices === true);
+  return options.returnIndices === true ? (pair as [Tensor, Tensor]) : pair[0];
 }
 
 /**
@@ -153,9 +158,16 @@ export function maxPool2dWithIndices(x: Tensor, kernelSize: SizeArg, options: Ma
   return maxPool("max_pool2d", 2, x, kernelSize, options, true) as [Tensor, Tensor];
 }
 
-/** Like torch.nn.functional.max_pool1d over `x` [N, C, L] (or [C, L]); errors as `maxPool2d`'s. */
-export function maxPool1d(x: Tensor, kernelSize: SizeArg, options: MaxPoolOptions = {}): Tensor {
-  return maxPool("max_pool1d", 1, x, kernelSize, options, false)[0];
+/**
+ * Like torch.nn.functional.max_pool1d over `x` [N, C, L] (or [C, L]); errors as `maxPool2d`'s, and
+ * [values, indices] with `returnIndices: true`.
+ */
+export function maxPool1d(x: Tensor, kernelSize: SizeArg, options: MaxPoolOptions & { returnIndices: true }): [Tensor, Tensor];
+export function maxPool1d(x: Tensor, kernelSize: SizeArg, options?: MaxPoolOptions & { returnIndices?: false }): Tensor;
+export function maxPool1d(x: Tensor, kernelSize: SizeArg, options?: MaxPoolOptions & { returnIndices?: boolean }): Tensor | [Tensor, Tensor];
+export function maxPool1d(x: Tensor, kernelSize: SizeArg, options: MaxPoolOptions & { returnIndices?: boolean } = {}): Tensor | [Tensor, Tensor] {
+  const pair = maxPool("max_pool1d", 1, x, kernelSize, options, options.returnIndices === true);
+  return options.returnIndices === true ? (pair as [Tensor, Tensor]) : pair[0];
 }
 
 /** `maxPool1d` with the int32 index of each maximum along L, as PyTorch's return_indices=True. */

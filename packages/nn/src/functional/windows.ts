@@ -3,7 +3,7 @@
 // view (Tensor.unfold) over the padded input, so no window is copied until a kernel reads it.
 // Everything here is composed from core ops, so it runs on every backend, autograd follows it,
 // and the deterministic kernels' guarantees carry over unchanged.
-import { ShapeError, ValueError, cat, full, type Scalar, type Tensor } from "@lockstep/core";
+import { ShapeError, ValueError, cat, full, tensor, type Scalar, type Tensor } from "@lockstep/core";
 
 /** A size per spatial dim: one number for all of them, or one each, like PyTorch's `_pair`. */
 export type SizeArg = number | readonly number[];
@@ -20,25 +20,74 @@ export function sizes(name: string, value: SizeArg, rank: number): number[] {
   return list;
 }
 
+/** How `pad` fills: a constant, or the input mirrored, its edge repeated, or wrapped around. */
+export type PadMode = "constant" | "reflect" | "replicate" | "circular";
+
 /** Options of `pad`. */
 export interface PadOptions {
-  /** Only "constant" is supported. */
-  mode?: "constant";
-  /** Fill value; default 0. */
+  /** "constant" (default), "reflect", "replicate" or "circular", as PyTorch's mode=. */
+  mode?: PadMode;
+  /** Fill value of "constant" mode; default 0. */
   value?: number;
 }
 
+/** Source index along a dim of `size` for padded position i (i − before outside [0, size) is folded back). */
+function sourceIndex(mode: Exclude<PadMode, "constant">, j: number, size: number): number {
+  if (mode === "replicate") return Math.min(Math.max(j, 0), size - 1);
+  if (mode === "circular") return ((j % size) + size) % size;
+  while (j < 0 || j >= size) j = j < 0 ? -j : 2 * (size - 1) - j;
+  return j;
+}
+
+/** Throws ValueError, as PyTorch does, when `x` is too short along `dim` for this mode's padding. */
+function checkPadByIndex(x: Tensor, dim: number, before: number, after: number, mode: Exclude<PadMode, "constant">): void {
+  const size = x.shape[dim]!;
+  const limit = mode === "reflect" ? size - 1 : mode === "circular" ? size : Number.POSITIVE_INFINITY;
+  if (before > limit || after > limit || size === 0) {
+    throw new ValueError(
+      mode === "circular"
+        ? `Padding value causes wrapping around more than once: padding (${before}, ${after}) at dimension ${dim} of input [${x.shape.join(", ")}]`
+        : `Padding size should be less than the corresponding input dimension, but got: padding (${before}, ${after}) at dimension ${dim} of input [${x.shape.join(", ")}]`,
+    );
+  }
+}
+
 /**
- * Like torch.nn.functional.pad in "constant" mode: `pad` lists (before, after) amounts starting
- * from the last dim — `[left, right, top, bottom]` pads the last two. Negative amounts crop.
- * Throws ValueError for an odd-length or too long `pad`, or an unsupported mode.
+ * `x` padded along `dim` by reading the input at mirrored, clamped or wrapped positions: one
+ * indexSelect, whose gradient adds each position's contributions in a fixed order.
+ */
+function padByIndex(x: Tensor, dim: number, before: number, after: number, mode: Exclude<PadMode, "constant">): Tensor {
+  const size = x.shape[dim]!;
+  const index = Int32Array.from({ length: size + before + after }, (_, i) => sourceIndex(mode, i - before, size));
+  return x.indexSelect(dim, tensor(index, { device: x.device }));
+}
+
+/**
+ * Like torch.nn.functional.pad: `amounts` lists (before, after) amounts starting from the last dim
+ * — `[left, right, top, bottom]` pads the last two — filled with a constant (negative amounts
+ * crop), or in "reflect", "replicate" or "circular" mode from the input itself. Throws ValueError
+ * for an odd-length or too long list, an unknown mode, or reflect/circular padding the input is too
+ * short for.
  */
 export function pad(x: Tensor, amounts: readonly number[], options: PadOptions = {}): Tensor {
   const mode = options.mode ?? "constant";
-  if (mode !== "constant") throw new ValueError(`pad(): only mode="constant" is supported, got ${JSON.stringify(mode)}`);
+  if (mode !== "constant" && mode !== "reflect" && mode !== "replicate" && mode !== "circular") {
+    throw new ValueError(`Unrecognised padding mode ${JSON.stringify(mode)}: expected "constant", "reflect", "replicate" or "circular"`);
+  }
   if (amounts.length % 2 !== 0) throw new ValueError("Padding length must be divisible by 2");
   if (amounts.length / 2 > x.ndim) throw new ValueError("Padding length too large");
   if (amounts.some((a) => !Number.isInteger(a))) throw new ValueError(`pad(): amounts must be integers, got [${amounts.join(", ")}]`);
+  if (mode !== "constant") {
+    if (amounts.some((a) => a < 0)) throw new ValueError(`pad(): negative padding is only supported in "constant" mode, got [${amounts.join(", ")}]`);
+    // Check every dim before building anything.
+    for (let i = 0; i < amounts.length / 2; i++) checkPadByIndex(x, x.ndim - 1 - i, amounts[2 * i]!, amounts[2 * i + 1]!, mode);
+    let padded = x;
+    for (let i = 0; i < amounts.length / 2; i++) {
+      const [before, after] = [amounts[2 * i]!, amounts[2 * i + 1]!];
+      if (before !== 0 || after !== 0) padded = padByIndex(padded, x.ndim - 1 - i, before, after, mode);
+    }
+    return padded;
+  }
   let out = x;
   for (let i = 0; i < amounts.length / 2; i++) {
     const dim = x.ndim - 1 - i;

@@ -21,8 +21,8 @@ export interface ConvLayerOptions extends FactoryOptions {
   groups?: number;
   /** Whether to learn an additive bias; default true. */
   bias?: boolean;
-  /** Only "zeros" (PyTorch's default) is supported. */
-  paddingMode?: "zeros";
+  /** How the padding is filled: "zeros" (default), "reflect", "replicate" or "circular", as PyTorch's padding_mode. */
+  paddingMode?: "zeros" | "reflect" | "replicate" | "circular";
   /** Generator for the initial weights; the default generator when omitted. */
   generator?: Generator;
 }
@@ -43,6 +43,8 @@ abstract class ConvNd extends Module<[Tensor], Tensor> {
   readonly dilation: number[];
   /** Number of channel groups. */
   readonly groups: number;
+  /** How padding is filled. */
+  readonly paddingMode: "zeros" | "reflect" | "replicate" | "circular";
   /** Weight of shape [outChannels, inChannels / groups, ...kernelSize]. */
   weight: Parameter;
   /** Bias of shape [outChannels]; undefined when created with `bias: false`. */
@@ -71,9 +73,11 @@ abstract class ConvNd extends Module<[Tensor], Tensor> {
     } else if (sizes("padding", padding, rank).some((p) => p < 0)) {
       throw new ValueError("negative padding is not supported");
     }
-    if ((options.paddingMode ?? "zeros") !== "zeros") {
-      throw new ValueError(`padding_mode must be "zeros" (the only mode Lockstep supports), but got ${JSON.stringify(options.paddingMode)}`);
+    const paddingMode = options.paddingMode ?? "zeros";
+    if (!["zeros", "reflect", "replicate", "circular"].includes(paddingMode)) {
+      throw new ValueError(`padding_mode must be one of {'zeros', 'reflect', 'replicate', 'circular'}, but got padding_mode='${String(paddingMode)}'`);
     }
+    this.paddingMode = paddingMode;
     this.inChannels = inChannels;
     this.outChannels = outChannels;
     this.kernelSize = kernel;
@@ -97,9 +101,24 @@ abstract class ConvNd extends Module<[Tensor], Tensor> {
     }
   }
 
-  /** The functional options this layer was built with. */
-  protected convOptions(): F.ConvOptions {
-    return { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups };
+  /**
+   * The convolution with this layer's geometry. Modes other than "zeros" pad the input first
+   * (PyTorch's _reversed_padding_repeated_twice; "same" puts the odd element after) and convolve
+   * without padding, as PyTorch does.
+   */
+  protected convolve(conv: typeof F.conv2d, x: Tensor): Tensor {
+    const options = { stride: this.stride, dilation: this.dilation, groups: this.groups };
+    if (this.paddingMode === "zeros" || this.padding === "valid") return conv(x, this.weight, this.bias, { ...options, padding: this.padding });
+    const amounts: number[] = [];
+    for (let i = this.kernelSize.length - 1; i >= 0; i--) {
+      if (this.padding === "same") {
+        const total = this.dilation[i]! * (this.kernelSize[i]! - 1);
+        amounts.push(Math.floor(total / 2), total - Math.floor(total / 2));
+      } else {
+        amounts.push(this.padding[i]!, this.padding[i]!);
+      }
+    }
+    return conv(F.pad(x, amounts, { mode: this.paddingMode }), this.weight, this.bias, { ...options, padding: 0 });
   }
 }
 
@@ -115,7 +134,7 @@ export class Conv2d extends ConvNd {
 
   /** Convolves `x` [N, inChannels, H, W] into [N, outChannels, H', W']. */
   forward(x: Tensor): Tensor {
-    return F.conv2d(x, this.weight, this.bias, this.convOptions());
+    return this.convolve(F.conv2d, x);
   }
 }
 
@@ -128,6 +147,6 @@ export class Conv1d extends ConvNd {
 
   /** Convolves `x` [N, inChannels, L] into [N, outChannels, L']. */
   forward(x: Tensor): Tensor {
-    return F.conv1d(x, this.weight, this.bias, this.convOptions());
+    return this.convolve(F.conv1d, x);
   }
 }

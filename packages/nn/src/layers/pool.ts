@@ -28,7 +28,7 @@ export class MaxPool2d<R extends boolean = false> extends Module<[Tensor], MaxPo
   /** Pools `x`; with `returnIndices`, also where each maximum came from. */
   forward(x: Tensor): MaxPoolOutput<R> {
     if (this.options.returnIndices === true) return F.maxPool2dWithIndices(x, this.kernelSize, this.options) as MaxPoolOutput<R>;
-    return F.maxPool2d(x, this.kernelSize, this.options) as MaxPoolOutput<R>;
+    return F.maxPool2d(x, this.kernelSize, { ...this.options, returnIndices: false }) as MaxPoolOutput<R>;
   }
 }
 
@@ -47,7 +47,7 @@ export class MaxPool1d<R extends boolean = false> extends Module<[Tensor], MaxPo
   /** Pools `x`; with `returnIndices`, also where each maximum came from. */
   forward(x: Tensor): MaxPoolOutput<R> {
     if (this.options.returnIndices === true) return F.maxPool1dWithIndices(x, this.kernelSize, this.options) as MaxPoolOutput<R>;
-    return F.maxPool1d(x, this.kernelSize, this.options) as MaxPoolOutput<R>;
+    return F.maxPool1d(x, this.kernelSize, { ...this.options, returnIndices: false }) as MaxPoolOutput<R>;
   }
 }
 
