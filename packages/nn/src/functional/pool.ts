@@ -128,11 +128,15 @@ function maxPool(name: string, rank: number, x: Tensor, kernelSize: SizeArg, opt
   const g = poolGeometry(name, rank, x, kernelSize, options);
   const { windows, batched } = windowsOf(x, rank, g, Number.NEGATIVE_INFINITY);
   const taps = g.kernel.reduce((p, k) => p * k, 1);
-  const flat = windows.reshape([...windows.shape.slice(0, 2 + rank), taps]);
-  const { values, indices } = flat.max(-1) as { values: Tensor; indices: Tensor };
+  // Taps before positions, [N, C, taps, …output]: the copy then runs along whole output rows
+  // instead of the few elements of one window; the maximum is taken along dim 2, taps in order.
+  const order = [0, 1, ...g.kernel.map((_, i) => 2 + rank + i), ...g.output.map((_, i) => 2 + i)];
+  const flat = windows.permute(order).reshape([...windows.shape.slice(0, 2), taps, ...g.output]);
+  const { values, indices } = flat.max(2) as { values: Tensor; indices: Tensor };
   if (!withIndices) return [batched ? values : values.squeeze(0)];
-  const table = tapIndices(g, x.device).expand([...flat.shape]);
-  const inputIndices = table.gather(-1, indices.unsqueeze(-1)).squeeze(-1);
+  const outDims = g.output.map((_, i) => i);
+  const table = tapIndices(g, x.device).permute([rank, ...outDims]).expand([...flat.shape]);
+  const inputIndices = table.gather(2, indices.unsqueeze(2)).squeeze(2);
   return batched ? [values, inputIndices] : [values.squeeze(0), inputIndices.squeeze(0)];
 }
 
