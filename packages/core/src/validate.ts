@@ -200,7 +200,8 @@ function checkIntList(fn: string, arg: string, value: unknown): number[] {
       );
     }
   }
-  return [...value] as number[];
+  // -0 is a size of 0; keep it out of shapes (numel would be -0).
+  return (value as number[]).map((v) => (v === 0 ? 0 : v));
 }
 
 /** One dim, a list of dims, or undefined (all dims); each a safe integer. */

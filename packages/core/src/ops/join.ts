@@ -76,6 +76,7 @@ export function split(x: Tensor, splitSize: number | readonly number[], dim = 0)
   if (typeof splitSize === "number") checkInt("split", "split_size", splitSize);
   else checkSizes("split", "split_size", splitSize);
   checkDim("split", "dim", dim);
+  if (x.ndim === 0) throw new ShapeError("split expects at least a 1-dimensional tensor");
   const d = normalizeDim(dim, x.ndim);
   const size = x.shape[d]!;
   let sizes: number[];
@@ -112,6 +113,7 @@ export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
   checkTensor("chunk", "input", x);
   checkInt("chunk", "chunks", chunks);
   checkDim("chunk", "dim", dim);
+  if (x.ndim === 0) throw new ShapeError("chunk expects at least a 1-dimensional tensor");
   if (chunks <= 0) throw new ValueError(`chunk expects \`chunks\` to be greater than 0, got: ${chunks}`);
   const d = normalizeDim(dim, x.ndim);
   const size = x.shape[d]!;

@@ -177,6 +177,7 @@ export function slice(t: Tensor, dim: number, start = 0, end = Number.POSITIVE_I
     if (!(v === Number.POSITIVE_INFINITY || v === Number.NEGATIVE_INFINITY)) checkInt("slice", name, v);
   }
   checkInt("slice", "step", step);
+  if (t.ndim === 0) throw new IndexError("slice() cannot be applied to a 0-dim tensor.");
   const d = normalizeDim(dim, t.ndim);
   if (step <= 0) throw new ValueError(`slice step must be positive, got ${step}`);
   const size = t.shape[d]!;
@@ -205,6 +206,7 @@ export function narrow(t: Tensor, dim: number, start: number, length: number): T
   checkDim("narrow", "dim", dim);
   checkInt("narrow", "start", start);
   checkInt("narrow", "length", length);
+  if (t.ndim === 0) throw new ShapeError("narrow() cannot be applied to a 0-dim tensor.");
   const d = normalizeDim(dim, t.ndim);
   const size = t.shape[d]!;
   if (!Number.isInteger(start) || start < -size || start > size) {

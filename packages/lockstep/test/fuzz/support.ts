@@ -8,15 +8,20 @@ import * as L from "lockstep";
 import type { DType, Tensor } from "lockstep";
 import { expect } from "vitest";
 
-/** Fixed seed: a failure prints its seed/path and replays the same on every machine. */
-export const SEED = 0x5eed_18;
-fc.configureGlobal({ seed: SEED, numRuns: 40, endOnFailure: true });
+/**
+ * Fixed seed: a failure prints its seed/path and replays the same on every machine. To explore
+ * beyond it locally, set FUZZ_SEED (another seed) and FUZZ_RUNS (a multiplier of every run count).
+ */
+export const SEED = process.env.FUZZ_SEED === undefined ? 0x5eed_18 : Number(process.env.FUZZ_SEED);
+const RUNS = process.env.FUZZ_RUNS === undefined ? 1 : Number(process.env.FUZZ_RUNS);
+fc.configureGlobal({ seed: SEED, numRuns: Math.round(40 * RUNS), endOnFailure: true });
 
 export { fc };
 
-/** Run counts: CPU properties use the global default; WebGPU (lavapipe is slow) uses fewer. */
+/** Run counts: CPU properties use `cpuRuns`; WebGPU (lavapipe is slow) a fifth of them. */
 export function runsOn(device: string, cpuRuns = 40): number {
-  return device === "cpu" ? cpuRuns : Math.max(4, Math.floor(cpuRuns / 5));
+  const runs = Math.round(cpuRuns * RUNS);
+  return device === "cpu" ? runs : Math.max(4, Math.floor(runs / 5));
 }
 
 // ---- arbitraries ---------------------------------------------------------------------------
