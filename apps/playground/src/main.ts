@@ -60,7 +60,6 @@ async function plotLosses(): Promise<void> {
       x: { field: "step", type: "quantitative", title: "training step" },
       y: { field: "loss", type: "quantitative", title: "cross-entropy loss" },
       color: { field: "run", type: "nominal", title: null, legend: { orient: "top" } },
-      strokeDash: { field: "run", type: "nominal", legend: null },
     },
   };
   lossView = new vega.View(vega.parse(compile(spec).spec), { renderer: "svg", container: "#plot", hover: false });
