@@ -174,6 +174,23 @@ describe("explainDiscrepancy: one source at a time", () => {
     expect(row(report, "mode").note).toMatch(/no Dropout or BatchNorm layers/);
   });
 
+  it("the thread count alone (a long one-row product the fast kernel splits over threads) shows in the threads row only", async () => {
+    // With one row, 16 outputs and k = 131072, the fast CPU matmul splits each dot product over the
+    // threads and adds the rounded partial sums (split-K), so 1 and 2 threads round differently.
+    // Training and eval batch are both 1, so the kernels row compares a configuration with itself.
+    manualSeed(12);
+    setNumThreads(1);
+    const model = new Linear(131072, 16);
+    const report = await explainDiscrepancy(model, randn([2, 131072]), { trainBatch: 1, evalBatch: 1, threads: 2 });
+    expect(report.settings.threads).toEqual([1, 2]);
+    expect(differing(row(report, "threads"), "flagOff")).toBeGreaterThan(0);
+    expect(differing(row(report, "threads"), "flagOn")).toBe(0);
+    for (const flag of ["flagOff", "flagOn"] as const) {
+      for (const source of ["mode", "batchStats", "kernels"] as const) expect(differing(row(report, source), flag), `${source} ${flag}`).toBe(0);
+      expect(row(report, "combined")[flag]).toEqual(row(report, "threads")[flag]);
+    }
+  });
+
   it("a model with none of the sources: every row is zero with the flag on", async () => {
     manualSeed(5);
     const model = new Sequential(new Linear(20, 32), new ReLU(), new Linear(32, 3));
