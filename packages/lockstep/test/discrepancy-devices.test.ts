@@ -49,6 +49,19 @@ describe.runIf(hasWebGPU)("explainDiscrepancy across devices", () => {
     await expectUnchanged(model, before);
   });
 
+  it("the device alone (tanh: V8's Math.tanh against the GPU's builtin with the flag off) shows in the device row only", async () => {
+    manualSeed(2);
+    const model = new nn.Sequential(new nn.Tanh(), new nn.Tanh());
+    const report = await nn.utils.explainDiscrepancy(model, randn([8, 6]).mul(2), { trainBatch: 8, devices: ["cpu", "webgpu"] });
+    const byName = Object.fromEntries(report.sources.map((r) => [r.source, r]));
+    expect(byName.device!.flagOff!.differingElements).toBeGreaterThan(0);
+    if (webgpu.capabilities().bitwiseMatchesCpu) expect(byName.device!.flagOn!.differingElements).toBe(0);
+    for (const source of ["mode", "batchStats", "kernels", "threads"]) {
+      expect(byName[source]!.flagOff!.differingElements, source).toBe(0);
+      expect(byName[source]!.flagOn!.differingElements, source).toBe(0);
+    }
+  });
+
   it("a WebGPU model against the CPU: the threads row does not apply, the device row is zero with the flag on", async () => {
     manualSeed(1);
     const model = mlp().to("webgpu");
