@@ -170,3 +170,8 @@ export {
   unsqueeze,
   view,
 } from "./ops/views.js";
+export { type TensorJSON } from "./tensor.js";
+export { add_, sub_, mul_, div_, pow_, clamp_ } from "./ops/arithmetic-inplace.js";
+export { type IndexItem, type Slice, index, indexPut_, maskedSelect, select } from "./ops/advanced-indexing.js";
+export { type SortOptions, type TopkOptions, argsort, sort, topk } from "./ops/sorting.js";
+export { cumsum, flip, oneHot, repeat, roll, tile } from "./ops/shaping.js";

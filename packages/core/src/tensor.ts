@@ -14,6 +14,10 @@ import * as join from "./ops/join.js";
 import * as idx from "./ops/indexing.js";
 import * as la from "./ops/linalg.js";
 import * as inplace from "./ops/inplace.js";
+import * as aip from "./ops/arithmetic-inplace.js";
+import * as adv from "./ops/advanced-indexing.js";
+import * as sorting from "./ops/sorting.js";
+import * as shaping from "./ops/shaping.js";
 import { isFloating } from "./dtype.js";
 import { checkBool, checkFunction, checkInt, checkOptionalDim, checkOptions, checkSizes, checkTensor, formatValue } from "./validate.js";
 
@@ -42,6 +46,22 @@ export type TensorLike = Tensor | Scalar;
  */
 export type NestedArray = Scalar | readonly NestedArray[];
 type ShapeArgs = number[] | [readonly number[]];
+
+/**
+ * Node's `util.inspect.custom` symbol, spelled with `Symbol.for` so neither the code nor the public
+ * types depend on Node: `console.log(t)` in Node prints `t.toString()`.
+ */
+const INSPECT: unique symbol = Symbol.for("nodejs.util.inspect.custom") as never;
+
+/** What `JSON.stringify(t)` writes: see `Tensor.toJSON`. */
+export interface TensorJSON {
+  /** The tensor's dtype. */
+  dtype: DType;
+  /** The tensor's shape. */
+  shape: number[];
+  /** The values as nested arrays (booleans for bool tensors; NaN and ±Infinity become null in JSON). */
+  data: NestedArray;
+}
 
 /** `f(2, 3)` or `f([2, 3])`: the sizes as one list, type-checked (a list plus more arguments is refused). */
 function shapeFromArgs(fn: string, arg: string, args: ShapeArgs): number[] {
@@ -238,7 +258,13 @@ export class Tensor {
     return nest(this.dataSync(), this.shape, this.dtype);
   }
 
-  /** The single value of a one-element tensor. */
+  /**
+   * The single value of a one-element tensor: a boolean for bool tensors, else a number. Typed
+   * `number` unless the tensor is statically known to be bool (`Tensor & { dtype: "bool" }`), so
+   * `(await loss.item()).toFixed(4)` type-checks.
+   */
+  async item(this: Tensor & { readonly dtype: "bool" }): Promise<boolean>;
+  async item(): Promise<number>;
   async item(): Promise<Scalar> {
     this.#checkItem();
     return scalarOf((await this.data())[0]!, this.dtype);
@@ -248,6 +274,8 @@ export class Tensor {
    * Synchronous `item()`, for devices the CPU can read directly. Throws ValueError unless the
    * tensor has exactly one element.
    */
+  itemSync(this: Tensor & { readonly dtype: "bool" }): boolean;
+  itemSync(): number;
   itemSync(): Scalar {
     this.#checkItem();
     return scalarOf(this.dataSync()[0]!, this.dtype);
@@ -274,6 +302,26 @@ export class Tensor {
     if (this.#disposed) return "tensor(<disposed>)";
     if (this.#handle.backend.readSync === undefined) return `tensor(<${this.shape.join("x")} on ${this.device}>)`;
     return formatTensor(this.dataSync(), this.shape, this.dtype, this.#suffixes());
+  }
+
+  /** Node's `util.inspect` hook: `console.log(t)` prints `toString()` (PyTorch's repr). */
+  [INSPECT](): string {
+    return this.toString();
+  }
+
+  /**
+   * `JSON.stringify(t)` support: `{ dtype, shape, data }` with the values as nested arrays (see
+   * TensorJSON). Reads synchronously, so a tensor on a device the CPU cannot read (webgpu) throws
+   * DeviceError: move it first with `await t.toAsync("cpu")`.
+   */
+  toJSON(): TensorJSON {
+    this.assertLive();
+    if (this.#handle.backend.readSync === undefined) {
+      throw new DeviceError(
+        `toJSON() cannot read a tensor on '${this.device}' synchronously: call \`await t.toAsync("cpu")\` (or \`await t.toArray()\`) first`,
+      );
+    }
+    return { dtype: this.dtype, shape: [...this.shape], data: this.toArraySync() };
   }
 
   /** `toString()` for tensors on any device. */
@@ -507,6 +555,17 @@ export class Tensor {
   /** Like torch.Tensor.log_softmax: `log(softmax(this, dim))`, computed stably. */
   logSoftmax(dim: number): Tensor { return red.logSoftmax(this, dim); }
 
+  // ---- sorting and scans --------------------------------------------------------------------
+
+  /** Like torch.Tensor.sort: `{ values, indices }` sorted along `dim` (stable; NaN largest). */
+  sort(options?: sorting.SortOptions): red.ValuesIndices { return sorting.sort(this, options); }
+  /** Like torch.Tensor.argsort: int32 indices that sort along `dim`. */
+  argsort(options?: sorting.SortOptions): Tensor { return sorting.argsort(this, options); }
+  /** Like torch.Tensor.topk: the k largest (or smallest) elements along `dim`, sorted, with indices. */
+  topk(k: number, options?: sorting.TopkOptions): red.ValuesIndices { return sorting.topk(this, k, options); }
+  /** Like torch.Tensor.cumsum: running sums along `dim` in a fixed order (see `cumsum`). */
+  cumsum(dim: number): Tensor { return shaping.cumsum(this, dim); }
+
   // ---- linear algebra -----------------------------------------------------------------------
 
   /** Like torch.Tensor.matmul: matrix product with torch.matmul's rank and broadcasting rules. */
@@ -566,6 +625,15 @@ export class Tensor {
    */
   chunk(chunks: number, dim?: number): Tensor[] { return join.chunk(this, chunks, dim); }
 
+  /** Like torch.Tensor.flip: reversed along each of `dims` (a new tensor). */
+  flip(dims: number | readonly number[]): Tensor { return shaping.flip(this, dims); }
+  /** Like torch.Tensor.roll: shifted by `shifts` along `dims`, wrapping around (flattened without `dims`). */
+  roll(shifts: number | readonly number[], dims?: number | readonly number[]): Tensor { return shaping.roll(this, shifts, dims); }
+  /** Like torch.Tensor.repeat: `t.repeat(2, 3)` or `t.repeat([2, 3])` tiles the tensor that many times per dim. */
+  repeat(...sizes: ShapeArgs): Tensor { return shaping.repeat(this, shapeFromArgs("repeat", "repeats", sizes)); }
+  /** Like torch.Tensor.tile: `repeat` with the counts padded by leading 1s. */
+  tile(...dims: ShapeArgs): Tensor { return shaping.tile(this, shapeFromArgs("tile", "dims", dims)); }
+
   // ---- in-place writes (bump the version counter) -------------------------------------------
 
   /** Copies `source` into this tensor's elements (broadcasting and casting). */
@@ -574,6 +642,18 @@ export class Tensor {
   fill_(value: Scalar): this { inplace.fill_(this, value); return this; }
   /** Like torch.Tensor.zero_: sets every element to 0, in place. */
   zero_(): this { inplace.zero_(this); return this; }
+  /** Like torch.Tensor.add_: `this += alpha * other`, in place (see `add_` for the autograd rules). */
+  add_(other: TensorLike, options?: { alpha?: number }): this { aip.add_(this, other, options); return this; }
+  /** Like torch.Tensor.sub_: `this -= alpha * other`, in place. */
+  sub_(other: TensorLike, options?: { alpha?: number }): this { aip.sub_(this, other, options); return this; }
+  /** Like torch.Tensor.mul_: `this *= other`, in place. */
+  mul_(other: TensorLike): this { aip.mul_(this, other); return this; }
+  /** Like torch.Tensor.div_: `this /= other` (true division), in place. */
+  div_(other: TensorLike): this { aip.div_(this, other); return this; }
+  /** Like torch.Tensor.pow_: `this **= exponent`, in place. */
+  pow_(exponent: TensorLike): this { aip.pow_(this, exponent); return this; }
+  /** Like torch.Tensor.clamp_: each element limited to [min, max], in place. */
+  clamp_(min?: number | Tensor, max?: number | Tensor): this { aip.clamp_(this, min, max); return this; }
   /** Fills with uniform values in [from, to) from PyTorch's CPU stream (needs @lockstep/random). */
   uniform_(from = 0, to = 1, options?: RandomOptions): this { randomHooks("uniform_").uniform_(this, from, to, options); return this; }
   /** Fills with normal values (needs @lockstep/random). */
@@ -582,6 +662,18 @@ export class Tensor {
   bernoulli_(p = 0.5, options?: RandomOptions): this { randomHooks("bernoulli_").bernoulli_(this, p, options); return this; }
 
   // ---- indexing -----------------------------------------------------------------------------
+
+  /** Like torch.Tensor.select: the view at `index` along `dim`, without that dim. */
+  select(dim: number, index: number): Tensor { return adv.select(this, dim, index); }
+  /**
+   * PyTorch's `t[...]`: integers, slices (`{ start, stop, step }` or ":"), null (new dim), "...",
+   * int32 index tensors and bool masks, with PyTorch's advanced-indexing rules (see `index`).
+   */
+  index(...items: adv.IndexItem[]): Tensor { return adv.index(this, ...items); }
+  /** Like torch.Tensor.masked_select: the elements where the bool `mask` is true, as a 1-D tensor. */
+  maskedSelect(mask: Tensor): Tensor { return adv.maskedSelect(this, mask); }
+  /** Like torch.Tensor.index_put_: `this[indices] = values` (or `+=` with `accumulate`), in place. */
+  indexPut_(indices: readonly Tensor[], values: TensorLike, accumulate = false): this { adv.indexPut_(this, indices, values, accumulate); return this; }
 
   /** Like torch.Tensor.index_select: entries at the int32 `index` positions along `dim`. */
   indexSelect(dim: number, index: Tensor): Tensor { return idx.indexSelect(this, dim, index); }
