@@ -3,6 +3,7 @@
 import type { MemoryInfo } from "./backend.js";
 import { NotImplementedError } from "./errors.js";
 import { getBackend } from "./registry.js";
+import { checkDevice } from "./validate.js";
 
 /**
  * Bytes in use, bytes pooled and live storages on `device`, like torch.cuda.memory_allocated
@@ -10,7 +11,7 @@ import { getBackend } from "./registry.js";
  * for a backend that does not track memory (the CPU, whose arrays the garbage collector frees).
  */
 export function memory(device: string): MemoryInfo {
-  const backend = getBackend(device);
+  const backend = getBackend(checkDevice("memory", "device", device));
   if (backend.memory === undefined) {
     throw new NotImplementedError(
       `device '${device}' does not report memory: its storages are ordinary arrays that the garbage collector frees`,
