@@ -304,7 +304,9 @@ export async function explainDiscrepancy(
     /** Outputs of the whole input under one configuration, on the host. */
     const run = async (config: Config, deterministic: boolean): Promise<Float32Array> => {
       saved.restore(false);
-      useDeterministicAlgorithms(deterministic);
+      // The caller's warnOnly carries over: an op without a deterministic kernel then warns in the
+      // flag-on passes instead of ending the measurement.
+      useDeterministicAlgorithms(deterministic, { warnOnly: saved.warnOnly });
       setNumThreads(config.threads);
       model.train(config.mode !== "eval");
       if (config.mode === "batchStats") {
