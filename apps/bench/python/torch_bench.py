@@ -123,9 +123,28 @@ class Conv2dCase:
             return F.conv2d(self.x, self.weight, padding=self.padding)
 
 
+class TransformerTrainCase:
+    """One SGD step of TransformerEncoderLayer(d, heads, ff, dropout=0, batch_first=True), MSE loss."""
+
+    def __init__(self, spec):
+        self.model = torch.nn.TransformerEncoderLayer(spec["dModel"], spec["heads"], spec["ff"], dropout=0.0,
+                                                      batch_first=True)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=spec["lr"])
+        self.x = torch.randn(spec["batch"], spec["seq"], spec["dModel"])
+        self.target = torch.randn(spec["batch"], spec["seq"], spec["dModel"])
+
+    def run(self):
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = F.mse_loss(self.model(self.x), self.target)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+
 KINDS = {"matmul": MatmulCase, "mlp-train": MlpTrainCase, "mlp-inference": MlpInferenceCase}
 KINDS["cnn-train"] = LenetTrainCase
 KINDS["conv2d"] = Conv2dCase
+KINDS["transformer-train"] = TransformerTrainCase
 
 
 def main():

@@ -50,7 +50,24 @@ export interface ConvWorkload {
   flops: number;
 }
 
-export type Workload = MatmulWorkload | MlpWorkload | CnnWorkload | ConvWorkload;
+/**
+ * One SGD training step of a transformer encoder block, PyTorch's TransformerEncoderLayer(dModel,
+ * heads, dim_feedforward=ff, dropout=0, batch_first=True): post-norm, ReLU, no mask; the loss is
+ * the mean squared error of the block's output against a fixed target.
+ */
+export interface TransformerWorkload {
+  kind: "transformer-train";
+  name: string;
+  batch: number;
+  seq: number;
+  dModel: number;
+  heads: number;
+  ff: number;
+  /** Matmul multiply-adds ×2: projections, feed-forward and attention, forward and backward (see transformerTrainWorkload). */
+  flops: number;
+}
+
+export type Workload = MatmulWorkload | MlpWorkload | CnnWorkload | ConvWorkload | TransformerWorkload;
 
 /** Layer widths of the benchmark MLP: 784-256-256-10 with ReLU between layers. */
 export const MLP_LAYERS = [784, 256, 256, 10] as const;
@@ -155,6 +172,71 @@ export function conv2dWorkload(batch: number, inChannels: number, outChannels: n
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// The transformer-block workload.
+
+export const TRANSFORMER_LEARNING_RATE = 0.01;
+
+/**
+ * Per token, the forward pass multiplies 4·d² (QKV and output projections) + 2·d·ff (feed-forward)
+ * + 2·T·d (QKᵀ and PV); training adds the weight gradients of the Linear layers (the same 4·d² +
+ * 2·d·ff), the input gradients of all of them but the QKV projection (whose input, x, needs none:
+ * −3·d²), and the attention's four backward products (4·T·d).
+ */
+export function transformerTrainWorkload(batch = 8, seq = 64, dModel = 128, heads = 4, ff = 4 * dModel): TransformerWorkload {
+  const linear = 4 * dModel * dModel + 2 * dModel * ff;
+  const attention = 2 * seq * dModel;
+  const macsPerToken = linear + attention + linear + (linear - 3 * dModel * dModel) + 2 * attention;
+  return {
+    kind: "transformer-train",
+    name: `transformer block train step b${batch} s${seq} d${dModel} h${heads}`,
+    batch,
+    seq,
+    dModel,
+    heads,
+    ff,
+    flops: 2 * batch * seq * macsPerToken,
+  };
+}
+
+/** The block's starting weights in PyTorch's layouts ([out, in]); LayerNorms start at ones and zeros. */
+export interface TransformerWeights {
+  /** [3·d, d], xavier-uniform as MultiheadAttention initialises it. */
+  inProjWeight: Float32Array;
+  /** [3·d], zeros. */
+  inProjBias: Float32Array;
+  /** [d, d]. */
+  outProjWeight: Float32Array;
+  /** [d], zeros. */
+  outProjBias: Float32Array;
+  /** [ff, d]. */
+  linear1Weight: Float32Array;
+  linear1Bias: Float32Array;
+  /** [d, ff]. */
+  linear2Weight: Float32Array;
+  linear2Bias: Float32Array;
+}
+
+export function transformerWeights(w: TransformerWorkload): TransformerWeights {
+  const d = w.dModel;
+  return {
+    inProjWeight: uniformData(3 * d * d, Math.sqrt(6 / (d + 3 * d)), 80),
+    inProjBias: new Float32Array(3 * d),
+    outProjWeight: uniformData(d * d, 1 / Math.sqrt(d), 81),
+    outProjBias: new Float32Array(d),
+    linear1Weight: uniformData(w.ff * d, 1 / Math.sqrt(d), 82),
+    linear1Bias: uniformData(w.ff, 1 / Math.sqrt(d), 83),
+    linear2Weight: uniformData(d * w.ff, 1 / Math.sqrt(w.ff), 84),
+    linear2Bias: uniformData(d, 1 / Math.sqrt(w.ff), 85),
+  };
+}
+
+/** Input and target, each row-major [batch, seq, dModel]. */
+export function transformerBatch(w: TransformerWorkload): { x: Float32Array; target: Float32Array } {
+  const count = w.batch * w.seq * w.dModel;
+  return { x: normalData(count, 86), target: normalData(count, 87) };
+}
+
 /** The CNN workloads of a size set: `small` keeps the LeNet step at batch 2 and a tiny conv. */
 function cnnWorkloadsFor(sizes: SizeSet): Workload[] {
   if (sizes === "small") return [lenetTrainWorkload(2), conv2dWorkload(2, 8, 8, 8)];
@@ -166,7 +248,8 @@ export type SizeSet = "full" | "quick" | "small";
 /** Every workload of a run, in table order. */
 export function workloadsFor(sizes: SizeSet): Workload[] {
   const shapes = sizes === "small" ? SMALL_MATMUL_SHAPES : sizes === "quick" ? QUICK_MATMUL_SHAPES : FULL_MATMUL_SHAPES;
-  return [...shapes.map(([m, k, n]) => matmulWorkload(m, k, n)), mlpTrainWorkload(), mlpInferenceWorkload(), ...cnnWorkloadsFor(sizes)];
+  const transformer = sizes === "small" ? transformerTrainWorkload(2, 8, 32, 4) : transformerTrainWorkload();
+  return [...shapes.map(([m, k, n]) => matmulWorkload(m, k, n)), mlpTrainWorkload(), mlpInferenceWorkload(), ...cnnWorkloadsFor(sizes), transformer];
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import {
   type Workload,
 } from "../workloads.js";
 import { LENET_CLASSES, LENET_LEARNING_RATE, convInputs, lenetBatch, lenetWeights, type CnnWorkload, type ConvWorkload } from "../workloads.js";
+import { TRANSFORMER_LEARNING_RATE, transformerBatch, transformerWeights, type TransformerWorkload } from "../workloads.js";
 import { installDawn } from "./dawn.js";
 
 type Jax = typeof import("@jax-js/jax");
@@ -233,7 +234,85 @@ function convCase(jax: Jax, w: ConvWorkload, device: Device): BenchCase {
   };
 }
 
+/**
+ * Mean squared error of the transformer block of workloads.ts: post-norm, ReLU, no mask, attention
+ * as softmax(q·kᵀ/√headDim)·v with batched np.matmul over [B, heads, T, headDim] (jax-js's
+ * nn.dotProductAttention needs Iterator helpers that Node 20 lacks), LayerNorm through
+ * jax.nn.standardize. `params` holds the weights as [in, out] (x·W) in the order of
+ * transformerWeights, then the two LayerNorms' scale and shift. Arrays used twice take a `.ref`.
+ */
+function transformerLoss(jax: Jax, params: JaxArray[], x: JaxArray, target: JaxArray, w: TransformerWorkload): JaxArray {
+  const np = jax.numpy;
+  const [inW, inB, outW, outB, l1W, l1B, l2W, l2B, n1W, n1B, n2W, n2B] = params as [JaxArray, JaxArray, JaxArray, JaxArray, JaxArray, JaxArray, JaxArray, JaxArray, JaxArray, JaxArray, JaxArray, JaxArray];
+  const { batch, seq, dModel, heads } = w;
+  const headDim = dModel / heads;
+  const splitHeads = (t: JaxArray) => t.reshape([batch, seq, heads, headDim]).transpose([0, 2, 1, 3]);
+  const layerNorm = (a: JaxArray, g: JaxArray, b: JaxArray) => jax.nn.standardize(a, -1, { epsilon: 1e-5 }).mul(g).add(b);
+  const [q, k, v] = np.split(np.matmul(x.ref, inW).add(inB), 3, 1) as [JaxArray, JaxArray, JaxArray];
+  const scores = np.matmul(splitHeads(q), splitHeads(k).transpose([0, 1, 3, 2])).mul(1 / Math.sqrt(headDim));
+  const attention = np.matmul(jax.nn.softmax(scores, -1), splitHeads(v)).transpose([0, 2, 1, 3]).reshape([batch * seq, dModel]);
+  const h = layerNorm(x.add(np.matmul(attention, outW).add(outB)), n1W, n1B);
+  const ff = np.matmul(jax.nn.relu(np.matmul(h.ref, l1W).add(l1B)), l2W).add(l2B);
+  const diff = layerNorm(h.add(ff), n2W, n2B).sub(target);
+  return np.mean(diff.ref.mul(diff));
+}
+
+function transformerCase(jax: Jax, w: TransformerWorkload, device: Device): BenchCase {
+  const np = jax.numpy;
+  let params: JaxArray[] = [];
+  let x: JaxArray | undefined;
+  let target: JaxArray | undefined;
+  let step: ((params: JaxArray[], x: JaxArray, y: JaxArray) => [JaxArray, JaxArray[]]) & { dispose(): void };
+  return {
+    ...identity(w, device),
+    setup() {
+      jax.defaultDevice(device);
+      const d = w.dModel;
+      const weights = transformerWeights(w);
+      const matrix = (data: Float32Array, out: number, inFeatures: number) => np.array(transpose(data, out, inFeatures), { shape: [inFeatures, out], device });
+      const vector = (data: Float32Array) => np.array(data, { shape: [data.length], device });
+      params = [
+        matrix(weights.inProjWeight, 3 * d, d),
+        vector(weights.inProjBias),
+        matrix(weights.outProjWeight, d, d),
+        vector(weights.outProjBias),
+        matrix(weights.linear1Weight, w.ff, d),
+        vector(weights.linear1Bias),
+        matrix(weights.linear2Weight, d, w.ff),
+        vector(weights.linear2Bias),
+        vector(new Float32Array(d).fill(1)),
+        vector(new Float32Array(d)),
+        vector(new Float32Array(d).fill(1)),
+        vector(new Float32Array(d)),
+      ];
+      const data = transformerBatch(w);
+      x = np.array(data.x, { shape: [w.batch * w.seq, d], device });
+      target = np.array(data.target, { shape: [w.batch * w.seq, d], device });
+      step = jax.jit((ps: JaxArray[], xs: JaxArray, ys: JaxArray): [JaxArray, JaxArray[]] => {
+        const [value, grads] = jax.valueAndGrad((p: JaxArray[], a: JaxArray, b: JaxArray) => transformerLoss(jax, p, a, b, w))(jax.tree.ref(ps), xs, ys);
+        return [value, ps.map((p, i) => p.sub(grads[i]!.mul(TRANSFORMER_LEARNING_RATE)))];
+      }) as typeof step;
+    },
+    prepare() {
+      jax.defaultDevice(device);
+    },
+    async run() {
+      const [value, next] = step(params, x!.ref, target!.ref);
+      params = next;
+      await jax.blockUntilReady(params);
+      await value.data();
+    },
+    teardown() {
+      for (const p of params) p.dispose();
+      x?.dispose();
+      target?.dispose();
+      step?.dispose();
+    },
+  };
+}
+
 function caseFor(jax: Jax, w: Workload, device: Device): BenchCase {
+  if (w.kind === "transformer-train") return transformerCase(jax, w, device);
   if (w.kind === "cnn-train") return cnnCase(jax, w, device);
   if (w.kind === "conv2d") return convCase(jax, w, device);
   return w.kind === "matmul" ? matmulCase(jax, w, device) : mlpCase(jax, w, device);

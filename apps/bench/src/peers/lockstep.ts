@@ -16,6 +16,7 @@ import {
   type Workload,
 } from "../workloads.js";
 import { LENET_LEARNING_RATE, convInputs, lenetBatch, lenetWeights, type CnnWorkload, type ConvWorkload } from "../workloads.js";
+import { TRANSFORMER_LEARNING_RATE, transformerBatch, transformerWeights, type TransformerWorkload } from "../workloads.js";
 import { installDawn } from "./dawn.js";
 
 const LIBRARY = "lockstep";
@@ -250,7 +251,86 @@ function convCase(w: ConvWorkload, s: Settings): BenchCase {
   };
 }
 
+/**
+ * PyTorch's TransformerEncoderLayer(d, heads, ff, dropout=0, batch_first=True) written out with
+ * nn.Linear, nn.LayerNorm and core ops: post-norm, ReLU, no mask.
+ */
+class TransformerBlock extends nn.Module {
+  in_proj_weight: nn.Parameter;
+  in_proj_bias: nn.Parameter;
+  out_proj: nn.Linear;
+  linear1: nn.Linear;
+  linear2: nn.Linear;
+  norm1: nn.LayerNorm;
+  norm2: nn.LayerNorm;
+
+  constructor(readonly w: TransformerWorkload) {
+    super();
+    const weights = transformerWeights(w);
+    const d = w.dModel;
+    this.in_proj_weight = new nn.Parameter(tensor(weights.inProjWeight).reshape([3 * d, d]));
+    this.in_proj_bias = new nn.Parameter(tensor(weights.inProjBias));
+    this.out_proj = new nn.Linear(d, d);
+    this.linear1 = new nn.Linear(d, w.ff);
+    this.linear2 = new nn.Linear(w.ff, d);
+    this.norm1 = new nn.LayerNorm(d);
+    this.norm2 = new nn.LayerNorm(d);
+    noGrad(() => {
+      this.out_proj.weight.copy_(tensor(weights.outProjWeight).reshape([d, d]));
+      this.out_proj.bias!.copy_(tensor(weights.outProjBias));
+      this.linear1.weight.copy_(tensor(weights.linear1Weight).reshape([w.ff, d]));
+      this.linear1.bias!.copy_(tensor(weights.linear1Bias));
+      this.linear2.weight.copy_(tensor(weights.linear2Weight).reshape([d, w.ff]));
+      this.linear2.bias!.copy_(tensor(weights.linear2Bias));
+    });
+  }
+
+  forward(x: Tensor): Tensor {
+    const { batch, seq, dModel, heads } = this.w;
+    const headDim = dModel / heads;
+    const qkv = nn.functional.linear(x, this.in_proj_weight, this.in_proj_bias);
+    const [q, k, v] = qkv.chunk(3, -1).map((t) => t.reshape([batch, seq, heads, headDim]).transpose(1, 2)) as [Tensor, Tensor, Tensor];
+    const attention = q.mul(1 / Math.sqrt(headDim)).matmul(k.transpose(-2, -1)).softmax(-1).matmul(v);
+    const h = this.norm1.forward(x.add(this.out_proj.forward(attention.transpose(1, 2).reshape([batch, seq, dModel]))));
+    return this.norm2.forward(h.add(this.linear2.forward(this.linear1.forward(h).relu())));
+  }
+}
+
+function transformerCase(w: TransformerWorkload, s: Settings): BenchCase {
+  let model: TransformerBlock | undefined;
+  let optimizer: optim.SGD | undefined;
+  let x: Tensor | undefined;
+  let target: Tensor | undefined;
+  return {
+    ...identity(w, s),
+    setup() {
+      const block = new TransformerBlock(w);
+      model = s.device === "cpu" ? block : block.to(s.device);
+      const batch = transformerBatch(w);
+      x = fromArray(batch.x, [w.batch, w.seq, w.dModel], s.device);
+      target = fromArray(batch.target, [w.batch, w.seq, w.dModel], s.device);
+      optimizer = new optim.SGD(model.parameters(), { lr: TRANSFORMER_LEARNING_RATE });
+    },
+    prepare: () => applySettings(s),
+    async run() {
+      await scope(async () => {
+        optimizer!.zeroGrad();
+        const loss = nn.functional.mseLoss(model!.forward(x!), target!);
+        loss.backward();
+        optimizer!.step();
+        await finish(loss, s.device);
+      });
+    },
+    teardown() {
+      x?.dispose();
+      target?.dispose();
+      for (const p of model?.parameters() ?? []) p.dispose();
+    },
+  };
+}
+
 function caseFor(w: Workload, s: Settings): BenchCase {
+  if (w.kind === "transformer-train") return transformerCase(w, s);
   if (w.kind === "cnn-train") return cnnCase(w, s);
   if (w.kind === "conv2d") return convCase(w, s);
   return w.kind === "matmul" ? matmulCase(w, s) : mlpCase(w, s);

@@ -94,6 +94,7 @@ export async function onnxruntimePeer(ctx: PeerContext): Promise<PeerSetup> {
   for (const w of workloads) {
     if (w.kind === "mlp-train") continue;
     if (w.kind === "cnn-train") continue; // training: not something ONNX Runtime does
+    if (w.kind === "transformer-train") continue;
     for (const threads of THREADS) {
       const c = ortCase(ort, w, threads);
       if (c !== undefined) cases.push(c);

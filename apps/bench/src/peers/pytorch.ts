@@ -11,6 +11,7 @@ import type { BenchCase, PeerContext, PeerSetup, Skip } from "../runner.js";
 import { wantedWorkloads } from "../runner.js";
 import { MLP_LAYERS, MLP_LEARNING_RATE, type Workload } from "../workloads.js";
 import { LENET_LEARNING_RATE } from "../workloads.js";
+import { TRANSFORMER_LEARNING_RATE } from "../workloads.js";
 
 export const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("../../python/torch_bench.py", import.meta.url));
@@ -84,6 +85,9 @@ class PythonServer {
 function specFor(w: Workload): Record<string, unknown> {
   if (w.kind === "matmul") return { kind: "matmul", m: w.m, k: w.k, n: w.n };
   if (w.kind === "cnn-train") return { kind: w.kind, batch: w.batch, lr: LENET_LEARNING_RATE };
+  if (w.kind === "transformer-train") {
+    return { kind: w.kind, batch: w.batch, seq: w.seq, dModel: w.dModel, heads: w.heads, ff: w.ff, lr: TRANSFORMER_LEARNING_RATE };
+  }
   if (w.kind === "conv2d") {
     return { kind: w.kind, batch: w.batch, inChannels: w.inChannels, outChannels: w.outChannels, size: w.size, kernel: w.kernel, padding: w.padding };
   }

@@ -30,6 +30,7 @@ import {
   type CnnWorkload,
   type ConvWorkload,
 } from "../workloads.js";
+import { TRANSFORMER_LEARNING_RATE, transformerBatch, transformerWeights, type TransformerWorkload } from "../workloads.js";
 import { installDawn } from "./dawn.js";
 
 type Tf = typeof import("@tensorflow/tfjs-core");
@@ -308,6 +309,76 @@ function convCase(tf: Tf, w: ConvWorkload, backend: TfBackend): BenchCase {
   };
 }
 
+/**
+ * The transformer block of workloads.ts in tfjs ops: post-norm, ReLU, no mask, projections through
+ * tf.fused.matMul with PyTorch's [out, in] weights (transposeB), heads folded into the batch of a
+ * batched matMul, LayerNorm from tf.moments.
+ */
+function transformerCase(tf: Tf, w: TransformerWorkload, backend: TfBackend): BenchCase {
+  let vars: Record<string, TfVariable> = {};
+  let x: TfTensor | undefined;
+  let target: TfTensor | undefined;
+  let optimizer: import("@tensorflow/tfjs-core").Optimizer | undefined;
+  const { batch, seq, dModel: d, heads, ff } = w;
+  const headDim = d / heads;
+  const linear = (a: TfTensor, weight: string, bias: string, activation: "linear" | "relu" = "linear") =>
+    tf.fused.matMul({ a, b: vars[weight]!, transposeB: true, bias: vars[bias]!, activation });
+  const layerNorm = (a: TfTensor, gamma: string, beta: string) => {
+    const { mean, variance } = tf.moments(a, -1, true);
+    return tf.add(tf.mul(tf.mul(tf.sub(a, mean), tf.rsqrt(tf.add(variance, 1e-5))), vars[gamma]!), vars[beta]!);
+  };
+  const splitHeads = (t: TfTensor) => tf.reshape(tf.transpose(tf.reshape(t, [batch, seq, heads, headDim]), [0, 2, 1, 3]), [batch * heads, seq, headDim]);
+  const block = (input: TfTensor): TfTensor => {
+    const [q, k, v] = tf.split(linear(input, "inProjWeight", "inProjBias"), 3, 1).map(splitHeads) as [TfTensor, TfTensor, TfTensor];
+    const probs = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(headDim)));
+    const merged = tf.reshape(tf.transpose(tf.reshape(tf.matMul(probs, v), [batch, heads, seq, headDim]), [0, 2, 1, 3]), [batch * seq, d]);
+    const h = layerNorm(tf.add(input, linear(merged, "outProjWeight", "outProjBias")), "norm1Weight", "norm1Bias");
+    return layerNorm(tf.add(h, linear(linear(h, "linear1Weight", "linear1Bias", "relu"), "linear2Weight", "linear2Bias")), "norm2Weight", "norm2Bias");
+  };
+  return {
+    ...identity(w, backend),
+    async setup() {
+      await use(tf, backend);
+      const weights = transformerWeights(w);
+      const shapes: Record<string, [Float32Array, number[]]> = {
+        inProjWeight: [weights.inProjWeight, [3 * d, d]],
+        inProjBias: [weights.inProjBias, [3 * d]],
+        outProjWeight: [weights.outProjWeight, [d, d]],
+        outProjBias: [weights.outProjBias, [d]],
+        linear1Weight: [weights.linear1Weight, [ff, d]],
+        linear1Bias: [weights.linear1Bias, [ff]],
+        linear2Weight: [weights.linear2Weight, [d, ff]],
+        linear2Bias: [weights.linear2Bias, [d]],
+        norm1Weight: [new Float32Array(d).fill(1), [d]],
+        norm1Bias: [new Float32Array(d), [d]],
+        norm2Weight: [new Float32Array(d).fill(1), [d]],
+        norm2Bias: [new Float32Array(d), [d]],
+      };
+      vars = Object.fromEntries(Object.entries(shapes).map(([name, [data, shape]]) => [name, tf.variable(tf.tensor(data, shape))]));
+      const data = transformerBatch(w);
+      x = tf.tensor2d(data.x, [batch * seq, d]);
+      target = tf.tensor2d(data.target, [batch * seq, d]);
+      optimizer = tf.train.sgd(TRANSFORMER_LEARNING_RATE);
+    },
+    prepare: () => use(tf, backend),
+    async run() {
+      const loss = tf.tidy(() => {
+        const value = optimizer!.minimize(() => tf.losses.meanSquaredError(target!, block(x!)) as TfScalar, true, Object.values(vars));
+        if (value === null) throw new Error("optimizer.minimize returned no loss");
+        return value;
+      });
+      await read(loss, backend);
+      loss.dispose();
+    },
+    teardown() {
+      for (const v of Object.values(vars)) v.dispose();
+      x?.dispose();
+      target?.dispose();
+      optimizer?.dispose();
+    },
+  };
+}
+
 /** Why a backend cannot run a workload at all (a kernel it does not register), or undefined. */
 function missingKernel(tf: Tf, w: Workload, backend: TfBackend): string | undefined {
   if (w.kind !== "cnn-train") return undefined;
@@ -320,6 +391,7 @@ function missingKernel(tf: Tf, w: Workload, backend: TfBackend): string | undefi
 }
 
 function caseFor(tf: Tf, w: Workload, backend: TfBackend): BenchCase {
+  if (w.kind === "transformer-train") return transformerCase(tf, w, backend);
   if (w.kind === "cnn-train") return cnnCase(tf, w, backend);
   if (w.kind === "conv2d") return convCase(tf, w, backend);
   return w.kind === "matmul" ? matmulCase(tf, w, backend) : mlpCase(tf, w, backend);
@@ -345,7 +417,7 @@ export async function tfjsPeer(ctx: PeerContext): Promise<PeerSetup> {
       continue;
     }
     try {
-      if (!gradientsLoaded && workloads.some((w) => w.kind === "mlp-train" || w.kind === "cnn-train")) {
+      if (!gradientsLoaded && workloads.some((w) => w.kind === "mlp-train" || w.kind === "cnn-train" || w.kind === "transformer-train")) {
         await registerAllGradients();
         gradientsLoaded = true;
       }
