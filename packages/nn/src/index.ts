@@ -1,5 +1,6 @@
 // @lockstep/nn: modules, losses, optimizers, schedulers and safetensors state dicts.
 export { Module, Parameter, StateDictError, type StateDict } from "./module.js";
+export { ModuleDict, ModuleList, ParameterList } from "./layers/index.js";
 export {
   Dropout,
   Embedding,

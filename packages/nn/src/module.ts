@@ -3,6 +3,7 @@
 // ("0.weight", "encoder.bias") and parameter order match PyTorch's for the same model code.
 import { noGrad } from "@lockstep/autograd";
 import { DTYPES, DTypeError, LockstepError, ShapeError, Tensor, ValueError, getBackend, isFloating, keep, type DType } from "@lockstep/core";
+import { formatModule } from "./repr.js";
 
 const parameters = new WeakSet<Tensor>();
 
@@ -81,7 +82,15 @@ export abstract class Module<Args extends unknown[] = Tensor[], Out = Tensor> {
    * named_children().
    */
   *namedChildren(): Generator<[string, AnyModule]> {
-    for (const [key, value] of this.entries()) if (value instanceof Module) yield [key, value];
+    for (const [key, value] of this.entries()) {
+      if (value instanceof Module) yield [key, value];
+      else {
+        // Arrays and plain objects of modules or parameters are children too, walked like a
+        // ModuleList / ModuleDict (keys "layers.0.weight"); a Map or Set of them is refused.
+        const held = fieldContainer(this, key, value);
+        if (held !== undefined) yield [key, held];
+      }
+    }
   }
 
   /** Direct child modules in assignment order, like torch's children(). */
@@ -89,10 +98,19 @@ export abstract class Module<Args extends unknown[] = Tensor[], Out = Tensor> {
     for (const [, child] of this.namedChildren()) yield child;
   }
 
-  /** This module and every descendant, with dotted names ("" for this one). */
+  /**
+   * This module and every descendant, with dotted names ("" for this one), each module once (at
+   * its first path), like torch's named_modules().
+   */
   *namedModules(prefix = ""): Generator<[string, AnyModule]> {
+    yield* this.#walk(prefix, new Set());
+  }
+
+  *#walk(prefix: string, seen: Set<AnyModule>): Generator<[string, AnyModule]> {
+    if (seen.has(this)) return;
+    seen.add(this);
     yield [prefix, this];
-    for (const [name, child] of this.namedChildren()) yield* child.namedModules(prefix ? `${prefix}.${name}` : name);
+    for (const [name, child] of this.namedChildren()) yield* child.#walk(prefix ? `${prefix}.${name}` : name, seen);
   }
 
   /**
@@ -161,6 +179,49 @@ export abstract class Module<Args extends unknown[] = Tensor[], Out = Tensor> {
   }
 
   /**
+   * Sets `requiresGrad` on every parameter of this module and its descendants (freeze with
+   * `false`), like torch's requires_grad_(); returns this.
+   */
+  requiresGrad_(requiresGrad = true): this {
+    if (typeof requiresGrad !== "boolean") throw new ValueError(`requiresGrad_ expects a boolean, got ${describe(requiresGrad)}`);
+    for (const p of this.parameters()) p.requiresGrad_(requiresGrad);
+    return this;
+  }
+
+  /**
+   * The text inside this module's parentheses when printed, like torch's extra_repr(): layers
+   * override it (`in_features=4, out_features=16, bias=True`); "" by default.
+   */
+  extraRepr(): string {
+    return "";
+  }
+
+  /**
+   * The name a printout starts with: the class name, like torch's _get_name(). Containers that
+   * stand for a ModuleList (arrays held in fields, TransformerEncoder's layers) say so.
+   */
+  protected typeName(): string {
+    return this.constructor.name;
+  }
+
+  /**
+   * The module tree as PyTorch prints it:
+   * `Sequential(\n  (0): Linear(in_features=4, out_features=16, bias=True)\n  (1): ReLU()\n)`.
+   */
+  toString(): string {
+    return formatModule(
+      this.typeName(),
+      this.extraRepr(),
+      [...this.namedChildren()].map(([key, child]) => [key, child.toString()]),
+    );
+  }
+
+  /** Makes `console.log(model)` in Node print `toString()` rather than the object's fields. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  /**
    * Sets the `.grad` of every parameter to undefined, like torch's zero_grad(set_to_none=True),
    * and frees the gradients' memory at once (clone a gradient first to keep it).
    */
@@ -216,6 +277,56 @@ export abstract class Module<Args extends unknown[] = Tensor[], Out = Tensor> {
       throw error;
     }
     for (const { fields, key, value } of plan) fields[key] = moved.get(value)!;
+    return this;
+  }
+
+  /**
+   * Like `to(device)`, for moves that need an asynchronous read — from "webgpu" back to "cpu" —
+   * and any other: `model = await model.toAsync("cpu")`. All-or-nothing like `to`: every
+   * parameter and buffer is copied first, and fields change only once all copies exist; if one
+   * fails, the copies are freed and the module is left as it was. Resolves to this module.
+   */
+  async toAsync(target: string): Promise<this> {
+    const spec = checkTarget(target);
+    const plan: { fields: Record<string, unknown>; key: string; value: Tensor }[] = [];
+    for (const [, module] of this.namedModules()) {
+      const fields = module as unknown as Record<string, unknown>;
+      for (const [key, value] of module.entries()) {
+        if (!(value instanceof Tensor)) continue;
+        value.assertLive();
+        if (spec.dtype !== undefined && !isFloating(value.dtype)) continue;
+        plan.push({ fields, key, value });
+      }
+    }
+    if (spec.device !== undefined) getBackend(spec.device);
+    const made: Tensor[] = [];
+    const moved = new Map<Tensor, Tensor>();
+    try {
+      for (const { value } of plan) {
+        if (moved.has(value)) continue;
+        // The copy starts with recording off (a cast joins no graph); the promise is boxed so
+        // that recording is back on while the read is awaited.
+        const { pending } = noGrad(() => ({ pending: value.toAsync(target) }));
+        const out = await pending;
+        if (out === value) {
+          moved.set(value, value);
+          continue;
+        }
+        made.push(out);
+        const held = keep(value instanceof Parameter ? new Parameter(out, value.requiresGrad) : out);
+        if (held !== out) {
+          made.push(held);
+          out.dispose();
+        }
+        moved.set(value, held);
+      }
+    } catch (error) {
+      for (const t of made) t.dispose();
+      throw error;
+    }
+    // Another await-free pass: a field that changed while the copies were read is still replaced
+    // only if it holds the tensor that was copied.
+    for (const { fields, key, value } of plan) if (fields[key] === value) fields[key] = moved.get(value)!;
     return this;
   }
 
@@ -329,4 +440,112 @@ export function checkShapeMatches(what: string, got: readonly number[], want: re
   if (got.join(",") !== want.join(",")) {
     throw new ShapeError(`${what}: expected shape [${want.join(", ")}], got [${got.join(", ")}]`);
   }
+}
+
+/**
+ * An array or plain object held in a module field, walked as if it were a ModuleList or
+ * ModuleDict: its modules are children and its parameters are parameters, under their index or
+ * key. Reads and writes go to the array or object itself, so `to()` replaces tensors in place.
+ */
+class FieldContainer extends Module<never[], never> {
+  readonly #target: unknown[] | Record<string, unknown>;
+
+  constructor(target: unknown[] | Record<string, unknown>) {
+    super();
+    this.#target = target;
+  }
+
+  /** Defines an accessor per key, so that writes through the module land in the array/object. */
+  refresh(): this {
+    const target = this.#target as Record<string, unknown>;
+    for (const [key] of this.entries()) {
+      Object.defineProperty(this, key, {
+        get: () => target[key],
+        set: (value: unknown) => {
+          target[key] = value;
+        },
+        enumerable: false,
+        configurable: true,
+      });
+    }
+    return this;
+  }
+
+  protected override entries(): [string, unknown][] {
+    const t = this.#target;
+    const pairs: [string, unknown][] = Array.isArray(t) ? t.map((v, i) => [String(i), v]) : Object.keys(t).map((k) => [k, t[k]]);
+    if (pairs.some(([key, v]) => key === "training" && holdsModules(v, new Set()))) {
+      throw new ValueError('a plain object of modules cannot use the key "training": use an nn.ModuleDict');
+    }
+    return pairs.filter(([key, v]) => key !== "training" && v !== undefined && v !== null);
+  }
+
+  protected override typeName(): string {
+    const values = this.entries().map(([, v]) => v);
+    const params = values.length > 0 && values.every((v) => v instanceof Parameter);
+    return Array.isArray(this.#target) ? (params ? "ParameterList" : "ModuleList") : params ? "ParameterDict" : "ModuleDict";
+  }
+
+  override extraRepr(): string {
+    return parameterLines(this.entries());
+  }
+
+  forward(): never {
+    throw new ValueError(`a ${this.typeName()} held in a field has no forward: call its modules`);
+  }
+}
+
+/** ParameterList's printout lines, as PyTorch 1.13 writes them (extra indentation included). */
+export function parameterLines(entries: [string, unknown][]): string {
+  return entries
+    .filter(([, v]) => v instanceof Tensor)
+    .map(([key, v]) => {
+      const t = v as Tensor;
+      const where = t.device === "cpu" ? "" : ` (${t.device})`;
+      return `  (${key}): ${t instanceof Parameter ? "Parameter" : "Tensor"} containing: [${t.dtype} of size ${t.shape.join("x")}${where}]`;
+    })
+    .join("\n");
+}
+
+const containers = new WeakMap<object, FieldContainer>();
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== "object") return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Whether an array or plain object holds a module or parameter, at any depth. */
+function holdsModules(value: unknown, seen: Set<object>): boolean {
+  if (value instanceof Module || value instanceof Parameter) return true;
+  if (!(Array.isArray(value) || isPlainObject(value)) || seen.has(value)) return false;
+  seen.add(value);
+  return Object.values(value).some((v) => holdsModules(v, seen));
+}
+
+/**
+ * The container a field's array or plain object is walked as, or undefined when it holds no
+ * module or parameter. A Map or Set that holds some cannot be walked and is refused, so that no
+ * parameter is silently left out of parameters(), stateDict() or to().
+ */
+function fieldContainer(owner: AnyModule, key: string, value: unknown): AnyModule | undefined {
+  if (value instanceof Map || value instanceof Set) {
+    const items = value instanceof Map ? [...value.values()] : [...value];
+    if (items.some((v) => holdsModules(v, new Set()))) {
+      throw new ValueError(
+        `${owner.constructor.name}.${key} is a ${value instanceof Map ? "Map" : "Set"} holding modules or parameters, which ` +
+          "parameters(), stateDict() and to() cannot walk: hold them in an nn.ModuleDict, nn.ModuleList or nn.ParameterList, " +
+          "a plain object or an array",
+      );
+    }
+    return undefined;
+  }
+  if (!(Array.isArray(value) || isPlainObject(value)) || !holdsModules(value, new Set())) return undefined;
+  let container = containers.get(value);
+  if (container === undefined) {
+    container = new FieldContainer(value);
+    containers.set(value, container);
+  }
+  container.training = owner.training;
+  return container.refresh();
 }

@@ -2,6 +2,7 @@
 import { ValueError, type Tensor } from "@lockstep/core";
 import { leakyRelu, silu, softplus, type SoftplusOptions } from "../functional/activation.js";
 import { Module } from "../module.js";
+import { pyFloat, pyNumber, pyRepr, pyValue } from "../repr.js";
 
 /** Like torch.nn.ReLU: `max(x, 0)` elementwise. */
 export class ReLU extends Module {
@@ -22,6 +23,11 @@ export class GELU extends Module {
 
   forward(x: Tensor): Tensor {
     return x.gelu({ approximate: this.approximate });
+  }
+
+  /** `approximate='none'`, as PyTorch prints it. */
+  override extraRepr(): string {
+    return `approximate=${pyRepr(this.approximate)}`;
   }
 }
 
@@ -52,6 +58,11 @@ export class Softmax extends Module {
   forward(x: Tensor): Tensor {
     return x.softmax(this.dim);
   }
+
+  /** `dim=-1`, as PyTorch prints it. */
+  override extraRepr(): string {
+    return `dim=${pyValue(this.dim)}`;
+  }
 }
 
 /** Like torch.nn.LogSoftmax: `log(softmax(x, dim))`, computed stably. */
@@ -66,6 +77,11 @@ export class LogSoftmax extends Module {
 
   forward(x: Tensor): Tensor {
     return x.logSoftmax(this.dim);
+  }
+
+  /** `dim=1`, as PyTorch prints it. */
+  override extraRepr(): string {
+    return `dim=${pyValue(this.dim)}`;
   }
 }
 
@@ -92,6 +108,11 @@ export class LeakyReLU extends Module {
   forward(x: Tensor): Tensor {
     return leakyRelu(x, this.negativeSlope);
   }
+
+  /** `negative_slope=0.01`, as PyTorch prints it. */
+  override extraRepr(): string {
+    return `negative_slope=${pyFloat(this.negativeSlope)}`;
+  }
 }
 
 /** Like torch.nn.Softplus: `log(1 + exp(β·x)) / β`, linear above β·x > threshold. */
@@ -111,6 +132,11 @@ export class Softplus extends Module {
 
   forward(x: Tensor): Tensor {
     return softplus(x, { beta: this.beta, threshold: this.threshold });
+  }
+
+  /** `beta=1, threshold=20`, as PyTorch prints it. */
+  override extraRepr(): string {
+    return `beta=${pyNumber(this.beta)}, threshold=${pyNumber(this.threshold)}`;
   }
 }
 

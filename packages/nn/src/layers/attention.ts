@@ -8,6 +8,12 @@ import { Module, Parameter, checkPositiveInt } from "../module.js";
 import type { FactoryOptions } from "./factory.js";
 import { Linear } from "./linear.js";
 
+/**
+ * The class PyTorch gives MultiheadAttention's out_proj: a plain Linear under another name, kept so
+ * that `String(mha)` prints `(out_proj): NonDynamicallyQuantizableLinear(...)` as PyTorch does.
+ */
+class NonDynamicallyQuantizableLinear extends Linear {}
+
 /** Options of `MultiheadAttention`, like the keyword arguments of torch.nn.MultiheadAttention. */
 export interface MultiheadAttentionOptions extends FactoryOptions {
   /** Dropout probability on the attention weights (training mode only); default 0. */
@@ -141,7 +147,7 @@ export class MultiheadAttention extends Module<
     this.in_proj_bias = bias ? new Parameter(empty([3 * embedDim], factory)) : undefined;
     // PyTorch constructs out_proj here, drawing its Linear init, before _reset_parameters redraws
     // the input projections: the order of draws follows.
-    this.out_proj = new Linear(embedDim, embedDim, { ...factory, bias, generator: options.generator });
+    this.out_proj = new NonDynamicallyQuantizableLinear(embedDim, embedDim, { ...factory, bias, generator: options.generator });
     this.bias_k = options.addBiasKv ? new Parameter(empty([1, 1, embedDim], factory)) : undefined;
     this.bias_v = options.addBiasKv ? new Parameter(empty([1, 1, embedDim], factory)) : undefined;
     this.resetParameters(options.generator);

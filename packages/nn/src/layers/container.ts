@@ -2,6 +2,7 @@
 import { ValueError, type Tensor } from "@lockstep/core";
 import * as F from "../functional.js";
 import { Module, type AnyModule } from "../module.js";
+import { pyFloat } from "../repr.js";
 
 /** Zeroes elements with probability p in training mode (PyTorch's CPU mask); identity in eval mode. */
 export class Dropout extends Module {
@@ -18,6 +19,11 @@ export class Dropout extends Module {
 
   forward(x: Tensor): Tensor {
     return F.dropout(x, this.p, this.training);
+  }
+
+  /** `p=0.5, inplace=False`, as PyTorch prints it. */
+  override extraRepr(): string {
+    return `p=${pyFloat(this.p)}, inplace=False`;
   }
 }
 
@@ -38,6 +44,11 @@ export class Flatten extends Module {
 
   forward(x: Tensor): Tensor {
     return x.flatten(this.startDim, this.endDim);
+  }
+
+  /** `start_dim=1, end_dim=-1`, as PyTorch prints it. */
+  override extraRepr(): string {
+    return `start_dim=${this.startDim}, end_dim=${this.endDim}`;
   }
 }
 

@@ -8,6 +8,7 @@ import * as F from "../functional.js";
 import { sizes } from "../functional/windows.js";
 import { Module, Parameter, checkPositiveInt } from "../module.js";
 import type { FactoryOptions } from "./factory.js";
+import { pyTuple, pyValue } from "../repr.js";
 
 /** Options of `Conv1d` and `Conv2d`, like PyTorch's keyword arguments. */
 export interface ConvLayerOptions extends FactoryOptions {
@@ -99,6 +100,20 @@ abstract class ConvNd extends Module<[Tensor], Tensor> {
       const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
       uniform_(this.bias, -bound, bound, { generator });
     }
+  }
+
+  /**
+   * `1, 6, kernel_size=(5, 5), stride=(1, 1)` plus the arguments that differ from their defaults,
+   * as PyTorch prints it.
+   */
+  override extraRepr(): string {
+    let s = `${this.inChannels}, ${this.outChannels}, kernel_size=${pyTuple(this.kernelSize)}, stride=${pyTuple(this.stride)}`;
+    if (typeof this.padding === "string" || this.padding.some((p) => p !== 0)) s += `, padding=${pyValue(this.padding)}`;
+    if (this.dilation.some((d) => d !== 1)) s += `, dilation=${pyTuple(this.dilation)}`;
+    if (this.groups !== 1) s += `, groups=${this.groups}`;
+    if (this.bias === undefined) s += ", bias=False";
+    if (this.paddingMode !== "zeros") s += `, padding_mode=${this.paddingMode}`;
+    return s;
   }
 
   /**

@@ -43,3 +43,4 @@ export {
   type TransformerEncoderOptions,
   type TransformerLayerOptions,
 } from "./transformer.js";
+export { ModuleDict, ModuleList, ParameterList } from "./containers.js";

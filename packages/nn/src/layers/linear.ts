@@ -6,6 +6,7 @@ import { normal_, uniform_ } from "../init.js";
 import * as F from "../functional.js";
 import { Module, Parameter, checkPositiveInt } from "../module.js";
 import type { FactoryOptions } from "./factory.js";
+import { pyValue } from "../repr.js";
 
 /** Options of `Linear`. */
 export interface LinearOptions extends FactoryOptions {
@@ -55,6 +56,11 @@ export class Linear extends Module {
   forward(x: Tensor): Tensor {
     return F.linear(x, this.weight, this.bias);
   }
+
+  /** `in_features=4, out_features=16, bias=True`, as PyTorch prints it. */
+  override extraRepr(): string {
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${pyValue(this.bias !== undefined)}`;
+  }
 }
 
 /** Options of `Embedding`. */
@@ -97,5 +103,10 @@ export class Embedding extends Module {
     }
     const rows = this.weight.indexSelect(0, indices.reshape(-1));
     return rows.reshape([...indices.shape, this.embeddingDim]);
+  }
+
+  /** `10, 3` (rows, size), as PyTorch prints it. */
+  override extraRepr(): string {
+    return `${this.numEmbeddings}, ${this.embeddingDim}`;
   }
 }

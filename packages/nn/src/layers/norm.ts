@@ -5,6 +5,7 @@ import { ShapeError, ValueError, ones, zeros, type Tensor } from "@lockstep/core
 import * as F from "../functional.js";
 import { Module, Parameter, checkPositiveInt } from "../module.js";
 import type { FactoryOptions } from "./factory.js";
+import { pyFloat, pyTuple, pyValue } from "../repr.js";
 
 /** Options of `LayerNorm`. */
 export interface LayerNormOptions extends FactoryOptions {
@@ -43,6 +44,11 @@ export class LayerNorm extends Module {
   forward(x: Tensor): Tensor {
     return F.layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
   }
+
+  /** `(4,), eps=1e-05, elementwise_affine=True`, as PyTorch prints it. */
+  override extraRepr(): string {
+    return `${pyTuple(this.normalizedShape)}, eps=${pyFloat(this.eps)}, elementwise_affine=${pyValue(this.weight !== undefined)}`;
+  }
 }
 
 /** Options of `RMSNorm`. */
@@ -80,6 +86,12 @@ export class RMSNorm extends Module {
 
   forward(x: Tensor): Tensor {
     return F.rmsNorm(x, this.normalizedShape, this.weight, this.eps);
+  }
+
+  /** `(4,), eps=None, elementwise_affine=True`, as PyTorch 2.4+ prints it. */
+  override extraRepr(): string {
+    const eps = this.eps === undefined ? "None" : pyFloat(this.eps);
+    return `${pyTuple(this.normalizedShape)}, eps=${eps}, elementwise_affine=${pyValue(this.weight !== undefined)}`;
   }
 }
 
@@ -151,6 +163,15 @@ abstract class BatchNormBase extends Module<[Tensor], Tensor> {
 
   /** Throws ShapeError unless `x` has a rank this layer accepts. */
   protected abstract checkInput(x: Tensor): void;
+
+  /** `16, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True`, as PyTorch prints it. */
+  override extraRepr(): string {
+    const momentum = this.momentum === null ? "None" : pyFloat(this.momentum);
+    return (
+      `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${momentum}, affine=${pyValue(this.affine)}, ` +
+      `track_running_stats=${pyValue(this.trackRunningStats)}`
+    );
+  }
 
   /**
    * Like PyTorch's reset_running_stats: running mean 0, variance 1, no batches tracked (in place,
@@ -250,5 +271,10 @@ export class GroupNorm extends Module<[Tensor], Tensor> {
   /** Normalises `x` [N, numChannels, …]. */
   forward(x: Tensor): Tensor {
     return F.groupNorm(x, this.numGroups, { weight: this.weight, bias: this.bias, eps: this.eps });
+  }
+
+  /** `2, 6, eps=1e-05, affine=True`, as PyTorch prints it. */
+  override extraRepr(): string {
+    return `${this.numGroups}, ${this.numChannels}, eps=${pyFloat(this.eps)}, affine=${pyValue(this.weight !== undefined)}`;
   }
 }

@@ -3,6 +3,7 @@
 import type { Tensor } from "@lockstep/core";
 import * as F from "../functional.js";
 import { Module } from "../module.js";
+import { pyTuple, pyValue, type PyValue } from "../repr.js";
 
 /** Options of `MaxPool1d` / `MaxPool2d`. */
 export interface MaxPoolLayerOptions<R extends boolean> extends F.MaxPoolOptions {
@@ -30,6 +31,15 @@ export class MaxPool2d<R extends boolean = false> extends Module<[Tensor], MaxPo
     if (this.options.returnIndices === true) return F.maxPool2dWithIndices(x, this.kernelSize, this.options) as MaxPoolOutput<R>;
     return F.maxPool2d(x, this.kernelSize, { ...this.options, returnIndices: false }) as MaxPoolOutput<R>;
   }
+
+  /** `kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False`, as PyTorch prints it. */
+  override extraRepr(): string {
+    const o = this.options;
+    return (
+      `kernel_size=${pyValue(this.kernelSize)}, stride=${pyValue(o.stride ?? this.kernelSize)}, padding=${pyValue(o.padding ?? 0)}, ` +
+      `dilation=${pyValue(o.dilation ?? 1)}, ceil_mode=${pyValue(o.ceilMode ?? false)}`
+    );
+  }
 }
 
 /** Like torch.nn.MaxPool1d: the maximum of each window of [N, C, L] (or [C, L]) inputs. */
@@ -49,6 +59,15 @@ export class MaxPool1d<R extends boolean = false> extends Module<[Tensor], MaxPo
     if (this.options.returnIndices === true) return F.maxPool1dWithIndices(x, this.kernelSize, this.options) as MaxPoolOutput<R>;
     return F.maxPool1d(x, this.kernelSize, { ...this.options, returnIndices: false }) as MaxPoolOutput<R>;
   }
+
+  /** `kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False`, as PyTorch prints it. */
+  override extraRepr(): string {
+    const o = this.options;
+    return (
+      `kernel_size=${pyValue(this.kernelSize)}, stride=${pyValue(o.stride ?? this.kernelSize)}, padding=${pyValue(o.padding ?? 0)}, ` +
+      `dilation=${pyValue(o.dilation ?? 1)}, ceil_mode=${pyValue(o.ceilMode ?? false)}`
+    );
+  }
 }
 
 /** Like torch.nn.AvgPool2d: the mean of each window of [N, C, H, W] (or [C, H, W]) inputs. */
@@ -66,6 +85,12 @@ export class AvgPool2d extends Module<[Tensor], Tensor> {
   /** Pools `x`. */
   forward(x: Tensor): Tensor {
     return F.avgPool2d(x, this.kernelSize, this.options);
+  }
+
+  /** `kernel_size=2, stride=2, padding=0`, as PyTorch prints it (stride defaults to the kernel size). */
+  override extraRepr(): string {
+    const o = this.options;
+    return `kernel_size=${pyValue(this.kernelSize)}, stride=${pyValue(o.stride ?? this.kernelSize)}, padding=${pyValue(o.padding ?? 0)}`;
   }
 }
 
@@ -85,6 +110,13 @@ export class AvgPool1d extends Module<[Tensor], Tensor> {
   forward(x: Tensor): Tensor {
     return F.avgPool1d(x, this.kernelSize, this.options);
   }
+
+  /** `kernel_size=(4,), stride=(2,), padding=(0,)`: AvgPool1d keeps one-element tuples, as PyTorch prints it. */
+  override extraRepr(): string {
+    const single = (v: F.SizeArg): string => pyTuple(typeof v === "number" ? [v] : v);
+    const o = this.options;
+    return `kernel_size=${single(this.kernelSize)}, stride=${single(o.stride ?? this.kernelSize)}, padding=${single(o.padding ?? 0)}`;
+  }
 }
 
 /** Like torch.nn.AdaptiveAvgPool2d: averages [N, C, H, W] (or [C, H, W]) inputs down to a fixed size. */
@@ -101,6 +133,11 @@ export class AdaptiveAvgPool2d extends Module<[Tensor], Tensor> {
   forward(x: Tensor): Tensor {
     return F.adaptiveAvgPool2d(x, this.outputSize);
   }
+
+  /** `output_size=(1, 1)`, as PyTorch prints it. */
+  override extraRepr(): string {
+    return `output_size=${pyValue(this.outputSize as PyValue)}`;
+  }
 }
 
 /** Like torch.nn.AdaptiveAvgPool1d: averages [N, C, L] (or [C, L]) inputs down to a fixed length. */
@@ -116,5 +153,10 @@ export class AdaptiveAvgPool1d extends Module<[Tensor], Tensor> {
   /** Pools `x` to `outputSize`. */
   forward(x: Tensor): Tensor {
     return F.adaptiveAvgPool1d(x, this.outputSize);
+  }
+
+  /** `output_size=(1, 1)`, as PyTorch prints it. */
+  override extraRepr(): string {
+    return `output_size=${pyValue(this.outputSize as PyValue)}`;
   }
 }

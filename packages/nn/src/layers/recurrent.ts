@@ -9,6 +9,7 @@ import * as F from "../functional.js";
 import { uniform_ } from "../init.js";
 import { Module, Parameter, checkPositiveInt } from "../module.js";
 import type { FactoryOptions } from "./factory.js";
+import { pyFloat } from "../repr.js";
 
 /** Options shared by `RNN`, `LSTM` and `GRU` (PyTorch's RNNBase keywords). */
 export interface RNNBaseOptions extends FactoryOptions {
@@ -173,6 +174,17 @@ export abstract class RNNBase<H> extends Module<[Tensor, H?], [Tensor, H]> {
   }
 
   /** The parameters of one layer and direction. */
+  /** `4, 8` plus the options that differ from their defaults, as PyTorch prints it. */
+  override extraRepr(): string {
+    let s = `${this.inputSize}, ${this.hiddenSize}`;
+    if (this.numLayers !== 1) s += `, num_layers=${this.numLayers}`;
+    if (!this.bias) s += ", bias=False";
+    if (this.batchFirst) s += ", batch_first=True";
+    if (this.dropout !== 0) s += `, dropout=${pyFloat(this.dropout)}`;
+    if (this.bidirectional) s += ", bidirectional=True";
+    return s;
+  }
+
   protected weights(layer: number, dir: number): CellWeights {
     const fields = this as unknown as Record<string, Tensor | undefined>;
     const suffix = `l${layer}${dir === 1 ? "_reverse" : ""}`;

@@ -8,6 +8,7 @@ import * as F from "../functional.js";
 import { Module, checkPositiveInt, type AnyModule } from "../module.js";
 import { MultiheadAttention, canonicalMask } from "./attention.js";
 import { Dropout } from "./container.js";
+import { ModuleList } from "./containers.js";
 import type { FactoryOptions } from "./factory.js";
 import { Linear } from "./linear.js";
 import { LayerNorm } from "./norm.js";
@@ -303,28 +304,13 @@ export class TransformerDecoderLayer extends Module<[Tensor, Tensor, Transformer
   }
 }
 
-/** Numbered children "0", "1", … so that state-dict keys read `layers.0.…` like a ModuleList's. */
-export class TransformerLayerList<T extends AnyModule> extends Module<[Tensor], Tensor> {
-  /** Number of layers. */
-  readonly length: number;
-
-  /** Holds `layers` as children "0", "1", … in order. */
-  constructor(layers: readonly T[]) {
-    super();
-    layers.forEach((layer, i) => {
-      (this as unknown as Record<string, T>)[String(i)] = layer;
-    });
-    this.length = layers.length;
-  }
-
-  /** The layer at `index`. */
-  at(index: number): T {
-    return (this as unknown as Record<string, T>)[String(index)]!;
-  }
-
-  /** A list is not a layer: calling it throws, as calling a ModuleList does in PyTorch. */
-  forward(): Tensor {
-    throw new ValueError("TransformerLayerList is a container of layers and has no forward");
+/**
+ * TransformerEncoder's `layers`: an nn.ModuleList (children "0", "1", …, state-dict keys
+ * `layers.0.…`), printed as PyTorch prints it, `ModuleList(...)`.
+ */
+export class TransformerLayerList<T extends AnyModule> extends ModuleList<T> {
+  protected override typeName(): string {
+    return "ModuleList";
   }
 }
 

@@ -9,3 +9,4 @@ export {
   type OutputGap,
   type SourceRow,
 } from "./discrepancy.js";
+export { parameterCount, type ParameterCountOptions } from "./count.js";
