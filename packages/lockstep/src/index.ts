@@ -24,6 +24,7 @@ export {
   getRngState,
   initialSeed,
   manualSeed,
+  multinomial,
   rand,
   randint,
   randn,
@@ -31,6 +32,7 @@ export {
   seed,
   setRngState,
   type RandomTensorOptions,
+  type MultinomialOptions,
   type Seed,
 } from "@lockstep/random";
 /**

@@ -217,3 +217,5 @@ export * from "./functional/norm.js";
 export * from "./functional/attention.js";
 export * from "./functional/activation.js";
 export * from "./functional/rms-norm.js";
+/** Like torch.nn.functional.one_hot: int32 class indices to int32 one-hot vectors (see core's `oneHot`). */
+export { oneHot } from "@lockstep/core";

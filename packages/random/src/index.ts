@@ -34,6 +34,7 @@ export {
   type XavierOptions,
 } from "./init.js";
 export { dropoutMask, type DropoutMaskOptions } from "./creation.js";
+export { multinomial, type MultinomialOptions } from "./multinomial.js";
 
 // Building blocks, exported for backends and tests that need the same arithmetic.
 export { MT19937, MT_STATE_WORDS } from "./mt19937.js";
