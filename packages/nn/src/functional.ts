@@ -148,6 +148,8 @@ export interface CrossEntropyOptions extends NllOptions {
 
 /** Cross-entropy of logits against class indices: logSoftmax, then NLL (with optional smoothing). */
 export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
+  // A floating target holds class probabilities (PyTorch's soft-label form).
+  if (target instanceof Tensor && isFloating(target.dtype)) return crossEntropyWithProbabilities(logits, target, options);
   const reduction = checkReduction(options.reduction ?? "mean");
   const ignoreIndex = options.ignoreIndex ?? -100;
   const smoothing = options.labelSmoothing ?? 0;
@@ -217,5 +219,7 @@ export * from "./functional/norm.js";
 export * from "./functional/attention.js";
 export * from "./functional/activation.js";
 export * from "./functional/rms-norm.js";
+export * from "./functional/losses.js";
+import { crossEntropyWithProbabilities } from "./functional/losses.js";
 /** Like torch.nn.functional.one_hot: int32 class indices to int32 one-hot vectors (see core's `oneHot`). */
 export { oneHot } from "@lockstep/core";

@@ -54,6 +54,7 @@ export {
   type TransformerLayerOptions,
 } from "./layers/index.js";
 export { BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss } from "./losses.js";
+export { BCELoss, HuberLoss, KLDivLoss, L1Loss, SmoothL1Loss } from "./losses.js";
 /**
  * Stateless functions behind the layers and losses, like torch.nn.functional
  * (`nn.functional.relu(x)`).
@@ -72,3 +73,9 @@ export * as optim from "./optim/index.js";
  * measures where a train/eval gap comes from.
  */
 export * as utils from "./utils/index.js";
+/**
+ * Datasets and the DataLoader, like torch.utils.data (`new nn.data.DataLoader(dataset, { batchSize,
+ * shuffle })`); shuffled orders equal PyTorch's after the same seed.
+ */
+export * as data from "./data/index.js";
+export { save, load, saveBytes, loadBytes, CheckpointError, type CheckpointValue } from "./checkpoint.js";

@@ -71,3 +71,81 @@ export class BCEWithLogitsLoss extends Module {
     return F.binaryCrossEntropyWithLogits(input, target, this.options);
   }
 }
+
+/** Like torch.nn.L1Loss: mean (or sum) of absolute differences; see `functional.l1Loss`. */
+export class L1Loss extends Module {
+  /** Like torch.nn.L1Loss(reduction="mean"). */
+  constructor(
+    /** `reduction`: "mean" (default), "sum" or "none". */
+    readonly options: { reduction?: F.Reduction } = {}
+  ) {
+    super();
+  }
+
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.l1Loss(input, target, this.options);
+  }
+}
+
+/** Like torch.nn.SmoothL1Loss: quadratic below `beta`, linear above; see `functional.smoothL1Loss`. */
+export class SmoothL1Loss extends Module {
+  /** Like torch.nn.SmoothL1Loss(reduction="mean", beta=1.0). */
+  constructor(
+    /** `reduction` and `beta` (default 1). */
+    readonly options: { reduction?: F.Reduction; beta?: number } = {}
+  ) {
+    super();
+  }
+
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.smoothL1Loss(input, target, this.options);
+  }
+}
+
+/** Like torch.nn.HuberLoss: quadratic below `delta`, delta-scaled linear above; see `functional.huberLoss`. */
+export class HuberLoss extends Module {
+  /** Like torch.nn.HuberLoss(reduction="mean", delta=1.0). */
+  constructor(
+    /** `reduction` and `delta` (default 1). */
+    readonly options: { reduction?: F.Reduction; delta?: number } = {}
+  ) {
+    super();
+  }
+
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.huberLoss(input, target, this.options);
+  }
+}
+
+/**
+ * Like torch.nn.BCELoss: binary cross-entropy of probabilities in [0, 1], logs clamped at −100;
+ * see `functional.binaryCrossEntropy`.
+ */
+export class BCELoss extends Module {
+  /** Like torch.nn.BCELoss(weight=None, reduction="mean"). */
+  constructor(
+    /** `reduction`, and `weight`: a rescaling weight broadcast over the elements. */
+    readonly options: { reduction?: F.Reduction; weight?: Tensor } = {}
+  ) {
+    super();
+  }
+
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.binaryCrossEntropy(input, target, this.options);
+  }
+}
+
+/** Like torch.nn.KLDivLoss: KL divergence of log-probability inputs from a target; see `functional.klDiv`. */
+export class KLDivLoss extends Module {
+  /** Like torch.nn.KLDivLoss(reduction="mean", log_target=False). */
+  constructor(
+    /** `reduction` ("mean", "batchmean", "sum", "none") and `logTarget`. */
+    readonly options: F.KLDivOptions = {}
+  ) {
+    super();
+  }
+
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.klDiv(input, target, this.options);
+  }
+}

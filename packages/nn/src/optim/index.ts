@@ -8,3 +8,19 @@ export { Optimizer, type OptimizerStateDict, type ParamGroup, type ParamsArgumen
 export { SGD, type SGDOptions } from "./sgd.js";
 export { Adam, AdamW, type AdamOptions } from "./adam.js";
 export { LRScheduler, StepLR, CosineAnnealingLR } from "./scheduler.js";
+export { RMSprop, type RMSpropOptions } from "./rmsprop.js";
+export { Adagrad, type AdagradOptions } from "./adagrad.js";
+export {
+  ExponentialLR,
+  LambdaLR,
+  LinearLR,
+  OneCycleLR,
+  ReduceLROnPlateau,
+  SequentialLR,
+  loadSchedulerStateDictOf,
+  schedulerStateDictOf,
+  type LinearLROptions,
+  type OneCycleLROptions,
+  type ReduceLROnPlateauOptions,
+} from "./schedulers-extra.js";
+export type { SchedulerStateDict } from "./scheduler-state.js";

@@ -9,4 +9,5 @@ export {
   type OutputGap,
   type SourceRow,
 } from "./discrepancy.js";
+export { clipGradNorm_, clipGradValue_, type ClipGradNormOptions } from "./clip-grad.js";
 export { parameterCount, type ParameterCountOptions } from "./count.js";
