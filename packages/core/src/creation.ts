@@ -260,9 +260,18 @@ export function emptyLike(t: Tensor, options: TensorOptions = {}): Tensor {
  * `arange(end)` or `arange(start, end, step)`: int32 when every bound is whole (PyTorch: int64),
  * else float32. Values are `start + i·step` computed in double, then stored in the dtype.
  */
-export function arange(start: number, end?: number, step?: number | TensorOptions, options?: TensorOptions): Tensor {
+export function arange(end: number, options?: TensorOptions): Tensor;
+/** `arange(start, end, step?, options?)`; `step` may be replaced by the options. */
+export function arange(start: number, end: number, step?: number | TensorOptions, options?: TensorOptions): Tensor;
+export function arange(start: number, endOrOptions?: number | TensorOptions, step?: number | TensorOptions, options?: TensorOptions): Tensor {
   let opts: unknown = options;
   let s: unknown = step;
+  let end: unknown = endOrOptions;
+  // arange(end, options), like torch.arange(5, dtype=...).
+  if (end !== null && typeof end === "object" && !Array.isArray(end) && step === undefined && options === undefined) {
+    opts = end;
+    end = undefined;
+  }
   if (s !== undefined && typeof s === "object" && s !== null && !Array.isArray(s)) {
     if (options !== undefined) throw new LockstepTypeError("arange(): options given twice (as 'step' and as 'options')");
     opts = s;

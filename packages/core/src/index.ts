@@ -71,6 +71,7 @@ export {
   checkInt,
   checkNumber,
   checkNumel,
+  checkObject,
   checkOptionalBool,
   checkOptionalDim,
   checkOptionalTensorLike,

@@ -19,7 +19,7 @@ import * as adv from "./ops/advanced-indexing.js";
 import * as sorting from "./ops/sorting.js";
 import * as shaping from "./ops/shaping.js";
 import { isFloating } from "./dtype.js";
-import { checkBool, checkFunction, checkInt, checkOptionalDim, checkOptions, checkSizes, checkTensor, formatValue } from "./validate.js";
+import { checkBool, checkFunction, checkNumber, checkObject, checkOptionalDim, checkOptions, checkSizes, checkTensor, formatValue } from "./validate.js";
 
 /** Shared by every view of one storage: reference count and in-place version counter. */
 interface StorageHandle {
@@ -655,11 +655,23 @@ export class Tensor {
   /** Like torch.Tensor.clamp_: each element limited to [min, max], in place. */
   clamp_(min?: number | Tensor, max?: number | Tensor): this { aip.clamp_(this, min, max); return this; }
   /** Fills with uniform values in [from, to) from PyTorch's CPU stream (needs @lockstep/random). */
-  uniform_(from = 0, to = 1, options?: RandomOptions): this { randomHooks("uniform_").uniform_(this, from, to, options); return this; }
+  uniform_(from = 0, to = 1, options?: RandomOptions): this {
+    randomArgs("uniform_", this, { from, to }, options);
+    randomHooks("uniform_").uniform_(this, from, to, options);
+    return this;
+  }
   /** Fills with normal values (needs @lockstep/random). */
-  normal_(mean = 0, std = 1, options?: RandomOptions): this { randomHooks("normal_").normal_(this, mean, std, options); return this; }
+  normal_(mean = 0, std = 1, options?: RandomOptions): this {
+    randomArgs("normal_", this, { mean, std }, options);
+    randomHooks("normal_").normal_(this, mean, std, options);
+    return this;
+  }
   /** Fills with 1 with probability p, else 0 (needs @lockstep/random). */
-  bernoulli_(p = 0.5, options?: RandomOptions): this { randomHooks("bernoulli_").bernoulli_(this, p, options); return this; }
+  bernoulli_(p = 0.5, options?: RandomOptions): this {
+    randomArgs("bernoulli_", this, { p }, options);
+    randomHooks("bernoulli_").bernoulli_(this, p, options);
+    return this;
+  }
 
   // ---- indexing -----------------------------------------------------------------------------
 
@@ -690,6 +702,17 @@ export class Tensor {
 export interface RandomOptions {
   /** The Generator to draw from; the default generator when omitted. */
   generator?: unknown;
+}
+
+/**
+ * The kinds of a random fill's arguments (numbers, an options object with only `generator`, an
+ * object). Their values (ranges, the generator's device) are checked by @lockstep/random, also
+ * before it draws anything.
+ */
+function randomArgs(fn: string, t: Tensor, numbers: Record<string, unknown>, options: unknown): void {
+  t.assertLive();
+  for (const [name, value] of Object.entries(numbers)) checkNumber(fn, name, value);
+  checkOptions(fn, options, { generator: checkObject });
 }
 
 function autogradHooks(name: string) {

@@ -304,6 +304,14 @@ export function checkTensorList(fn: string, arg: string, value: unknown): Tensor
   return value as Tensor[];
 }
 
+/** An object (a Generator, say): not null, not a primitive ("must be Generator, not string …"). */
+export function checkObject(fn: string, arg: string, value: unknown): object {
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) {
+    throw typeError(fn, arg, arg === "generator" ? "Generator" : "object", value);
+  }
+  return value as object;
+}
+
 /** A callback ("must be callable, not …"). */
 export function checkFunction<F extends (...args: never[]) => unknown>(fn: string, arg: string, value: unknown): F {
   if (typeof value !== "function") throw typeError(fn, arg, "callable", value);
