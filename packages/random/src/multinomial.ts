@@ -1,9 +1,9 @@
 // torch.multinomial, reproducing PyTorch 1.13's CPU stream (no MKL):
-// - without replacement, or with one sample: the exponential race. q = empty_like(probs)
+// - without replacement: the exponential race. q = empty_like(probs)
 //   .exponential_(1) draws one 53-bit uniform u per element in row-major order and stores
 //   -log(1 - u) (double log, then rounded to the dtype); the samples are the top `numSamples` of
 //   probs / q along the last dim (argmax for one sample).
-// - with replacement and more than one sample: per row, the running sum of the probabilities in
+// - with replacement (one sample too): per row, the running sum of the probabilities in
 //   the dtype, each divided by the total, the last set to 1; per sample one 53-bit uniform u and
 //   a binary search for the first cumulative value that is not below u.
 // Everything happens on the host (the draws always do): probabilities are read synchronously,
@@ -85,7 +85,7 @@ export function multinomial(probs: Tensor, numSamples: number, options: Multinom
   const round = f32 ? Math.fround : (x: number) => x;
   const out = new Int32Array(rows * numSamples);
 
-  if (!replacement || numSamples === 1) {
+  if (!replacement) {
     for (let i = 0; i < data.length; i++) {
       const v = data[i]!;
       if (!(v >= 0 && v < Infinity)) throw new ValueError(`probability tensor contains either \`inf\`, \`nan\` or element < 0 (found ${v} at flat index ${i})`);

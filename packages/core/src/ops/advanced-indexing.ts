@@ -192,7 +192,7 @@ function parseItems(fn: string, x: Tensor, items: readonly IndexItem[]): { view:
  * The index tensors broadcast together, wrapped and range-checked, combined into one int32
  * linear index over the indexed dims (row-major), with the broadcast shape.
  */
-function linearIndex(fn: string, view: Tensor, advanced: readonly Advanced[]): { linear: Tensor; shape: number[] } {
+function linearIndex(fn: string, view: Tensor, advanced: readonly Advanced[]): { linear: Tensor; shape: number[]; host?: Int32Array } {
   let shape: number[] = [];
   for (const a of advanced) {
     try {
@@ -203,13 +203,19 @@ function linearIndex(fn: string, view: Tensor, advanced: readonly Advanced[]): {
       );
     }
   }
+  // Host-readable indices are combined on the CPU and uploaded once; the host copy also lets
+  // indexPut_ order repeated indices.
+  const onHost = advanced.every((a) => a.index.backend.readSync !== undefined);
   let linear: Tensor | undefined;
   for (const a of advanced) {
     const size = view.shape[a.pos]!;
-    const idx = broadcastTo(normalizeIndex(fn, a.index, size, a.pos, view.device), shape);
+    const idx = broadcastTo(normalizeIndex(fn, a.index, size, a.pos, onHost ? "cpu" : view.device), shape);
     linear = linear === undefined ? idx : add(mul(linear, size), idx);
   }
-  return { linear: contiguous(linear!), shape };
+  linear = contiguous(linear!);
+  if (!onHost) return { linear, shape };
+  const host = Int32Array.from(linear.dataSync());
+  return { linear: view.device === "cpu" ? linear : fromData(host, "int32", shape, view.device), shape, host };
 }
 
 function isAdjacent(advanced: readonly Advanced[]): boolean {
@@ -288,7 +294,7 @@ export function indexPut_(x: Tensor, indices: readonly Tensor[], values: TensorL
   if (indices.length === 0) throw new IndexError("index_put_(): at least one index tensor is needed");
   // All checks and the index arithmetic happen before the write.
   const { view, advanced } = parseItems("index_put_", x, indices);
-  const { linear, shape } = linearIndex("index_put_", view, advanced);
+  const { linear, shape, host } = linearIndex("index_put_", view, advanced);
   const n = numel(shape);
   const rest = x.shape.slice(advanced.length);
   const target = [...shape, ...rest];
@@ -312,12 +318,12 @@ export function indexPut_(x: Tensor, indices: readonly Tensor[], values: TensorL
   }
   let rounds: Int32Array[] | undefined;
   if (accumulate) {
-    if (linear.backend.readSync === undefined) {
+    if (host === undefined) {
       throw new DeviceError(
         `index_put_(accumulate=true): indices on '${linear.device}' cannot be read synchronously; pass them as CPU tensors`,
       );
     }
-    rounds = occurrenceRounds(linear.dataSync());
+    rounds = occurrenceRounds(host);
   }
   const src = contiguous(reshape(broadcastTo(vals, target), [n, ...rest]));
   const idx = (lin: Tensor) => contiguous(expand(reshape(lin, [lin.numel(), ...rest.map(() => 1)]), [lin.numel(), ...rest]));

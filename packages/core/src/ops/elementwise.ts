@@ -353,7 +353,9 @@ export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const dtype = promote([a, b]);
   // Broadcast in PyTorch's operand order (condition, a, b) so a mismatch is reported the same way.
   broadcastShapes(broadcastShapes(condition.shape, shapeOf(a)), shapeOf(b));
-  const { inputs, shape } = withCondition(condition, a, b, dtype);
+  // Two scalars live on the condition's device (else they would default to the CPU).
+  const first = a instanceof Tensor || b instanceof Tensor ? a : scalarTensor(a, dtype, condition.device);
+  const { inputs, shape } = withCondition(condition, first, b, dtype);
   return runPrimitive("where", inputs, [{ shape, dtype }], {})[0]!;
 }
 
