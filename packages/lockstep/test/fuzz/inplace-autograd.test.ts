@@ -108,9 +108,15 @@ describe("autograd misuse and flags (cpu)", () => {
     await fc.assert(
       fc.asyncProperty(dataFor([3], fc.double({ min: -3, max: 3, noNaN: true }).map(Math.fround)), anyValueArb, async (data, junk) => {
         const w = L.tensor(data, { requiresGrad: true });
-        const y = w.mul(w).sum();
+        const hidden = w.mul(w);
+        const y = hidden.sum();
+        // grad() with respect to a tensor the output does not use: refused, nothing accumulated.
+        const unused = L.tensor([1.5], { requiresGrad: true });
+        await expectRefused(() => L.grad(y, [unused]), [w, unused]);
         y.backward();
         const grad = w.grad!;
+        // The grad of a non-leaf is not kept (PyTorch: None) unless retainGrad() asked for it.
+        expect(hidden.grad).toBeUndefined();
         expect(Array.from(grad.dataSync())).toEqual(data.map((v) => Math.fround(2 * v)));
         // Second backward through freed buffers.
         await expectRefused(() => y.backward(), [w, grad]);
