@@ -19,7 +19,7 @@ export {
   type LayerNormOptions,
   type LinearOptions,
 } from "./layers/index.js";
-export { GRU, LSTM, RNN, RNNBase, type RNNBaseOptions, type RNNMode, type RNNOptions } from "./layers/index.js";
+export { GRU, LSTM, RNN, RNNBase, type LSTMOptions, type RNNBaseOptions, type RNNMode, type RNNOptions } from "./layers/index.js";
 export { Identity, LeakyReLU, RMSNorm, SiLU, Softplus, type RMSNormOptions } from "./layers/index.js";
 export {
   AdaptiveAvgPool1d,

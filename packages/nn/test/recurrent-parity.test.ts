@@ -9,7 +9,7 @@ import "@lockstep/backend-cpu";
 import { ShapeError, ValueError, tensor, type Tensor } from "@lockstep/core";
 import { manualSeed, rand } from "@lockstep/random";
 import { describe, expect, it } from "vitest";
-import { GRU, LSTM, RNN, type RNNBaseOptions, type RNNOptions } from "../src/index.js";
+import { GRU, LSTM, RNN, type LSTMOptions, type RNNBaseOptions, type RNNOptions } from "../src/index.js";
 import { bytesOf, expectBits, expectTensorClose, readFixture, sha256, toTensor, type Encoded } from "./support/fixtures.js";
 
 type Kind = "RNN" | "LSTM" | "GRU";
@@ -64,10 +64,10 @@ interface ErrorCase {
 
 const fixture = readFixture<{ torch: string; init: InitCase[]; parity: ParityCase[]; errors: ErrorCase[] }>("recurrent.json");
 
-function build(kind: Kind, inputSize: number, hiddenSize: number, options: RNNOptions & { dtype?: "float32" | "float64" }): AnyRNN {
+function build(kind: Kind, inputSize: number, hiddenSize: number, options: RNNOptions & LSTMOptions & { dtype?: "float32" | "float64" }): AnyRNN {
   if (kind === "RNN") return new RNN(inputSize, hiddenSize, options);
-  const { nonlinearity: _unused, ...rest } = options;
-  return kind === "LSTM" ? new LSTM(inputSize, hiddenSize, rest) : new GRU(inputSize, hiddenSize, rest);
+  const { nonlinearity: _unused, projSize, ...rest } = options;
+  return kind === "LSTM" ? new LSTM(inputSize, hiddenSize, { ...rest, projSize }) : new GRU(inputSize, hiddenSize, rest);
 }
 
 /** Runs forward with optional initial states and returns [output, hN, cN?]. */
@@ -146,6 +146,9 @@ describe("RNN/LSTM/GRU bad input", () => {
     expect(() => new LSTM(4, 8, { dropout: 1.5 })).toThrow(/dropout should be a number in range \[0, 1\].*got 1.5/);
     expect(() => new GRU(4, 0)).toThrow(/hidden_size must be a positive integer, got 0/);
     expect(() => new GRU(4, 8, { numLayers: 0 })).toThrow(/num_layers must be a positive integer, got 0/);
+    expect(() => new LSTM(4, 8, { projSize: 8 })).toThrow("proj_size has to be smaller than hidden_size, got proj_size=8 and hidden_size=8");
+    expect(() => new LSTM(4, 8, { projSize: -1 })).toThrow(/proj_size should be a positive integer or zero/);
+    expect(() => new GRU(4, 8, { projSize: 2 } as object)).toThrow("proj_size argument is only supported for LSTM, not RNN or GRU");
   });
 
   it("wrong input rank and dtype name the values", () => {

@@ -24,7 +24,7 @@ export {
   type MaxPoolLayerOptions,
   type MaxPoolOutput,
 } from "./pool.js";
-export { GRU, LSTM, RNN, RNNBase, type RNNBaseOptions, type RNNMode, type RNNOptions } from "./recurrent.js";
+export { GRU, LSTM, RNN, RNNBase, type LSTMOptions, type RNNBaseOptions, type RNNMode, type RNNOptions } from "./recurrent.js";
 export { Identity, LeakyReLU, SiLU, Softplus } from "./activation.js";
 export { RMSNorm, type RMSNormOptions } from "./norm.js";
 export {

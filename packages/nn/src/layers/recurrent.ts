@@ -27,6 +27,15 @@ export interface RNNBaseOptions extends FactoryOptions {
   generator?: Generator;
 }
 
+/** Options of `LSTM`. */
+export interface LSTMOptions extends RNNBaseOptions {
+  /**
+   * Size of a projection of h (`weight_hr`, no bias) after each step, 0 for none (default); must
+   * be below hiddenSize.
+   */
+  projSize?: number;
+}
+
 /** Options of `RNN`. */
 export interface RNNOptions extends RNNBaseOptions {
   /** The cell's nonlinearity; default "tanh". */
@@ -43,6 +52,8 @@ interface CellWeights {
   wHh: Tensor;
   bIh: Tensor | undefined;
   bHh: Tensor | undefined;
+  /** LSTM projection (projSize > 0). */
+  wHr: Tensor | undefined;
 }
 
 /** The recurrent state a cell carries from one step to the next (c only for LSTM). */
@@ -66,7 +77,8 @@ function cellStep(mode: RNNMode, xw: Tensor, state: CellState, w: CellWeights): 
     case "LSTM": {
       const [i, f, g, o] = xw.add(hw).chunk(4, -1) as [Tensor, Tensor, Tensor, Tensor];
       const c = f.sigmoid().mul(state.c!).add(i.sigmoid().mul(g.tanh()));
-      return { h: o.sigmoid().mul(c.tanh()), c };
+      const h = o.sigmoid().mul(c.tanh());
+      return { h: w.wHr === undefined ? h : F.linear(h, w.wHr), c };
     }
     case "GRU": {
       const [xr, xz, xn] = xw.chunk(3, -1) as [Tensor, Tensor, Tensor];
@@ -99,8 +111,9 @@ const tupleText = (shape: readonly number[]): string => `(${shape.join(", ")})`;
 
 /**
  * The shared machinery of RNN, LSTM and GRU, like torch.nn.RNNBase: parameters `weight_ih_l{k}`,
- * `weight_hh_l{k}`, `bias_ih_l{k}`, `bias_hh_l{k}` (then the `_reverse` ones) per layer, in that
- * registration order, all drawn from U(−1/√hiddenSize, 1/√hiddenSize) in that order.
+ * `weight_hh_l{k}`, `bias_ih_l{k}`, `bias_hh_l{k}` (and `weight_hr_l{k}` for a projected LSTM),
+ * then the `_reverse` ones, per layer, in that registration order, all drawn from
+ * U(−1/√hiddenSize, 1/√hiddenSize) in that order.
  */
 export abstract class RNNBase<H> extends Module<[Tensor, H?], [Tensor, H]> {
   /** Which cell runs: "RNN_TANH", "RNN_RELU", "LSTM" or "GRU". */
@@ -119,12 +132,14 @@ export abstract class RNNBase<H> extends Module<[Tensor, H?], [Tensor, H]> {
   readonly dropout: number;
   /** Whether each layer also runs backwards in time. */
   readonly bidirectional: boolean;
+  /** Size of the LSTM's projection of h; 0 (none) for RNN, GRU and unprojected LSTMs. */
+  readonly projSize: number;
 
   /**
    * Validates the options and creates the parameters; throws ValueError for bad sizes or dropout,
    * like PyTorch's RNNBase constructor.
    */
-  protected constructor(mode: RNNMode, inputSize: number, hiddenSize: number, options: RNNBaseOptions = {}) {
+  protected constructor(mode: RNNMode, inputSize: number, hiddenSize: number, options: RNNBaseOptions = {}, projSize = 0) {
     super();
     const numLayers = options.numLayers ?? 1;
     const dropout = options.dropout ?? 0;
@@ -136,6 +151,10 @@ export abstract class RNNBase<H> extends Module<[Tensor, H?], [Tensor, H]> {
         `dropout should be a number in range [0, 1] representing the probability of an element being zeroed, got ${String(dropout)}`,
       );
     }
+    if (!Number.isInteger(projSize) || projSize < 0) {
+      throw new ValueError(`proj_size should be a positive integer or zero to disable projections, got ${projSize}`);
+    }
+    if (projSize >= hiddenSize) throw new ValueError(`proj_size has to be smaller than hidden_size, got proj_size=${projSize} and hidden_size=${hiddenSize}`);
     this.mode = mode;
     this.inputSize = inputSize;
     this.hiddenSize = hiddenSize;
@@ -144,19 +163,22 @@ export abstract class RNNBase<H> extends Module<[Tensor, H?], [Tensor, H]> {
     this.batchFirst = options.batchFirst ?? false;
     this.dropout = dropout;
     this.bidirectional = options.bidirectional ?? false;
+    this.projSize = projSize;
+    const realHidden = this.outputHiddenSize;
     const factory = { dtype: options.dtype ?? "float32", device: options.device ?? "cpu" };
     const gateSize = GATES[mode] * hiddenSize;
     const fields = this as unknown as Record<string, Parameter>;
     for (let layer = 0; layer < numLayers; layer++) {
-      const layerInput = layer === 0 ? inputSize : hiddenSize * this.numDirections;
+      const layerInput = layer === 0 ? inputSize : realHidden * this.numDirections;
       for (let dir = 0; dir < this.numDirections; dir++) {
         const suffix = `l${layer}${dir === 1 ? "_reverse" : ""}`;
         fields[`weight_ih_${suffix}`] = new Parameter(empty([gateSize, layerInput], factory));
-        fields[`weight_hh_${suffix}`] = new Parameter(empty([gateSize, hiddenSize], factory));
+        fields[`weight_hh_${suffix}`] = new Parameter(empty([gateSize, realHidden], factory));
         if (this.bias) {
           fields[`bias_ih_${suffix}`] = new Parameter(empty([gateSize], factory));
           fields[`bias_hh_${suffix}`] = new Parameter(empty([gateSize], factory));
         }
+        if (projSize > 0) fields[`weight_hr_${suffix}`] = new Parameter(empty([projSize, hiddenSize], factory));
       }
     }
     this.resetParameters(options.generator);
@@ -165,6 +187,11 @@ export abstract class RNNBase<H> extends Module<[Tensor, H?], [Tensor, H]> {
   /** 2 when bidirectional, else 1. */
   get numDirections(): number {
     return this.bidirectional ? 2 : 1;
+  }
+
+  /** Size of h as the layer returns it: projSize when projecting, else hiddenSize. */
+  get outputHiddenSize(): number {
+    return this.projSize > 0 ? this.projSize : this.hiddenSize;
   }
 
   /** Every parameter from U(−1/√hiddenSize, 1/√hiddenSize), in registration order — PyTorch's draws. */
@@ -193,6 +220,7 @@ export abstract class RNNBase<H> extends Module<[Tensor, H?], [Tensor, H]> {
       wHh: fields[`weight_hh_${suffix}`]!,
       bIh: fields[`bias_ih_${suffix}`],
       bHh: fields[`bias_hh_${suffix}`],
+      wHr: fields[`weight_hr_${suffix}`],
     };
   }
 
@@ -221,9 +249,12 @@ export abstract class RNNBase<H> extends Module<[Tensor, H?], [Tensor, H]> {
     return { x, batched };
   }
 
-  /** The hidden-state shape [numLayers·numDirections, batch, hiddenSize] for x of shape [T, B, I]. */
-  protected expectedHidden(x: Tensor): number[] {
-    return [this.numLayers * this.numDirections, x.shape[1]!, this.hiddenSize];
+  /**
+   * The shape of h0 (`cell` false: [numLayers·numDirections, batch, outputHiddenSize]) or of c0
+   * (`cell` true: hiddenSize last) for x of shape [T, B, I].
+   */
+  protected expectedHidden(x: Tensor, cell = false): number[] {
+    return [this.numLayers * this.numDirections, x.shape[1]!, cell ? this.hiddenSize : this.outputHiddenSize];
   }
 
   /** Checks one given state tensor's rank and shape (already as [L·D, B, H]) and dtype/device. */
@@ -267,6 +298,11 @@ export abstract class RNNBase<H> extends Module<[Tensor, H?], [Tensor, H]> {
   }
 }
 
+/** PyTorch's check that only an LSTM takes proj_size (JavaScript callers can pass any option). */
+function checkNoProjection(options: object): void {
+  if ("projSize" in options) throw new ValueError("proj_size argument is only supported for LSTM, not RNN or GRU");
+}
+
 /** Accepts a user hidden state and returns it as [L·D, B, H] (adding the batch dim when unbatched). */
 function batchedState(hx: Tensor, batched: boolean): Tensor {
   if (batched && hx.ndim !== 3) throw new ShapeError(`For batched 3-D input, hx should also be 3-D but got ${hx.ndim}-D tensor`);
@@ -290,6 +326,7 @@ export class RNN extends RNNBase<Tensor> {
    * nonlinearity, bad sizes or dropout.
    */
   constructor(inputSize: number, hiddenSize: number, options: RNNOptions = {}) {
+    checkNoProjection(options);
     const nonlinearity = options.nonlinearity ?? "tanh";
     if (nonlinearity !== "tanh" && nonlinearity !== "relu") throw new ValueError(`Unknown nonlinearity '${String(nonlinearity)}'`);
     super(nonlinearity === "tanh" ? "RNN_TANH" : "RNN_RELU", inputSize, hiddenSize, options);
@@ -324,11 +361,11 @@ export class RNN extends RNNBase<Tensor> {
 export class LSTM extends RNNBase<[Tensor, Tensor]> {
   /**
    * Like torch.nn.LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-   * dropout=0, bidirectional=False); PyTorch's proj_size is not supported. Throws ValueError for
-   * bad sizes or dropout.
+   * dropout=0, bidirectional=False, proj_size=0). Throws ValueError for bad sizes, dropout or
+   * projSize.
    */
-  constructor(inputSize: number, hiddenSize: number, options: RNNBaseOptions = {}) {
-    super("LSTM", inputSize, hiddenSize, options);
+  constructor(inputSize: number, hiddenSize: number, options: LSTMOptions = {}) {
+    super("LSTM", inputSize, hiddenSize, options, options.projSize ?? 0);
   }
 
   /**
@@ -338,11 +375,12 @@ export class LSTM extends RNNBase<[Tensor, Tensor]> {
   forward(input: Tensor, hx?: [Tensor, Tensor]): [Tensor, [Tensor, Tensor]] {
     const { x, batched } = this.prepareInput(input);
     const expected = this.expectedHidden(x);
+    const expectedCell = this.expectedHidden(x, true);
     let h0: Tensor;
     let c0: Tensor;
     if (hx === undefined) {
       h0 = zeros(expected, { dtype: x.dtype, device: x.device });
-      c0 = zeros(expected, { dtype: x.dtype, device: x.device });
+      c0 = zeros(expectedCell, { dtype: x.dtype, device: x.device });
     } else {
       if (!Array.isArray(hx) || hx.length !== 2) throw new ValueError("LSTM: hx must be a pair [h0, c0] of tensors");
       const [h, c] = hx;
@@ -355,7 +393,7 @@ export class LSTM extends RNNBase<[Tensor, Tensor]> {
       h0 = batched ? h : h.unsqueeze(1);
       c0 = batched ? c : c.unsqueeze(1);
       this.checkState(h0, expected, x, "hidden[0]");
-      this.checkState(c0, expected, x, "hidden[1]");
+      this.checkState(c0, expectedCell, x, "hidden[1]");
     }
     const { output, hN, cN } = this.run(x, h0, c0);
     return [this.finishOutput(output, batched), batched ? [hN, cN!] : [hN.squeeze(1), cN!.squeeze(1)]];
@@ -373,6 +411,7 @@ export class GRU extends RNNBase<Tensor> {
    * dropout=0, bidirectional=False). Throws ValueError for bad sizes or dropout.
    */
   constructor(inputSize: number, hiddenSize: number, options: RNNBaseOptions = {}) {
+    checkNoProjection(options);
     super("GRU", inputSize, hiddenSize, options);
   }
 
