@@ -43,3 +43,10 @@ export * as nn from "@lockstep/nn";
 /** The WebGPU backend: `await webgpu.init()` registers device "webgpu" (nothing happens before). */
 export * as webgpu from "@lockstep/backend-webgpu";
 export { optim, saveSafetensors, loadSafetensors } from "@lockstep/nn";
+/**
+ * Datasets and the DataLoader (also `nn.data`), like torch.utils.data; a shuffled DataLoader gives
+ * PyTorch's order after the same `manualSeed`.
+ */
+export { data } from "@lockstep/nn";
+/** Checkpoints of nested objects of tensors and plain values (also `nn.save` …), like torch.save / torch.load. */
+export { save, load, saveBytes, loadBytes, CheckpointError, type CheckpointValue } from "@lockstep/nn";

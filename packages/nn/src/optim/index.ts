@@ -17,8 +17,6 @@ export {
   OneCycleLR,
   ReduceLROnPlateau,
   SequentialLR,
-  loadSchedulerStateDictOf,
-  schedulerStateDictOf,
   type LinearLROptions,
   type OneCycleLROptions,
   type ReduceLROnPlateauOptions,

@@ -3,6 +3,7 @@
 import { ValueError } from "@lockstep/core";
 import { correctlyRoundedCos as cos } from "@lockstep/random";
 import { Optimizer, checkOptionKeys, describeValue } from "./optimizer.js";
+import { loadSchedulerState, schedulerStateOf, type SchedulerStateDict } from "./scheduler-state.js";
 
 function checkOptimizer(owner: string, optimizer: unknown): void {
   if (!(optimizer instanceof Optimizer)) throw new ValueError(`${owner}: ${describeValue(optimizer)} is not an Optimizer`);
@@ -48,6 +49,16 @@ export abstract class LRScheduler {
   /** Like torch's `get_last_lr()`: the current lr of each parameter group. */
   getLastLr(): number[] {
     return this.optimizer.paramGroups.map((g) => g.lr);
+  }
+
+  /** Like torch's `scheduler.state_dict()`: every field but the optimizer (plain values, for checkpoints). */
+  stateDict(): SchedulerStateDict {
+    return schedulerStateOf(this);
+  }
+
+  /** Like torch's `scheduler.load_state_dict(d)`; an unknown key or a field of another kind throws and changes nothing. */
+  loadStateDict(dict: SchedulerStateDict): void {
+    loadSchedulerState(this, dict);
   }
 }
 

@@ -72,16 +72,6 @@ abstract class ChainedScheduler extends LRScheduler {
 
   /** The lr of group `i` at `lastEpoch` from the closed form (PyTorch's `step(epoch)` path). */
   abstract closedFormLr(i: number): number;
-
-  /** Like torch's `scheduler.state_dict()`: every field but the optimizer (and lambdas). */
-  stateDict(): SchedulerStateDict {
-    return schedulerStateOf(this);
-  }
-
-  /** Like torch's `scheduler.load_state_dict(d)`; unknown keys throw and change nothing. */
-  loadStateDict(dict: SchedulerStateDict): void {
-    loadSchedulerState(this, dict);
-  }
 }
 
 /** Sets each group's lr to its base lr times `lrLambda(epoch)`. */
@@ -454,18 +444,18 @@ export class SequentialLR extends LRScheduler {
   }
 
   /** Its own epoch and milestones plus each scheduler's state dict. */
-  stateDict(): SchedulerStateDict {
-    return { ...schedulerStateOf(this), schedulers: this.schedulers.map((s) => schedulerStateDictOf(s)) };
+  override stateDict(): SchedulerStateDict {
+    return { ...schedulerStateOf(this), schedulers: this.schedulers.map((s) => s.stateDict()) };
   }
 
   /** Restores what `stateDict` returned, the child schedulers included. */
-  loadStateDict(dict: SchedulerStateDict): void {
+  override loadStateDict(dict: SchedulerStateDict): void {
     const { schedulers, ...own } = dict;
     if (!Array.isArray(schedulers) || schedulers.length !== this.schedulers.length) {
       throw new ValueError(`SequentialLR.loadStateDict: expected ${this.schedulers.length} scheduler states, got ${describeValue(schedulers)}`);
     }
     loadSchedulerState(this, own);
-    this.schedulers.forEach((s, i) => loadSchedulerStateDictOf(s, schedulers[i] as SchedulerStateDict));
+    this.schedulers.forEach((s, i) => s.loadStateDict(schedulers[i] as SchedulerStateDict));
   }
 }
 
@@ -476,19 +466,6 @@ function closedFormAtZero(s: LRScheduler, i: number): number {
   if (s instanceof StepLR) return base * s.gamma ** 0;
   if (s instanceof CosineAnnealingLR) return s.etaMin + ((base - s.etaMin) * (1 + cos(0))) / 2;
   return base;
-}
-
-/** The state dict of any scheduler (also StepLR and CosineAnnealingLR, which have no method of their own). */
-export function schedulerStateDictOf(s: LRScheduler | ReduceLROnPlateau): SchedulerStateDict {
-  const own = (s as { stateDict?: () => SchedulerStateDict }).stateDict;
-  return typeof own === "function" ? own.call(s) : schedulerStateOf(s);
-}
-
-/** Loads a state dict into any scheduler; see `schedulerStateDictOf`. */
-export function loadSchedulerStateDictOf(s: LRScheduler | ReduceLROnPlateau, dict: SchedulerStateDict): void {
-  const own = (s as { loadStateDict?: (d: SchedulerStateDict) => void }).loadStateDict;
-  if (typeof own === "function") own.call(s, dict);
-  else loadSchedulerState(s, dict);
 }
 
 /** Options of `ReduceLROnPlateau` (torch's keyword arguments, camelCased). */
