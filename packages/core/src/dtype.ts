@@ -1,7 +1,7 @@
 // Data types, their storage arrays, and PyTorch's type-promotion rules restricted to our dtypes.
 // Lockstep has no int64: where PyTorch would produce int64 (integer literals, sums of ints,
 // indices) Lockstep produces int32.
-import { DTypeError } from "./errors.js";
+import { DTypeError, LockstepTypeError } from "./errors.js";
 
 /**
  * Element type of a tensor. Like torch.dtype, restricted to float32, float64, int32 and bool (no
@@ -101,6 +101,11 @@ export function resultType(tensorDTypes: readonly DType[], scalars: readonly (nu
 
 /** Converts a JS value to what storing it into `dtype` gives, or throws naming the value. */
 export function castScalar(value: number | boolean, dtype: DType): number {
+  if (typeof value !== "number" && typeof value !== "boolean") {
+    // Math.fround("2") would quietly give 2 and Math.fround("x") NaN.
+    const shown = typeof value === "string" ? JSON.stringify(value) : typeof value === "bigint" ? `${value}n` : String(value);
+    throw new LockstepTypeError(`a ${dtype} element must be a number or boolean, not ${typeof value} ${shown}`);
+  }
   const v = typeof value === "boolean" ? (value ? 1 : 0) : value;
   switch (dtype) {
     case "float32":
