@@ -1,7 +1,7 @@
 // RNN, LSTM and GRU with useDeterministicAlgorithms(true); every comparison is of bit patterns.
 // - sequence batch invariance: sequence b of a batch of B (output, final states, input gradient)
 //   equals that sequence run alone, for seq-first and batch-first layouts;
-// - thread invariance: setNumThreads(1) and (2) give the same forward and backward bits;
+// - thread invariance: setNumThreads(1), (2) and (3) give the same forward and backward bits;
 // - CPU ≡ WebGPU: a bidirectional 2-layer LSTM/GRU with dropout between layers, trained a few AdamW
 //   steps, gives the same losses and parameters on both devices.
 import { createHash } from "node:crypto";
@@ -58,7 +58,7 @@ describe.each(devices)("recurrent layers, deterministic mode on %s", (device) =>
     const m = make().to(device);
     const batchDim = m.batchFirst ? 0 : 1;
     const steps = 6;
-    for (const batch of [1, 2, 5, 8]) {
+    for (const batch of [1, 3, 8]) {
       // Wide magnitudes make any reassociation visible.
       const shape = m.batchFirst ? [batch, steps, 6] : [steps, batch, 6];
       const x = randn(shape).mul(randn(shape).mul(2).exp()).to(device).requiresGrad_();
@@ -87,9 +87,9 @@ describe("recurrent layers: thread invariance (cpu, flag on)", () => {
     setNumThreads(threadsBefore);
   });
 
-  it.each(builders)("%s: setNumThreads(1) and (2) give identical forward and backward bits", async (_name, make) => {
+  it.each(builders)("%s: setNumThreads(1), (2) and (3) give identical forward and backward bits", async (_name, make) => {
     const results: string[][] = [];
-    for (const threads of [1, 2]) {
+    for (const threads of [1, 2, 3]) {
       setNumThreads(threads);
       manualSeed(5);
       const m = make();
@@ -99,6 +99,7 @@ describe("recurrent layers: thread invariance (cpu, flag on)", () => {
       results.push([await sha256(out), await sha256(states), await sha256(x.grad!), ...(await Promise.all(m.parameters().map((p) => sha256(p.grad!))))]);
     }
     expect(results[1]).toEqual(results[0]);
+    expect(results[2]).toEqual(results[0]);
   });
 });
 
