@@ -3,7 +3,7 @@
 // and an input requires grad), so autograd sees exactly the primitives and nothing else.
 import type { Backend, Storage } from "./backend.js";
 import type { DType } from "./dtype.js";
-import { DeviceError, OutOfMemoryError } from "./errors.js";
+import { DeviceError, NotImplementedError, OutOfMemoryError } from "./errors.js";
 import type { Primitive, PrimitiveAttrs } from "./primitives.js";
 import { getBackend, selectKernel } from "./registry.js";
 import { contiguousStrides, numel, type Shape } from "./shape.js";
@@ -43,6 +43,24 @@ function shouldRecord(inputs: readonly Tensor[]): boolean {
   return state.gradEnabled && state.autograd !== undefined && inputs.some((t) => t.requiresGrad);
 }
 
+/**
+ * Refuses, before any work, a view whose base got a new autograd history from an in-place op
+ * after the view was taken: PyTorch rebases such views (CopySlices), Lockstep does not, and using
+ * the stale history would give silently wrong gradients.
+ */
+function checkViewHistories(inputs: readonly Tensor[]): void {
+  if (!state.gradEnabled || state.autograd === undefined) return;
+  for (const t of inputs) {
+    if (t.hasStaleViewHistory) {
+      throw new NotImplementedError(
+        `a view (shape [${t.shape.join(", ")}]) of a tensor that was modified in place with autograd after the view was ` +
+          "taken cannot be used while grad mode is on: PyTorch would rebase the view's history, Lockstep does not. " +
+          "Take the view again after the in-place operation (or use noGrad()).",
+      );
+    }
+  }
+}
+
 /** Shape and dtype of one output that `runPrimitive` allocates. */
 export interface OutputSpec {
   /** Output shape. */
@@ -59,6 +77,7 @@ export function runPrimitive<P extends Primitive>(
   attrs: PrimitiveAttrs[P],
   device?: string,
 ): Tensor[] {
+  checkViewHistories(inputs);
   const dev = device ?? commonDevice(inputs);
   const backend = getBackend(dev);
   const kernel = selectKernel(op, dev);
@@ -105,6 +124,7 @@ export function makeView<V extends ViewOp>(
   strides: readonly number[],
   offset: number,
 ): Tensor {
+  checkViewHistories([base]);
   const out = base.aliasWith(shape, strides, offset);
   if (shouldRecord([base])) state.autograd!.record(op, [base], [out], attrs);
   return out;

@@ -99,6 +99,21 @@ describe("PyTorch's autograd rules for in-place ops", () => {
     expect(Array.from(plain.dataSync())).toEqual([0, 0, 5]);
   });
 
+  it("refuses to use in autograd a view taken before its base got a new history in place", () => {
+    const w = L.tensor([1, 2, 3], { requiresGrad: true });
+    const y = w.mul(2);
+    const early = y.select(0, 0);
+    const used = early.add(3); // used before the write (add saves nothing): fine, as in PyTorch
+    y.mul_(w);
+    expect(() => early.mul(3)).toThrow(/modified in place with autograd after the view was taken/);
+    expect(() => early.reshape([1])).toThrow(L.NotImplementedError);
+    // A view taken afterwards sees the new history: d(3 y0)/dw0 = d(6 w0^2)/dw0 = 12 w0; the early
+    // use still goes through the old history: d(y0_old + 3)/dw0 = 2.
+    y.select(0, 0).mul(3).add(used).backward();
+    expect(Array.from(w.grad!.dataSync())).toEqual([12 + 2, 0, 0]);
+    L.noGrad(() => expect(Array.from(early.mul(1).dataSync())).toEqual([2]));
+  });
+
   it("a tensor saved for backward and then changed in place fails backward with the version error", () => {
     const w = L.tensor([1, 2, 3], { requiresGrad: true });
     const y = w.mul(2);

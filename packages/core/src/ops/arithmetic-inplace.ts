@@ -10,8 +10,8 @@
 // tensors saved earlier by other ops are, and their backward then fails with the version error.
 // What Lockstep does not do is PyTorch's view rebasing (CopySlices): an in-place op on a view
 // that would need it — the view or the written values take part in autograd — is refused with
-// NotImplementedError. Views of a non-leaf whose base is later modified in place are not
-// regenerated either: do not reuse such views in differentiated code.
+// NotImplementedError. Views taken before such a write are not regenerated either: using one in
+// autograd afterwards is refused (dispatch.ts checks each view's history against its storage's).
 import { isFloating, type DType } from "../dtype.js";
 import { DTypeError, NotImplementedError, ShapeError } from "../errors.js";
 import { selectKernel } from "../registry.js";
@@ -65,6 +65,7 @@ export function applyInPlace(fn: string, target: Tensor, operands: readonly Tens
   if (tracking && value.requiresGrad) {
     target.gradFn = value.gradFn;
     target.setRequiresGradUnchecked(true);
+    target.markHistoryRebased();
   } else if (!tracking) {
     if (value !== target) value.dispose();
     if (result !== target && result !== value) result.dispose();
