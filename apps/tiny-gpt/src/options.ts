@@ -26,7 +26,7 @@ deterministic flag on (the default) the hash is the same on CPU and WebGPU.
 Options:
   --device <cpu|webgpu>   where to train (default: cpu)
   --steps <n>             AdamW steps (default: ${DEFAULTS.steps})
-  --batch <n>             windows of 64 characters per step (default: ${DEFAULTS.batch})
+  --batch <n>             windows of 32 characters per step (default: ${DEFAULTS.batch})
   --seed <n>              seed for weights, batches, dropout and sampling (default: ${DEFAULTS.seed})
   --sample-length <n>     characters to generate after training (default: ${DEFAULTS.sampleLength})
   --no-deterministic      use the fast kernels (the hash then depends on the device)
