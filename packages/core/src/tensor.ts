@@ -28,6 +28,8 @@ interface StorageHandle {
   refs: number;
   /** Bumped by every in-place write; autograd compares it with the version it saved. */
   version: number;
+  /** Bumped when an in-place op gives the storage's tensor a new autograd history. */
+  rebases: number;
 }
 
 /** What autograd attaches to a tensor; opaque to core except for the name. */
@@ -97,6 +99,8 @@ export class Tensor {
   #disposed = false;
   /** For a view (not a detach): the tensor it was first taken from, whose leaf status in-place checks need. */
   #viewBase: Tensor | undefined = undefined;
+  /** The storage's `rebases` count when this view was taken (see `hasStaleViewHistory`). */
+  #rebasesAtView = 0;
 
   /** Set through `requiresGrad_()` or the `requiresGrad` creation option. */
   #requiresGrad = false;
@@ -120,7 +124,7 @@ export class Tensor {
 
   /** @internal Wraps freshly allocated storage. */
   static fromStorage(storage: Storage, backend: Backend, shape: Shape, strides = contiguousStrides(shape)): Tensor {
-    return new Tensor({ storage, backend, refs: 1, version: 0 }, shape, strides, 0);
+    return new Tensor({ storage, backend, refs: 1, version: 0, rebases: 0 }, shape, strides, 0);
   }
 
   /**
@@ -132,7 +136,10 @@ export class Tensor {
     this.assertLive();
     this.#handle.refs++;
     const out = new Tensor(this.#handle, shape, strides, offset);
-    if (isView) out.#viewBase = this.#viewBase ?? this;
+    if (isView) {
+      out.#viewBase = this.#viewBase ?? this;
+      out.#rebasesAtView = this.#handle.rebases;
+    }
     return out;
   }
 
@@ -155,6 +162,19 @@ export class Tensor {
   /** In-place version counter shared by all views of the storage. */
   get version(): number {
     return this.#handle.version;
+  }
+
+  /**
+   * @internal True for a view taken before an in-place op gave its storage a new autograd
+   * history: PyTorch would rebase the view's history, Lockstep refuses to use it in autograd.
+   */
+  get hasStaleViewHistory(): boolean {
+    return this.#viewBase !== undefined && this.#rebasesAtView !== this.#handle.rebases;
+  }
+
+  /** @internal Called by in-place ops that link a new autograd history to the storage. */
+  markHistoryRebased(): void {
+    this.#handle.rebases++;
   }
 
   /** @internal Marks an in-place write to the storage. */
