@@ -109,12 +109,13 @@ function decodeTree(value: unknown, tensors: Record<string, Tensor>): unknown {
 }
 
 /**
- * Serialises `obj` (tensors on any device are read back first) into safetensors bytes, for
+ * Serialises `obj` — a CheckpointValue: state dicts and plain values, nested in arrays and plain
+ * objects — (tensors on any device are read back first) into safetensors bytes, for
  * browsers (store them in IndexedDB, download them) or anywhere. Throws CheckpointError naming the
  * path of a value it cannot hold (a Module or Optimizer itself: save its stateDict()), before
  * reading any tensor.
  */
-export async function saveBytes(obj: CheckpointValue): Promise<Uint8Array> {
+export async function saveBytes(obj: unknown): Promise<Uint8Array> {
   const tensors: Tensor[] = [];
   const tree = encodeTree(obj, "checkpoint", tensors, new Set());
   const named: Record<string, Tensor> = {};
@@ -127,8 +128,10 @@ export async function saveBytes(obj: CheckpointValue): Promise<Uint8Array> {
 /**
  * Parses bytes from `saveBytes` (or `save`) back into the object, tensors on `options.device` (the
  * CPU by default). Throws CheckpointError for safetensors without Lockstep's checkpoint metadata.
+ * Typed `any` by default, as torch.load returns Any — the file decides what comes back; name the
+ * type you saved (`loadBytes<typeof checkpoint>(bytes)`) for checked access. It is not verified.
  */
-export async function loadBytes(bytes: Uint8Array, options: { device?: string } = {}): Promise<CheckpointValue> {
+export async function loadBytes<T = any>(bytes: Uint8Array, options: { device?: string } = {}): Promise<T> {
   const metadata = readMetadata(bytes);
   const text = metadata?.[KEY];
   if (text === undefined) throw new CheckpointError(`load: the file has no "${KEY}" metadata; use loadSafetensors for a plain state dict`);
@@ -139,11 +142,11 @@ export async function loadBytes(bytes: Uint8Array, options: { device?: string } 
     throw new CheckpointError(`load: the checkpoint metadata is not valid JSON: ${(error as Error).message}`);
   }
   const tensors = await loadSafetensors(bytes, options);
-  return decodeTree(tree, tensors) as CheckpointValue;
+  return decodeTree(tree, tensors) as T;
 }
 
 /** Like torch.save: writes `obj` to the file `path` (Node only); returns the bytes written. */
-export async function save(obj: CheckpointValue, path: string): Promise<Uint8Array> {
+export async function save(obj: unknown, path: string): Promise<Uint8Array> {
   if (typeof path !== "string") throw new CheckpointError(`save: path must be a string, got ${typeof path}`);
   const bytes = await saveBytes(obj);
   const { writeFile } = (await import(/* @vite-ignore */ NODE_FS)) as typeof import("node:fs/promises");
@@ -151,11 +154,11 @@ export async function save(obj: CheckpointValue, path: string): Promise<Uint8Arr
   return bytes;
 }
 
-/** Like torch.load: reads a checkpoint written by `save` (Node only). */
-export async function load(path: string, options: { device?: string } = {}): Promise<CheckpointValue> {
+/** Like torch.load: reads a checkpoint written by `save` (Node only); `T` as in `loadBytes`. */
+export async function load<T = any>(path: string, options: { device?: string } = {}): Promise<T> {
   if (typeof path !== "string") throw new CheckpointError(`load: path must be a string, got ${typeof path}`);
   const { readFile } = (await import(/* @vite-ignore */ NODE_FS)) as typeof import("node:fs/promises");
-  return loadBytes(new Uint8Array(await readFile(path)), options);
+  return loadBytes<T>(new Uint8Array(await readFile(path)), options);
 }
 
 /** The header's `__metadata__`, if any (loadSafetensors checks the rest of the file). */

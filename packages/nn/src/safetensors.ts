@@ -12,7 +12,12 @@ export class SafetensorsError extends LockstepError {
 const NODE_FS = "node:fs/promises";
 
 const TO_FILE: Record<DType, string> = { float32: "F32", float64: "F64", int32: "I32", bool: "BOOL" };
-const BYTES: Record<string, number> = { F32: 4, F64: 8, I32: 4, BOOL: 1, I64: 8 };
+const BYTES: Record<string, number> = { F32: 4, F64: 8, I32: 4, BOOL: 1, I64: 8, F16: 2, BF16: 2, I16: 2, U16: 2, I8: 1, U8: 1 };
+/**
+ * The reference writer orders tensors by dtype, descending in its enum order (BOOL < U8 < I8 < I16 <
+ * U16 < F16 < BF16 < I32 < U32 < F32 < F64 < I64 < U64), then by name.
+ */
+const WRITE_RANK: Record<string, number> = { BOOL: 0, I32: 7, F32: 9, F64: 10 };
 
 interface Entry {
   dtype: string;
@@ -28,6 +33,9 @@ export async function saveSafetensors(stateDict: StateDict, path?: string, metad
   if (path !== undefined && typeof path !== "string") throw new SafetensorsError(`saveSafetensors: path must be a string, got ${typeof path}`);
   if (metadata !== undefined) checkMetadata(metadata);
   const names = Object.keys(stateDict).sort();
+  const rank = (name: string) => { const t: unknown = stateDict[name]; return t instanceof Tensor ? WRITE_RANK[TO_FILE[t.dtype]] ?? 0 : 0; };
+  // Array.prototype.sort is stable: names stay sorted within a dtype.
+  const ordered = [...names].sort((a, b) => rank(b) - rank(a));
   // Every entry is checked before any data is read, so a bad one fails without a partial file.
   for (const name of names) {
     const t: unknown = stateDict[name];
@@ -39,7 +47,7 @@ export async function saveSafetensors(stateDict: StateDict, path?: string, metad
   if (metadata !== undefined) header.__metadata__ = metadata;
   const chunks: Uint8Array[] = [];
   let offset = 0;
-  for (const name of names) {
+  for (const name of ordered) {
     const t = stateDict[name]!;
     const data = await t.data();
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
@@ -116,7 +124,11 @@ export async function loadSafetensors(source: Uint8Array | string, options: { de
   return out;
 }
 
-const DTYPE_OF: Record<string, DType> = { F32: "float32", F64: "float64", I32: "int32", BOOL: "bool", I64: "int32" };
+// Half-precision floats widen exactly to float32; small integers to int32.
+const DTYPE_OF: Record<string, DType> = {
+  F32: "float32", F64: "float64", I32: "int32", BOOL: "bool", I64: "int32",
+  F16: "float32", BF16: "float32", I16: "int32", U16: "int32", I8: "int32", U8: "int32",
+};
 
 interface Located {
   name: string;
@@ -277,6 +289,13 @@ function decode(name: string, entry: Entry, bytes: Uint8Array, dataStart: number
     case "I32": return new Int32Array(raw);
     // A bool byte other than 0 is true; stored as is it would count as 2, 255, … in a sum.
     case "BOOL": return new Uint8Array(raw).map((b) => (b === 0 ? 0 : 1));
+    case "F16": return Float32Array.from(new Uint16Array(raw), halfToFloat);
+    // bfloat16 is the top half of a float32.
+    case "BF16": return new Float32Array(Uint32Array.from(new Uint16Array(raw), (h) => h << 16).buffer);
+    case "I16": return Int32Array.from(new Int16Array(raw));
+    case "U16": return Int32Array.from(new Uint16Array(raw));
+    case "I8": return Int32Array.from(new Int8Array(raw));
+    case "U8": return Int32Array.from(new Uint8Array(raw));
     default: return int64ToInt32(name, new BigInt64Array(raw));
   }
 }
@@ -290,4 +309,14 @@ function int64ToInt32(name: string, values: BigInt64Array): Int32Array {
     out[i] = Number(v);
   }
   return out;
+}
+
+/** IEEE binary16 bits to the (exactly representable) number: subnormals, infinities and NaN included. */
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const fraction = h & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : NaN;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }

@@ -200,9 +200,9 @@ describe("corrupt safetensors files are rejected with SafetensorsError", () => {
   });
 
   it("a dtype Lockstep cannot hold", async () => {
-    const bytes = withHeader('{"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}', new Uint8Array(4));
+    const bytes = withHeader('{"h":{"dtype":"F8_E5M2","shape":[4],"data_offsets":[0,4]}}', new Uint8Array(4));
     await expect(loadSafetensors(bytes)).rejects.toThrow(SafetensorsError);
-    await expect(loadSafetensors(bytes)).rejects.toThrow('tensor "h" has dtype F16, which Lockstep cannot load');
+    await expect(loadSafetensors(bytes)).rejects.toThrow('tensor "h" has dtype F8_E5M2, which Lockstep cannot load');
   });
 
   it("an int64 value outside int32", async () => {

@@ -6,16 +6,17 @@ import "@lockstep/backend-cpu";
 import { tensor, zerosLike, type Tensor } from "@lockstep/core";
 import { Generator, manualSeed, rand } from "@lockstep/random";
 import { describe, expect, it } from "vitest";
-import { data, functional as F, optim, utils, Parameter } from "../src/index.js";
+import { CheckpointError, data, functional as F, loadBytes, loadSafetensors, optim, saveBytes, saveSafetensors, utils, Parameter } from "../src/index.js";
 import { expectBits, expectClose, encodedValues, float64OfHex, readFixture, toTensor, type Encoded } from "./support/fixtures.js";
 
 interface ClipCase { kind: "norm" | "value"; normType?: number | "inf"; maxNorm?: number; clipValue?: number; grads: Encoded[]; total?: Encoded; after: Encoded[] }
 interface OptimizerCase { kind: string; options: Record<string, unknown>; start: Encoded; grads: Encoded[]; steps: Encoded[]; state: Record<string, Encoded | number> }
 interface ScheduleCase { name: string; lrs: string[][]; extra: string[][] }
 interface LossCase { name: string; options: Record<string, unknown>; reduction: string; input: Encoded; target: Encoded; value: Encoded; grad: Encoded }
+interface SafetensorsCases { load: { bytes: string; values: Record<string, Encoded> }; save: { tensors: Record<string, Encoded>; bytes: string } }
 interface LoaderCase { seed: number; n: number; batchSize: number; dropLast: boolean; generator: string | null; shuffle?: boolean; epochs: number[][][]; tail: Encoded; generatorTail?: Encoded }
 
-const fx = readFixture<{ clip: ClipCase[]; optimizers: OptimizerCase[]; schedulers: ScheduleCase[]; losses: LossCase[]; loaders: LoaderCase[] }>(
+const fx = readFixture<{ clip: ClipCase[]; optimizers: OptimizerCase[]; schedulers: ScheduleCase[]; losses: LossCase[]; loaders: LoaderCase[]; safetensors: SafetensorsCases }>(
   "training-utils.json",
 );
 
@@ -291,5 +292,53 @@ describe("DataLoader order equals PyTorch's DataLoader after the same seed", () 
     expect(sums).toEqual([6, 4]);
     expect(() => new data.DataLoader([1], { batchSize: 0 })).toThrow("batch_size should be a positive integer value, but got batch_size=0");
     expect(() => new data.TensorDataset(tensor([1, 2]), tensor([1]))).toThrow(/Size mismatch between tensors/);
+  });
+});
+
+describe("safetensors dtypes and the reference writer's order", () => {
+  it("loads F16 and BF16 (to float32, exactly) and I8/U8/I16 (to int32) written by PyTorch", async () => {
+    const loaded = await loadSafetensors(new Uint8Array(Buffer.from(fx.safetensors.load.bytes, "base64")));
+    expect(Object.keys(loaded).sort()).toEqual(Object.keys(fx.safetensors.load.values).sort());
+    for (const [name, want] of Object.entries(fx.safetensors.load.values)) expectBits(loaded[name], want, name);
+  });
+
+  it("saves mixed dtypes byte for byte as the reference layout (by dtype, descending, then by name)", async () => {
+    const tensors = Object.fromEntries(Object.entries(fx.safetensors.save.tensors).map(([k, e]) => [k, toTensor(e)]));
+    const bytes = await saveSafetensors(tensors);
+    expect(Buffer.from(bytes).toString("base64")).toBe(fx.safetensors.save.bytes);
+  });
+});
+
+describe("checkpoints (saveBytes / loadBytes)", () => {
+  it("round-trips nested tensors, numbers (non-finite and -0 too), strings, booleans, null, undefined, bigints and typed arrays", async () => {
+    const obj = {
+      model: { "fc.weight": tensor([[1, 2], [3, 4]]), "fc.bias": tensor([0.5, -0.5], { dtype: "float64" }) },
+      list: [1, "two", true, null, undefined, [Infinity, -Infinity, NaN, -0]],
+      $odd: { $tensor: "not a reference" },
+      seed: 2n ** 63n - 1n,
+      rng: new Uint8Array([0, 1, 255]),
+      ints: new Int32Array([-1, 7]),
+      mask: tensor([1, 0], { dtype: "bool" }),
+    };
+    const back = (await loadBytes(await saveBytes(obj))) as typeof obj;
+    expect(Array.from(back.model["fc.weight"].dataSync())).toEqual([1, 2, 3, 4]);
+    expect(back.model["fc.weight"].shape).toEqual([2, 2]);
+    expect(back.model["fc.bias"].dtype).toBe("float64");
+    expect(back.mask.dtype).toBe("bool");
+    expect(back.list).toEqual([1, "two", true, null, undefined, [Infinity, -Infinity, NaN, -0]]);
+    expect(Object.is((back.list[5] as number[])[3], -0)).toBe(true);
+    expect(back.$odd).toEqual({ $tensor: "not a reference" });
+    expect(back.seed).toBe(2n ** 63n - 1n);
+    expect(back.rng).toEqual(new Uint8Array([0, 1, 255]));
+    expect(back.ints).toEqual(new Int32Array([-1, 7]));
+  });
+
+  it("refuses what it cannot hold, naming the path, before reading anything", async () => {
+    const opt = new optim.SGD([new Parameter(tensor([1]))], { lr: 0.1 });
+    await expect(saveBytes({ a: [1, { opt }] } as never)).rejects.toThrow(/checkpoint\.a\[1\]\.opt is a SGD; .*save its stateDict\(\)/);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    await expect(saveBytes(cyclic as never)).rejects.toThrow(/checkpoint\.self refers back to an enclosing object/);
+    await expect(loadBytes(await saveSafetensors({ w: tensor([1]) }))).rejects.toThrow(CheckpointError);
   });
 });
