@@ -1,7 +1,6 @@
 // The Backend contract for device "webgpu": storages are pooled GPU buffers of 32-bit elements
 // (float32 as f32, int32 as i32, bool as one u32 per element), uploads go through the queue,
 // reads through a staging buffer. There is no readSync: GPU memory is read asynchronously only.
-/// <reference types="@webgpu/types" preserve="true" />
 import {
   DTypeError,
   DeviceError,

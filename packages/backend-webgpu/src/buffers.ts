@@ -5,7 +5,6 @@
 // handed out again only after the commands that used it were submitted. WebGPU runs the queue in
 // order, so any later write or dispatch on a reused buffer happens after those commands finished.
 // This file knows nothing of dtypes, tensors or shaders.
-/// <reference types="@webgpu/types" preserve="true" />
 
 /** GPUBufferUsage and GPUMapMode values, written out so that no global from the `webgpu` package is needed. */
 export const Usage = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, STORAGE: 0x80 } as const;

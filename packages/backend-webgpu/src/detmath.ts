@@ -22,7 +22,6 @@
 //
 // Not here: the kernels that call these functions (elementwise.ts) and the fast, builtin-based
 // math used with the flag off (fastmath.ts).
-/// <reference types="@webgpu/types" preserve="true" />
 import type { BinaryOp, UnaryOp } from "@lockstep/core";
 import { Usage } from "./buffers.js";
 import type { GpuContext } from "./device.js";

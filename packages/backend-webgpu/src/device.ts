@@ -2,7 +2,6 @@
 // package, Dawn), and the one live context kernels run on: device, limits, buffer pool, command
 // batch, pipeline cache, and what happened to the device (lost, validation errors).
 // Not here: the Backend contract (backend.ts) and shader code (program.ts and the kernel files).
-/// <reference types="@webgpu/types" preserve="true" />
 import { DeviceError } from "@lockstep/core";
 import { BufferPool, CommandBatch, Usage } from "./buffers.js";
 
@@ -12,7 +11,7 @@ export const INDEX_ERROR_BYTES = 32;
 /** Options of `init()` and `isAvailable()`. */
 export interface InitOptions {
   /** Passed to `requestAdapter`. */
-  powerPreference?: GPUPowerPreference;
+  powerPreference?: "low-power" | "high-performance";
   /** Passed to `requestAdapter`: ask for a software adapter. */
   forceFallbackAdapter?: boolean;
   /** Node only: options for Dawn's `create()`, e.g. `["backend=vulkan"]`. */

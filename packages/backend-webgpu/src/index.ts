@@ -7,7 +7,8 @@
 //   await webgpu.init();
 //   const y = tensor([1, 2, 3]).to("webgpu").exp();
 //   console.log(await y.data());
-/// <reference types="@webgpu/types" preserve="true" />
+// Declares the GPU* names the public types use, without @webgpu/types (see gpu-globals.ts).
+import "./gpu-globals.js";
 import {
   BINARY_OPS,
   DeviceError,

@@ -2,7 +2,6 @@
 // per-dispatch metadata buffer (shapes, strides, offsets as u32), the 2-D dispatch grid for
 // large launches, and the WGSL helpers every kernel file shares. Kernel files only produce WGSL
 // source and metadata; this file is the only one that talks to the command batch.
-/// <reference types="@webgpu/types" preserve="true" />
 import { DTypeError, DeviceError, type DType } from "@lockstep/core";
 import { pooledSize } from "./buffers.js";
 import type { GpuContext } from "./device.js";

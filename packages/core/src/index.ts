@@ -1,5 +1,7 @@
 // @lockstep/core: dtypes, shapes, the Tensor handle, the dispatcher and kernel registry, the
 // backend contract and the global flags. Backends and the umbrella package build on this.
+// Declares Symbol.dispose for projects whose lib lacks it (the Tensor type uses it).
+import "./disposable.js";
 export { VERSION } from "./version.js";
 export * from "./errors.js";
 export {
