@@ -22,6 +22,7 @@ export type CheckpointValue =
   | readonly CheckpointValue[]
   | { readonly [key: string]: CheckpointValue };
 
+/** Thrown by `save`/`load` for a value a checkpoint cannot hold or a file that is not a Lockstep checkpoint. */
 export class CheckpointError extends LockstepError {
   override name = "CheckpointError";
 }

@@ -208,6 +208,30 @@ describe("lr schedulers equal PyTorch's lr sequences bit for bit", () => {
     expect(() => s.step()).toThrow("Tried to step 11 times. The specified number of total steps is 10");
     expect(s.lastEpoch).toBe(10);
   });
+
+  it("SequentialLR state dicts hold the children; a rejected one changes nothing", () => {
+    const make = () => {
+      const opt = sgd();
+      const a = new optim.LinearLR(opt, { startFactor: 0.25, totalIters: 4 });
+      const b = new optim.StepLR(opt, { stepSize: 2, gamma: 0.5 });
+      return { opt, s: new optim.SequentialLR(opt, { schedulers: [a, b], milestones: [3] }) };
+    };
+    const one = make();
+    for (let i = 0; i < 5; i++) one.s.step();
+    const saved = structuredClone(one.s.stateDict());
+    const two = make();
+    two.opt.loadStateDict(one.opt.stateDict());
+    two.s.loadStateDict(saved);
+    for (let i = 0; i < 3; i++) {
+      one.s.step();
+      two.s.step();
+    }
+    expect(two.opt.paramGroups.map((g) => g.lr)).toEqual(one.opt.paramGroups.map((g) => g.lr));
+    const before = JSON.stringify(two.s.stateDict());
+    const bad = { ...saved, lastEpoch: 0, schedulers: [(saved.schedulers as object[])[0], { bogus: 1 }] };
+    expect(() => two.s.loadStateDict(bad)).toThrow(/unexpected key 'bogus'/);
+    expect(JSON.stringify(two.s.stateDict())).toBe(before);
+  });
 });
 
 describe("losses match PyTorch", () => {
@@ -279,6 +303,16 @@ describe("DataLoader order equals PyTorch's DataLoader after the same seed", () 
     const rest = [...resumed].map(([b]) => Array.from(b!.dataSync()));
     expect([...head, ...rest]).toEqual(sync);
     expect(resumed.epoch).toBe(1);
+  });
+
+  it("loadStateDict refuses a position that does not fit, changing nothing", () => {
+    const ds = new data.TensorDataset(tensor(Int32Array.from({ length: 4 }, (_, i) => i)));
+    const loader = new data.DataLoader(ds, { batchSize: 2, shuffle: true });
+    const state = loader.stateDict();
+    expect(() => loader.loadStateDict({ ...state, inProgress: true, position: 9 })).toThrow("position 9 does not fit a dataset of length 4");
+    expect(() => loader.loadStateDict({ ...state, inProgress: true, position: 2, batchIndex: 1 })).toThrow(/needs samplerSeed or order/);
+    expect(() => loader.loadStateDict({ ...state, generatorState: new Uint8Array(5056) })).toThrow(/differ in having a generator/);
+    expect(loader.stateDict()).toEqual(state);
   });
 
   it("plain arrays, custom collate and the default collate of objects", () => {

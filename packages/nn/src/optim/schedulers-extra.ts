@@ -454,8 +454,16 @@ export class SequentialLR extends LRScheduler {
     if (!Array.isArray(schedulers) || schedulers.length !== this.schedulers.length) {
       throw new ValueError(`SequentialLR.loadStateDict: expected ${this.schedulers.length} scheduler states, got ${describeValue(schedulers)}`);
     }
-    loadSchedulerState(this, own);
-    this.schedulers.forEach((s, i) => s.loadStateDict(schedulers[i] as SchedulerStateDict));
+    // A child's dict may be rejected after others loaded: put everything back, so nothing changes.
+    const before = [schedulerStateOf(this), ...this.schedulers.map((s) => s.stateDict())];
+    try {
+      loadSchedulerState(this, own);
+      this.schedulers.forEach((s, i) => s.loadStateDict(schedulers[i] as SchedulerStateDict));
+    } catch (error) {
+      loadSchedulerState(this, before[0]!);
+      this.schedulers.forEach((s, i) => s.loadStateDict(before[i + 1]!));
+      throw error;
+    }
   }
 }
 
