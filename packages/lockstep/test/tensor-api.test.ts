@@ -141,6 +141,21 @@ describe.each(devices)("tensor API on %s", (device) => {
   });
 });
 
+describe.each(devices.filter((d) => d !== "cpu"))("sorting on %s equals the CPU's", (device) => {
+  it("2100 values with ties and NaN (the comparison path in two blocks) give the CPU's order", async () => {
+    L.manualSeed(11);
+    const values = L.randint(-50, 50, [2100]).float().maskedFill(L.rand([2100]).lt(0.01), Number.NaN);
+    for (const descending of [false, true]) {
+      const cpu = values.sort({ descending });
+      const gpu = values.to(device).sort({ descending });
+      expect(Array.from(await gpu.indices.data())).toEqual(Array.from(cpu.indices.dataSync()));
+      expect(Array.from(await gpu.values.data())).toEqual(Array.from(cpu.values.dataSync()));
+    }
+    const top = (await values.to(device).topk(7).indices.data()).join();
+    expect(top).toBe(values.topk(7).indices.dataSync().join());
+  });
+});
+
 describe("multinomial reproduces PyTorch's CPU stream", () => {
   it.each(fixture.multinomial.map((c) => [c.id, c] as const))("%s", async (id, c) => {
     L.manualSeed(c.seed);

@@ -2,7 +2,8 @@
 // that define the same total order and therefore give identical indices:
 // - for CPU-readable tensors, a stable merge sort of the indices on the host (O(n log n));
 // - otherwise, a rank per element from all pairwise comparisons (O(n²) work and memory per row),
-//   composed from comparison ops, a sum and a scatter, so it runs on any device.
+//   composed from comparison ops, a sum and a scatter, so it runs on any device (in blocks, so
+//   memory stays bounded; the work does not: large rows are slow off the CPU).
 // The values are then `gather(x, dim, indices)`, so gradients flow through gather's rule.
 //
 // The order is PyTorch's: NaN sorts above +Infinity (last ascending, first descending), -0 equals
@@ -13,6 +14,7 @@ import { normalizeDim } from "../shape.js";
 import type { Tensor } from "../tensor.js";
 import { cast, eq, gt, logicalAnd, logicalNot, logicalOr, lt, ne } from "./elementwise.js";
 import { gather, scatter } from "./indexing.js";
+import { cat } from "./join.js";
 import { sum, type ValuesIndices } from "./reduce.js";
 import { contiguous, expand, narrow, reshape, transpose, unsqueeze } from "./views.js";
 import { checkBool, checkDim, checkInt, checkOptions, checkTensor } from "../validate.js";
@@ -74,6 +76,7 @@ function hostArgsortRow(row: ArrayLike<number>, descending: boolean, out: Int32A
 /** Indices sorting the last dim of `x` (any shape), on x's device. */
 function argsortLastDim(x: Tensor, descending: boolean): Tensor {
   const n = x.shape[x.ndim - 1]!;
+  if (x.numel() === 0) return fromData(new Int32Array(0), "int32", x.shape, x.device);
   if (x.backend.readSync !== undefined) {
     const data = x.dataSync();
     const rows = n === 0 ? 0 : data.length / n;
@@ -85,18 +88,27 @@ function argsortLastDim(x: Tensor, descending: boolean): Tensor {
     return fromData(result, "int32", x.shape, x.device);
   }
   // Rank of element i = how many elements come before it: strictly before, or equal and earlier.
+  // The comparisons of a block of i against every j are materialized at once; blocks bound that
+  // memory (about 2^22 comparisons per block) while the work stays O(n²) per row.
   const key = x.dtype === "bool" ? cast(x, "int32") : x;
-  const a = unsqueeze(key, -1); // [..., n(i), 1]
-  const b = unsqueeze(key, -2); // [..., 1, n(j)]
-  const aNaN = ne(a, a);
-  const bNaN = ne(b, b);
-  const strictly = descending
-    ? logicalOr(gt(b, a), logicalAnd(bNaN, logicalNot(aNaN)))
-    : logicalOr(lt(b, a), logicalAnd(aNaN, logicalNot(bNaN)));
-  const same = logicalOr(eq(b, a), logicalAnd(aNaN, bNaN));
+  const rows = x.numel() / Math.max(n, 1);
+  const block = Math.max(1, Math.min(n, Math.floor(2 ** 22 / Math.max(1, rows * n))));
   const pos = fromData(Int32Array.from({ length: n }, (_, i) => i), "int32", [n], x.device);
-  const earlier = lt(unsqueeze(pos, 0), unsqueeze(pos, 1)); // [n(i), n(j)]: j < i
-  const rank = sum(logicalOr(strictly, logicalAnd(same, earlier)), -1); // int32 [..., n]
+  const b = unsqueeze(key, -2); // [..., 1, n(j)]
+  const bNaN = ne(b, b);
+  const ranks: Tensor[] = [];
+  for (let i0 = 0; i0 < n; i0 += block) {
+    const len = Math.min(block, n - i0);
+    const a = unsqueeze(narrow(key, -1, i0, len), -1); // [..., len(i), 1]
+    const aNaN = ne(a, a);
+    const strictly = descending
+      ? logicalOr(gt(b, a), logicalAnd(bNaN, logicalNot(aNaN)))
+      : logicalOr(lt(b, a), logicalAnd(aNaN, logicalNot(bNaN)));
+    const same = logicalOr(eq(b, a), logicalAnd(aNaN, bNaN));
+    const earlier = lt(unsqueeze(pos, 0), unsqueeze(narrow(pos, 0, i0, len), 1)); // [len(i), n(j)]: j < i
+    ranks.push(sum(logicalOr(strictly, logicalAnd(same, earlier)), -1)); // int32 [..., len]
+  }
+  const rank = ranks.length === 1 ? ranks[0]! : cat(ranks, -1);
   const zeros = fromData(new Int32Array(x.numel()), "int32", x.shape, x.device);
   return scatter(zeros, -1, rank, contiguous(expand(pos, [...x.shape])));
 }
