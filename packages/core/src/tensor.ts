@@ -283,6 +283,7 @@ export class Tensor {
    * `(await loss.item()).toFixed(4)` type-checks.
    */
   async item(this: Tensor & { readonly dtype: "bool" }): Promise<boolean>;
+  /** The single value of a one-element tensor, typed `number` (a bool tensor gives a boolean at run time). */
   async item(): Promise<number>;
   async item(): Promise<Scalar> {
     this.#checkItem();
@@ -294,6 +295,7 @@ export class Tensor {
    * tensor has exactly one element.
    */
   itemSync(this: Tensor & { readonly dtype: "bool" }): boolean;
+  /** Synchronous `item()`, typed `number` (a bool tensor gives a boolean at run time). */
   itemSync(): number;
   itemSync(): Scalar {
     this.#checkItem();
