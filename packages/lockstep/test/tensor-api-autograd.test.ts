@@ -186,6 +186,12 @@ describe("errors name the values and change nothing", () => {
   });
 });
 
+describe("nn re-exports", () => {
+  it("nn.functional.oneHot is core's oneHot", () => {
+    expect(L.nn.functional.oneHot).toBe(L.oneHot);
+  });
+});
+
 describe("printing, JSON and item()", () => {
   it("util.inspect / console.log show PyTorch's repr", async () => {
     const { inspect } = await import("node:util");

@@ -154,6 +154,25 @@ describe.each(devices.filter((d) => d !== "cpu"))("sorting on %s equals the CPU'
     const top = (await values.to(device).topk(7).indices.data()).join();
     expect(top).toBe(values.topk(7).indices.dataSync().join());
   });
+
+  it("cumsum is bitwise the CPU's and batch-invariant", async () => {
+    L.manualSeed(12);
+    const x = L.randn([5, 300]);
+    const bits = (a: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(a).buffer));
+    const cpu = x.cumsum(1).dataSync();
+    expect(bits(await x.to(device).cumsum(1).data())).toEqual(bits(cpu));
+    const alone = await x.narrow(0, 3, 1).to(device).cumsum(1).data();
+    expect(bits(alone)).toEqual(bits(cpu.subarray(3 * 300, 4 * 300)));
+  });
+
+  it("host-only inputs are refused clearly off the CPU", async () => {
+    const x = L.arange(6).float().to(device);
+    expect(() => x.index(x.gt(2))).toThrow(/a bool mask on 'webgpu' cannot be read synchronously/);
+    expect(() => L.multinomial(x.add(1), 2)).toThrow(/multinomial\(\) needs probabilities the CPU can read/);
+    expect(() => x.toJSON()).toThrow(/toJSON\(\) cannot read a tensor on 'webgpu' synchronously/);
+    // The same mask as a CPU tensor works, as in PyTorch.
+    expect(Array.from(await x.index(L.arange(6).gt(2)).data())).toEqual([3, 4, 5]);
+  });
 });
 
 describe("multinomial reproduces PyTorch's CPU stream", () => {
