@@ -42,7 +42,10 @@ export function setNumThreads(n: number): void {
   state.numThreads = n;
 }
 
-/** The CPU thread count set by `setNumThreads`, like torch.get_num_threads. */
+/**
+ * The CPU thread count, like torch.get_num_threads: the logical cores available to the process
+ * until `setNumThreads` changes it (see the core README's "Threads").
+ */
 export function getNumThreads(): number {
   return state.numThreads;
 }

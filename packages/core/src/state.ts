@@ -43,7 +43,7 @@ export interface LockstepState {
   deterministic: boolean;
   /** The `warnOnly` option of `useDeterministicAlgorithms`. */
   warnOnly: boolean;
-  /** Set by `setNumThreads`; defaults to the hardware concurrency. */
+  /** Set by `setNumThreads`; defaults to the logical cores available (`defaultThreads()`). */
   numThreads: number;
   /** Grad mode: false inside `noGrad` (see `setGradEnabled`). */
   gradEnabled: boolean;
@@ -65,9 +65,20 @@ export interface LockstepState {
 
 const KEY = Symbol.for("lockstep.state");
 
-function defaultThreads(): number {
+/**
+ * The logical cores this process may use: navigator.hardwareConcurrency in browsers and Node 21+,
+ * os.availableParallelism() on Node 20 (which has no navigator; reached through
+ * process.getBuiltinModule so that browser bundles import nothing from Node), else 1.
+ */
+export function defaultThreads(): number {
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
-  return Math.max(1, nav?.hardwareConcurrency ?? 1);
+  let cores = nav?.hardwareConcurrency;
+  if (typeof cores !== "number") {
+    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+    const os = proc?.getBuiltinModule?.("node:os") as { availableParallelism?: () => number } | undefined;
+    cores = os?.availableParallelism?.();
+  }
+  return typeof cores === "number" && Number.isInteger(cores) && cores >= 1 ? cores : 1;
 }
 
 function createState(): LockstepState {
