@@ -279,4 +279,13 @@ describe("toAsync", () => {
     await expect(model.toAsync(3 as never)).rejects.toThrow(/expects a device name/);
     expect(model.parameters()).toEqual(before);
   });
+
+  it("a tensor that cannot move stops the whole move: no field changes, no copy is left behind", async () => {
+    const model = new nn.Sequential(new nn.Linear(2, 2), new nn.BatchNorm1d(2));
+    const params = model.parameters();
+    (model.at(1) as nn.BatchNorm1d).running_var!.dispose();
+    await expect(model.toAsync("float64")).rejects.toThrow(/disposed/);
+    expect(model.parameters()).toEqual(params);
+    expect(model.parameters().every((p) => p.dtype === "float32" && !p.isDisposed)).toBe(true);
+  });
 });
