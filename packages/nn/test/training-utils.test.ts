@@ -325,6 +325,8 @@ describe("DataLoader order equals PyTorch's DataLoader after the same seed", () 
     const sums = [...new data.DataLoader([1, 2, 3, 4], { batchSize: 3, collate: (xs: number[]) => xs.reduce((a, b) => a + b, 0) })];
     expect(sums).toEqual([6, 4]);
     expect(() => new data.DataLoader([1], { batchSize: 0 })).toThrow("batch_size should be a positive integer value, but got batch_size=0");
+    expect(() => new data.DataLoader([], { shuffle: true })).toThrow(/num_samples should be a positive integer value, but got num_samples=0/);
+    expect([...new data.DataLoader([], {})]).toEqual([]);
     expect(() => new data.TensorDataset(tensor([1, 2]), tensor([1]))).toThrow(/Size mismatch between tensors/);
   });
 });

@@ -106,6 +106,9 @@ export class DataLoader<T, B = Collated<T>> implements Iterable<B>, AsyncIterabl
     for (const flag of ["shuffle", "dropLast"] as const) {
       if (options[flag] !== undefined && typeof options[flag] !== "boolean") throw new ValueError(`DataLoader: ${flag} must be a boolean, got ${String(options[flag])}`);
     }
+    if (options.shuffle === true && dataset.length === 0) {
+      throw new ValueError("num_samples should be a positive integer value, but got num_samples=0 (shuffle: true needs a non-empty dataset)");
+    }
     if (options.generator !== undefined && !Generator.isGenerator(options.generator)) throw new ValueError("DataLoader: generator must be a Generator");
     if (options.collate !== undefined && typeof options.collate !== "function") throw new ValueError("DataLoader: collate must be a function");
     this.dataset = dataset;
