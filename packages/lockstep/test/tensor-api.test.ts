@@ -7,9 +7,9 @@ import { describe, expect, it } from "vitest";
 import * as L from "lockstep";
 import { type Tensor } from "lockstep";
 import { devices } from "./devices.js";
-import { buildBase, decode, loadFixture, type TensorSpec } from "./fixtures.js";
+import { buildBase, buildTensor, decode, loadFixture, type TensorSpec } from "./fixtures.js";
 
-type Item = { int: number } | { slice: (number | null)[] } | { none: true } | { ellipsis: true } | { index: TensorSpec } | { mask: TensorSpec };
+type Item = { int: number } | { bool: boolean } | { slice: (number | null)[] } | { none: true } | { ellipsis: true } | { index: TensorSpec } | { mask: TensorSpec };
 interface IndexCase { id: string; input: TensorSpec; items: Item[]; expected: TensorSpec }
 interface IndexPutCase { id: string; input: TensorSpec; indices: TensorSpec[]; values: TensorSpec; accumulate: boolean; expected: TensorSpec }
 interface MaskedCase { id: string; input: TensorSpec; mask: TensorSpec; expected: TensorSpec }
@@ -64,6 +64,7 @@ async function expectMatches(got: Tensor, spec: TensorSpec, compare: "exact" | "
 
 function buildItem(item: Item, device: string): L.IndexItem {
   if ("int" in item) return item.int;
+  if ("bool" in item) return item.bool;
   if ("none" in item) return null;
   if ("ellipsis" in item) return "...";
   if ("slice" in item) {
@@ -178,7 +179,7 @@ describe.each(devices.filter((d) => d !== "cpu"))("sorting on %s equals the CPU'
 describe("multinomial reproduces PyTorch's CPU stream", () => {
   it.each(fixture.multinomial.map((c) => [c.id, c] as const))("%s", async (id, c) => {
     L.manualSeed(c.seed);
-    const got = L.multinomial(buildBase(c.probs, "cpu"), c.numSamples, { replacement: c.replacement });
+    const got = L.multinomial(buildTensor(c.probs, "cpu"), c.numSamples, { replacement: c.replacement });
     await expectMatches(got, c.expected, "exact", id);
     // The generator advanced by exactly as many draws as PyTorch's.
     await expectMatches(L.rand([3]), c.randAfter, "exact", `${id}: rand after`);

@@ -1,6 +1,7 @@
 // torch.multinomial, reproducing PyTorch 1.13's CPU stream (no MKL):
 // - without replacement: the exponential race. q = empty_like(probs)
-//   .exponential_(1) draws one 53-bit uniform u per element in row-major order and stores
+//   .exponential_(1) draws one 53-bit uniform u per element in q's memory order (row-major, or
+//   column-major for a transposed matrix, whose layout empty_like keeps) and stores
 //   -log(1 - u) (double log, then rounded to the dtype); the samples are the top `numSamples` of
 //   probs / q along the last dim (argmax for one sample).
 // - with replacement (one sample too): per row, the running sum of the probabilities in
@@ -97,8 +98,13 @@ export function multinomial(probs: Tensor, numSamples: number, options: Multinom
     }
     const engine = generator.engine;
     const ratio = f32 ? new Float32Array(data.length) : new Float64Array(data.length);
-    // Draw every q first (exponential_ fills the whole tensor), then divide.
-    for (let i = 0; i < data.length; i++) ratio[i] = round(-correctlyRoundedLog(1 - engine.nextU53()));
+    // Draw every q first (exponential_ fills the whole tensor, in empty_like(probs)'s memory
+    // order: column by column for a transposed matrix), then divide.
+    const columnMajor = probs.ndim === 2 && rows > 1 && n > 1 && probs.strides[0] === 1 && probs.strides[1] === rows;
+    for (let k = 0; k < data.length; k++) {
+      const i = columnMajor ? (k % rows) * n + Math.floor(k / rows) : k;
+      ratio[i] = round(-correctlyRoundedLog(1 - engine.nextU53()));
+    }
     for (let i = 0; i < data.length; i++) ratio[i] = data[i]! / ratio[i]!;
     for (let r = 0; r < rows; r++) {
       if (numSamples === 1) out[r] = argmaxRow(ratio, r * n, n);

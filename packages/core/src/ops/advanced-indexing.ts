@@ -3,7 +3,8 @@
 // become one indexSelect over the indexed dims flattened together, so gradients come from
 // indexSelect's rule and the result is the same on every device.
 //
-// Advanced-indexing rules, as in PyTorch: integers are applied first as `select`; the index
+// Advanced-indexing rules, as in PyTorch: integers (and 0-d integer tensors) are applied first as
+// `select`; the index
 // tensors (a bool mask counts as its nonzero() positions, one tensor per mask dim) broadcast
 // together to a shape B; when they index adjacent dims B replaces those dims in place, otherwise
 // B goes first. Bool masks need values on the host (the result's shape depends on them): a mask
@@ -113,7 +114,7 @@ function normalizeIndex(fn: string, index: Tensor, size: number, dim: number, de
 }
 
 /** Applies the basic items as views and collects the index tensors, all checked before any work. */
-function parseItems(fn: string, x: Tensor, items: readonly IndexItem[]): { view: Tensor; advanced: Advanced[] } {
+function parseItems(fn: string, x: Tensor, items: readonly IndexItem[], zeroDimSelects = true): { view: Tensor; advanced: Advanced[] } {
   let ellipses = 0;
   let used = 0;
   items.forEach((item, i) => {
@@ -169,6 +170,11 @@ function parseItems(fn: string, x: Tensor, items: readonly IndexItem[]): { view:
       for (const positions of maskPositions(fn, item)) {
         advanced.push({ pos: dim++, index: fromData(positions, "int32", [positions.length], "cpu") });
       }
+    } else if (item instanceof Tensor && item.ndim === 0 && zeroDimSelects) {
+      // A 0-d integer tensor acts as an integer (PyTorch selects with it), without a host read.
+      const size = view.shape[dim]!;
+      const at = reshape(normalizeIndex(fn, item, size, dim, view.device), [1]);
+      view = squeeze(indexSelect(view, dim, at), dim);
     } else if (item instanceof Tensor) {
       advanced.push({ pos: dim++, index: item });
     } else {
@@ -293,7 +299,7 @@ export function indexPut_(x: Tensor, indices: readonly Tensor[], values: TensorL
   checkBool("index_put_", "accumulate", accumulate);
   if (indices.length === 0) throw new IndexError("index_put_(): at least one index tensor is needed");
   // All checks and the index arithmetic happen before the write.
-  const { view, advanced } = parseItems("index_put_", x, indices);
+  const { view, advanced } = parseItems("index_put_", x, indices, false);
   const { linear, shape, host } = linearIndex("index_put_", view, advanced);
   const n = numel(shape);
   const rest = x.shape.slice(advanced.length);
