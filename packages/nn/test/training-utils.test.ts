@@ -4,10 +4,10 @@
 // manualSeed, with and without a generator (plus the draws it consumed: the next rand(4)).
 import "@lockstep/backend-cpu";
 import { tensor, zerosLike, type Tensor } from "@lockstep/core";
-import { Generator, manualSeed, rand } from "@lockstep/random";
+import { Generator, manualSeed, rand, randint, randn } from "@lockstep/random";
 import { describe, expect, it } from "vitest";
-import { CheckpointError, data, functional as F, loadBytes, loadSafetensors, optim, saveBytes, saveSafetensors, utils, Parameter } from "../src/index.js";
-import { expectBits, expectClose, encodedValues, float64OfHex, readFixture, toTensor, type Encoded } from "./support/fixtures.js";
+import { CheckpointError, Dropout, Linear, ReLU, Sequential, data, functional as F, loadBytes, loadSafetensors, optim, saveBytes, saveSafetensors, utils, Parameter } from "../src/index.js";
+import { expectBits, expectClose, encodedValues, float32OfHex, float64OfHex, readFixture, toTensor, type Encoded } from "./support/fixtures.js";
 
 interface ClipCase { kind: "norm" | "value"; normType?: number | "inf"; maxNorm?: number; clipValue?: number; grads: Encoded[]; total?: Encoded; after: Encoded[] }
 interface OptimizerCase { kind: string; options: Record<string, unknown>; start: Encoded; grads: Encoded[]; steps: Encoded[]; state: Record<string, Encoded | number> }
@@ -16,7 +16,7 @@ interface LossCase { name: string; options: Record<string, unknown>; reduction: 
 interface SafetensorsCases { load: { bytes: string; values: Record<string, Encoded> }; save: { tensors: Record<string, Encoded>; bytes: string } }
 interface LoaderCase { seed: number; n: number; batchSize: number; dropLast: boolean; generator: string | null; shuffle?: boolean; epochs: number[][][]; tail: Encoded; generatorTail?: Encoded }
 
-const fx = readFixture<{ clip: ClipCase[]; optimizers: OptimizerCase[]; schedulers: ScheduleCase[]; losses: LossCase[]; loaders: LoaderCase[]; safetensors: SafetensorsCases }>(
+const fx = readFixture<{ clip: ClipCase[]; optimizers: OptimizerCase[]; schedulers: ScheduleCase[]; losses: LossCase[]; loaders: LoaderCase[]; safetensors: SafetensorsCases; loaderTraining: { losses: string[]; tail: Encoded } }>(
   "training-utils.json",
 );
 
@@ -281,6 +281,29 @@ describe("DataLoader order equals PyTorch's DataLoader after the same seed", () 
       if (c.generatorTail) expectBits(rand([4], { generator }), c.generatorTail, "generator afterwards");
     });
   }
+
+  it("training over a shuffled loader with dropout sees PyTorch's batches and masks (losses within 1e-5, draws equal)", () => {
+    manualSeed(0);
+    const x = randn([20, 4]);
+    const y = randint(0, 3, [20], { dtype: "int32" });
+    manualSeed(5);
+    const model = new Sequential(new Linear(4, 16), new ReLU(), new Dropout(0.3), new Linear(16, 3));
+    const opt = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+    const loader = new data.DataLoader(new data.TensorDataset(x, y), { batchSize: 6, shuffle: true });
+    const losses: number[] = [];
+    while (losses.length < 10) {
+      for (const [xb, yb] of loader) {
+        opt.zeroGrad();
+        const loss = F.crossEntropy(model.forward(xb!), yb!);
+        loss.backward();
+        opt.step();
+        losses.push(Number(loss.itemSync()));
+        if (losses.length === 10) break;
+      }
+    }
+    expectClose(losses, fx.loaderTraining.losses.map(float32OfHex), 1e-5, 0, "losses");
+    expectBits(rand([4]), fx.loaderTraining.tail, "the next rand(4)");
+  });
 
   it("for await gives the same batches; state dicts resume mid-epoch", async () => {
     const ds = new data.TensorDataset(tensor(Int32Array.from({ length: 10 }, (_, i) => i)));
