@@ -8,7 +8,11 @@ import { describeValue } from "../optim/optimizer.js";
 export interface ClipGradNormOptions {
   /** The p of the p-norm: a positive number or Infinity; default 2. */
   normType?: number;
-  /** Throw if the total norm is NaN or infinite (before changing any gradient); default false. */
+  /**
+   * Throw if the total norm is NaN or infinite (before changing any gradient); default false. The
+   * check reads the norm synchronously, so it needs gradients the CPU can read (as PyTorch's check
+   * synchronises with the GPU).
+   */
   errorIfNonfinite?: boolean;
 }
 
