@@ -208,6 +208,18 @@ describe("modules in plain fields are walked, or refused loudly", () => {
     expect(inner[1]!.bias!.dataSync()).toEqual(state["stages.1.1.bias"]!.dataSync());
   });
 
+  it("to() replaces parameters held directly in an array, keeping them Parameters with their requiresGrad", () => {
+    const model = new ArrayParamNet();
+    const scales = model.scales;
+    model.to("float64");
+    expect(model.scales).toBe(scales);
+    expect(scales.map((p) => [p.dtype, p instanceof nn.Parameter, p.requiresGrad])).toEqual([
+      ["float64", true, true],
+      ["float64", true, false],
+    ]);
+    expect(model.parameters()[0]).toBe(scales[0]);
+  });
+
   it("arrays that gain modules later are seen on the next walk", () => {
     const model = new ArrayListNet();
     model.layers.push(new nn.Linear(4, 4));
