@@ -173,9 +173,17 @@ export abstract class Module<Args extends unknown[] = Tensor[], Out = Tensor> {
 
   /** Calls `fn` on every submodule (children first) and then on this module. */
   apply(fn: (module: AnyModule) => void): this {
-    for (const child of this.children()) child.apply(fn);
-    fn(this);
+    this.#applyOnce(fn, new Set());
     return this;
+  }
+
+  // Each module once: a module shared by two parents, or reachable again through a plain object
+  // that points back up the tree, is not visited twice (nor forever).
+  #applyOnce(fn: (module: AnyModule) => void, seen: Set<AnyModule>): void {
+    if (seen.has(this)) return;
+    seen.add(this);
+    for (const child of this.children()) child.#applyOnce(fn, seen);
+    fn(this);
   }
 
   /**
@@ -209,11 +217,19 @@ export abstract class Module<Args extends unknown[] = Tensor[], Out = Tensor> {
    * `Sequential(\n  (0): Linear(in_features=4, out_features=16, bias=True)\n  (1): ReLU()\n)`.
    */
   toString(): string {
-    return formatModule(
-      this.typeName(),
-      this.extraRepr(),
-      [...this.namedChildren()].map(([key, child]) => [key, child.toString()]),
-    );
+    return this.#repr(new Set());
+  }
+
+  // A child that is also an ancestor (a back reference in a plain object) prints as a marker
+  // instead of recursing forever.
+  #repr(ancestors: Set<AnyModule>): string {
+    ancestors.add(this);
+    const children = [...this.namedChildren()].map(([key, child]): [string, string] => [
+      key,
+      ancestors.has(child) ? `<cycle: ${child.typeName()}>` : child.#repr(ancestors),
+    ]);
+    ancestors.delete(this);
+    return formatModule(this.typeName(), this.extraRepr(), children);
   }
 
   /** Makes `console.log(model)` in Node print `toString()` rather than the object's fields. */

@@ -270,6 +270,23 @@ describe("modules in plain fields are walked, or refused loudly", () => {
     model.refs.self = model;
     expect([...model.namedModules()].map(([n]) => n)).toEqual(["", "a", "refs"]);
     expect(Object.keys(model.stateDict())).toEqual(["a.weight", "a.bias"]);
+    const applied: nn.Module<never[], unknown>[] = [];
+    model.apply((m) => applied.push(m));
+    // Children first, each module once: the shared Linear, the refs container, then the model.
+    expect(applied).toHaveLength(3);
+    expect(applied[0]).toBe(shared);
+    expect(applied[2]).toBe(model);
+    expect(String(model)).toBe(
+      [
+        "Shared(",
+        "  (a): Linear(in_features=2, out_features=2, bias=True)",
+        "  (refs): ModuleDict(",
+        "    (again): Linear(in_features=2, out_features=2, bias=True)",
+        "    (self): <cycle: Shared>",
+        "  )",
+        ")",
+      ].join("\n"),
+    );
   });
 });
 
