@@ -173,16 +173,17 @@ export abstract class Module<Args extends unknown[] = Tensor[], Out = Tensor> {
 
   /** Calls `fn` on every submodule (children first) and then on this module. */
   apply(fn: (module: AnyModule) => void): this {
-    this.#applyOnce(fn, new Set());
+    this.#applyBelow(fn, new Set());
     return this;
   }
 
-  // Each module once: a module shared by two parents, or reachable again through a plain object
-  // that points back up the tree, is not visited twice (nor forever).
-  #applyOnce(fn: (module: AnyModule) => void, seen: Set<AnyModule>): void {
-    if (seen.has(this)) return;
-    seen.add(this);
-    for (const child of this.children()) child.#applyOnce(fn, seen);
+  // As PyTorch, a module shared by two parents gets `fn` twice (an init function then draws what
+  // PyTorch's draws); a child that is also an ancestor (a plain object pointing back up the tree)
+  // is skipped instead of recursing forever.
+  #applyBelow(fn: (module: AnyModule) => void, ancestors: Set<AnyModule>): void {
+    ancestors.add(this);
+    for (const child of this.children()) if (!ancestors.has(child)) child.#applyBelow(fn, ancestors);
+    ancestors.delete(this);
     fn(this);
   }
 

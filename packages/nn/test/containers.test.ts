@@ -272,10 +272,12 @@ describe("modules in plain fields are walked, or refused loudly", () => {
     expect(Object.keys(model.stateDict())).toEqual(["a.weight", "a.bias"]);
     const applied: nn.Module<never[], unknown>[] = [];
     model.apply((m) => applied.push(m));
-    // Children first, each module once: the shared Linear, the refs container, then the model.
-    expect(applied).toHaveLength(3);
+    // Children first; the shared Linear once per place it is held (as PyTorch's apply), the back
+    // reference not at all: Linear (a), Linear (refs.again), the refs container, the model.
+    expect(applied).toHaveLength(4);
     expect(applied[0]).toBe(shared);
-    expect(applied[2]).toBe(model);
+    expect(applied[1]).toBe(shared);
+    expect(applied[3]).toBe(model);
     expect(String(model)).toBe(
       [
         "Shared(",
