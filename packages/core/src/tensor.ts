@@ -172,6 +172,11 @@ export class Tensor {
     return this.#viewBase !== undefined && this.#rebasesAtView !== this.#handle.rebases;
   }
 
+  /** @internal Called on a view whose own history an in-place op has just rebased. */
+  refreshViewHistory(): void {
+    this.#rebasesAtView = this.#handle.rebases;
+  }
+
   /** @internal Called by in-place ops that link a new autograd history to the storage. */
   markHistoryRebased(): void {
     this.#handle.rebases++;

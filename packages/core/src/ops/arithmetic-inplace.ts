@@ -3,24 +3,26 @@
 // `mul`, …), then writes it into the target's storage with the copy kernel and bumps the version
 // counter once, as PyTorch does.
 //
-// Autograd follows PyTorch's rules where Lockstep can: a leaf that requires grad (or a view of one)
-// is refused while grad mode is on; a non-leaf, or a tensor that takes part with grad-requiring
-// operands, gets the op's node as its new `gradFn` (its history is "rebased" onto the op). The op
-// reads a clone of the target, so nothing it saved for backward is changed by the write, while
-// tensors saved earlier by other ops are, and their backward then fails with the version error.
-// What Lockstep does not do is PyTorch's view rebasing (CopySlices): an in-place op on a view
-// that would need it — the view or the written values take part in autograd — is refused with
-// NotImplementedError. Views taken before such a write are not regenerated either: using one in
-// autograd afterwards is refused (dispatch.ts checks each view's history against its storage's).
+// Autograd follows PyTorch's rules: a leaf that requires grad (or a view of one) is refused while
+// grad mode is on; a non-leaf, or a tensor that takes part with grad-requiring operands, gets the
+// op's node as its new `gradFn` (its history is "rebased" onto the op). The op reads a clone of
+// the target, so nothing it saved for backward is changed by the write, while tensors saved
+// earlier by other ops are, and their backward then fails with the version error. An in-place op
+// on a view rebases like PyTorch's CopySlices: the base's history becomes "old base with the
+// view's elements replaced" (a scatter) and the view's a selection from that. What Lockstep does
+// not do is regenerate other views of the base taken before the write: using one in autograd
+// afterwards is refused (dispatch.ts checks each view's history against its storage's).
 import { isFloating, type DType } from "../dtype.js";
-import { DTypeError, NotImplementedError, ShapeError } from "../errors.js";
+import { DTypeError, LockstepError, NotImplementedError, ShapeError } from "../errors.js";
+import { fromData } from "../dispatch.js";
 import { selectKernel } from "../registry.js";
 import { formatShape, shapesEqual } from "../shape.js";
 import { state } from "../state.js";
 import { Tensor, type TensorLike } from "../tensor.js";
 import { add, cast, clamp, div, mul, pow, sub } from "./elementwise.js";
 import { checkInPlaceAllowed } from "./inplace.js";
-import { clone } from "./views.js";
+import { indexSelect, scatter } from "./indexing.js";
+import { clone, reshape } from "./views.js";
 import { checkOptionalTensorLike, checkTensorLike } from "../validate.js";
 
 const TYPE_NAMES: Record<DType, string> = { float32: "Float", float64: "Double", int32: "Int", bool: "Bool" };
@@ -39,16 +41,29 @@ function canCast(from: DType, to: DType): boolean {
  */
 export function applyInPlace(fn: string, target: Tensor, operands: readonly TensorLike[], compute: (self: Tensor) => Tensor): Tensor {
   checkInPlaceAllowed(target);
+  const base = target.viewBase;
+  if (state.gradEnabled && state.autograd !== undefined && base !== undefined && base.requiresGrad && !target.requiresGrad) {
+    // PyTorch's rule: autograd cannot know such a view aliases a tensor with history.
+    throw new LockstepError(
+      `${fn}(): A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given that ` +
+        "this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both the " +
+        "view and the inplace either both inside the noGrad block (if you don't want the inplace to be tracked) or " +
+        "both outside (if you want the inplace to be tracked).",
+    );
+  }
   const tracking =
     state.gradEnabled &&
     state.autograd !== undefined &&
     (target.requiresGrad || operands.some((o) => o instanceof Tensor && o.requiresGrad));
-  if (tracking && target.viewBase !== undefined) {
-    throw new NotImplementedError(
-      `${fn}(): an in-place operation on a view (shape ${formatShape(target.shape)}) that takes part in autograd is not ` +
-        "supported by Lockstep (PyTorch would rebase the view's history onto its base). Use the out-of-place op, " +
-        "or clone() the view first.",
-    );
+  let positions: Int32Array | undefined;
+  if (tracking && base !== undefined) {
+    positions = positionsInBase(target, base);
+    if (positions === undefined) {
+      throw new NotImplementedError(
+        `${fn}(): an in-place operation with autograd on a view (shape ${formatShape(target.shape)}) of a tensor whose ` +
+          "elements overlap (an expanded tensor) is not supported. Use the out-of-place op, or clone() first.",
+      );
+    }
   }
   const result = compute(tracking ? clone(target) : target);
   if (!shapesEqual(result.shape, target.shape)) {
@@ -60,9 +75,21 @@ export function applyInPlace(fn: string, target: Tensor, operands: readonly Tens
     throw new DTypeError(`result type ${TYPE_NAMES[result.dtype]} can't be cast to the desired output type ${TYPE_NAMES[target.dtype]}`);
   }
   const value = cast(result, target.dtype);
+  // The rebased histories are built before the write, so a failure there changes nothing.
+  let rebased: { base: Tensor; view: Tensor } | undefined;
+  if (tracking && value.requiresGrad && base !== undefined) rebased = rebaseView(base, target, positions!, value);
   selectKernel("copy", target.device).run([value.storageView], [target.storageView], {});
   target.bumpVersion();
-  if (tracking && value.requiresGrad) {
+  if (rebased !== undefined) {
+    // PyTorch's CopySlices: the base becomes "old base with the view's elements replaced", and
+    // the view a view of that; other views taken earlier are refused from now on (dispatch.ts).
+    base!.gradFn = rebased.base.gradFn;
+    base!.setRequiresGradUnchecked(true);
+    base!.markHistoryRebased();
+    target.gradFn = rebased.view.gradFn;
+    target.setRequiresGradUnchecked(true);
+    target.refreshViewHistory();
+  } else if (tracking && value.requiresGrad) {
     target.gradFn = value.gradFn;
     target.setRequiresGradUnchecked(true);
     target.markHistoryRebased();
@@ -71,6 +98,53 @@ export function applyInPlace(fn: string, target: Tensor, operands: readonly Tens
     if (result !== target && result !== value) result.dispose();
   }
   return target;
+}
+
+/**
+ * For each element of `view` (row-major), its row-major index in `base`, found through the
+ * storage offsets both address; undefined when base's elements overlap (stride-0 dims).
+ */
+function positionsInBase(view: Tensor, base: Tensor): Int32Array | undefined {
+  const offsets = (t: Tensor): Float64Array => {
+    const out = new Float64Array(t.numel());
+    let k = 0;
+    const walk = (d: number, at: number): void => {
+      if (d === t.ndim) {
+        out[k++] = at;
+        return;
+      }
+      for (let i = 0; i < t.shape[d]!; i++) walk(d + 1, at + i * t.strides[d]!);
+    };
+    if (out.length > 0) walk(0, t.offset);
+    return out;
+  };
+  const byOffset = new Map<number, number>();
+  const baseOffsets = offsets(base);
+  for (let i = 0; i < baseOffsets.length; i++) {
+    if (byOffset.has(baseOffsets[i]!)) return undefined;
+    byOffset.set(baseOffsets[i]!, i);
+  }
+  const viewOffsets = offsets(view);
+  const out = new Int32Array(viewOffsets.length);
+  for (let i = 0; i < viewOffsets.length; i++) {
+    const at = byOffset.get(viewOffsets[i]!);
+    if (at === undefined) return undefined;
+    out[i] = at;
+  }
+  return out;
+}
+
+/**
+ * The new histories of `base` and of `view` after `view` takes `value`: the base's old value
+ * with the view's elements replaced by `value` (a scatter, so gradients reach both), and the
+ * view's elements picked back out of it.
+ */
+function rebaseView(base: Tensor, view: Tensor, positions: Int32Array, value: Tensor): { base: Tensor; view: Tensor } {
+  const index = fromData(positions, "int32", [positions.length], base.device);
+  const flat = reshape(base, [-1]);
+  const newBase = reshape(scatter(flat, 0, index, reshape(value, [-1])), [...base.shape]);
+  const newView = reshape(indexSelect(reshape(newBase, [-1]), 0, index), [...view.shape]);
+  return { base: newBase, view: newView };
 }
 
 /** Like torch.Tensor.add_: `target += alpha * other`, in place. */
