@@ -60,7 +60,8 @@ export function integers(count: number, seed: number, lo: number, hi: number): I
 export function cpu(values: ArrayLike<number>, shape: number[], dtype: DType = "float32"): Tensor {
   const data =
     dtype === "float32" ? Float32Array.from(values) : dtype === "int32" ? Int32Array.from(values) : Uint8Array.from(values, (v) => (v ? 1 : 0));
-  return tensor(data).reshape(shape);
+  // The dtype is explicit: a Uint8Array alone now means int32 values, as in core's tensor().
+  return tensor(data, { dtype }).reshape(shape);
 }
 
 export type Mode = "exact" | "close";
