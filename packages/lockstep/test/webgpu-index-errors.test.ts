@@ -100,6 +100,15 @@ describe.runIf(hasWebGPU)("out-of-range indices on webgpu raise the CPU's IndexE
     expect(error.message).toContain("index 7 is out of bounds for dimension 1 with size 3");
   });
 
+  it("two reads in flight when the flag is set: exactly one raises it", async () => {
+    const a = on(tensor([1, 2]));
+    const b = on(tensor([3, 4]));
+    indexSelect(on(x()), 0, on(ints([2])));
+    const results = await Promise.allSettled([a.data(), b.data()]);
+    expect(results.filter((r) => r.status === "rejected").length).toBe(1);
+    expect(await b.toArray()).toEqual([3, 4]);
+  });
+
   it("Embedding with an id past the table raises at the next read", async () => {
     const embedding = new nn.Embedding(4, 2).to("webgpu");
     const out = embedding.forward(on(ints([1, 4])));
