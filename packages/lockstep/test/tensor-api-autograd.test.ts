@@ -116,6 +116,28 @@ describe("PyTorch's autograd rules for in-place ops", () => {
     }, [rows])).toBe(true);
   });
 
+  it("copy_ is tracked like PyTorch's CopyBackwards: into buffers, views and non-leaves", () => {
+    const w = f64([2, 3], 8);
+    expect(L.gradcheck((v: Tensor) => L.zeros([2, 3], { dtype: "float64" }).copy_(v), [w])).toBe(true);
+    expect(L.gradcheck((v: Tensor) => {
+      const buf = L.zeros([4, 3], { dtype: "float64" });
+      buf.narrow(0, 1, 2).copy_(v.mul(2));
+      buf.select(0, 3).copy_(v.select(0, 0)); // broadcast-free row copy through a view
+      return buf.tanh();
+    }, [w])).toBe(true);
+    // Overwriting a non-leaf cuts its old history: no gradient reaches w through it.
+    const y = w.mul(3);
+    y.copy_(L.ones([2, 3], { dtype: "float64" }));
+    expect(y.gradFn).toBeDefined();
+    y.sum().backward();
+    expect(Array.from(w.grad!.dataSync())).toEqual([0, 0, 0, 0, 0, 0]);
+    // Bits are the source's (the where always picks it), -0 included.
+    const src = L.tensor([-0, 1.5, Number.NaN], { requiresGrad: true });
+    const dst = L.zeros([3]).copy_(src);
+    expect(Object.is(dst.dataSync()[0], -0)).toBe(true);
+    expect(Number.isNaN(dst.dataSync()[2])).toBe(true);
+  });
+
   it("refuses a view made under noGrad of a tensor with history, and a view of an overlapping tensor", () => {
     const w = L.tensor([1, 2, 3], { requiresGrad: true });
     const y = w.mul(2);

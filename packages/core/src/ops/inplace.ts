@@ -6,7 +6,8 @@ import { commonDevice } from "../dispatch.js";
 import { selectKernel } from "../registry.js";
 import { state } from "../state.js";
 import { Tensor, type Scalar, type TensorLike } from "../tensor.js";
-import { broadcastTo, cast, scalarTensor } from "./elementwise.js";
+import { broadcastTo, cast, scalarTensor, where } from "./elementwise.js";
+import { applyInPlace } from "./arithmetic-inplace.js";
 import { broadcastShapes, formatShape, shapesEqual } from "../shape.js";
 import { checkScalar, checkTensor, checkTensorLike } from "../validate.js";
 
@@ -51,6 +52,13 @@ export function copy_(target: Tensor, source: TensorLike): Tensor {
     }
   }
   const src = source instanceof Tensor ? source : scalarTensor(source, target.dtype, target.device);
+  if (state.gradEnabled && state.autograd !== undefined && (target.requiresGrad || (source instanceof Tensor && source.requiresGrad))) {
+    // Tracked like PyTorch's CopyBackwards: the gradient reaches the source, none reaches the
+    // overwritten values (a where that always picks the source gives exactly that, and the bits).
+    const always = scalarTensor(true, "bool", target.device);
+    applyInPlace("copy_", target, [source], (self) => where(always, broadcastTo(cast(src, target.dtype), target.shape), self));
+    return target;
+  }
   const value = broadcastTo(cast(src, target.dtype), target.shape);
   selectKernel("copy", target.device).run([value.storageView], [target.storageView], {});
   target.bumpVersion();
