@@ -287,11 +287,10 @@ export function arange(start: number, endOrOptions?: number | TensorOptions, ste
   checkNumel("arange", [count]);
   const whole = [from, to, by].every(Number.isInteger);
   const dtype = dtypeOf(o, whole ? "int32" : "float32");
-  const values: number[] = [];
-  for (let i = 0; i < count; i++) values.push(castScalar(from + i * by, dtype));
   getBackend(o.device ?? "cpu");
+  // A fresh array: if a value cannot be stored (castScalar throws), nothing visible has changed.
   const data = hostArray(dtype, count);
-  data.set(values);
+  for (let i = 0; i < count; i++) data[i] = castScalar(from + i * by, dtype);
   return finish(fromData(data, dtype, [count], o.device ?? "cpu"), o);
 }
 
@@ -308,8 +307,9 @@ export function linspace(start: number, end: number, steps: number, options: Ten
   checkNumel("linspace", [steps]);
   const dtype = dtypeOf(opts, "float32");
   const round = dtype === "float32" ? Math.fround : (v: number) => v;
-  const values: number[] = [];
-  if (steps === 1) values.push(castScalar(start, dtype));
+  getBackend(opts.device ?? "cpu");
+  const data = hostArray(dtype, steps);
+  if (steps === 1) data[0] = castScalar(start, dtype);
   if (steps > 1) {
     const a = round(start);
     const b = round(end);
@@ -317,12 +317,9 @@ export function linspace(start: number, end: number, steps: number, options: Ten
     const half = Math.floor(steps / 2);
     for (let i = 0; i < steps; i++) {
       const v = i < half ? round(a + round(step * i)) : round(b - round(step * (steps - i - 1)));
-      values.push(castScalar(v, dtype));
+      data[i] = castScalar(v, dtype);
     }
   }
-  getBackend(opts.device ?? "cpu");
-  const data = hostArray(dtype, steps);
-  data.set(values);
   return finish(fromData(data, dtype, [steps], opts.device ?? "cpu"), opts);
 }
 

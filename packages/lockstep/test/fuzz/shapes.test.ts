@@ -80,7 +80,8 @@ describe.each(devices)("shape and view properties on %s", (device) => {
             });
             expect(first).toBeGreaterThanOrEqual(0);
             expect(last).toBeLessThan(Math.max(1, data.length));
-            await expectValues(out, read(data, out.shape, out.strides, out.offset));
+            // A stride-0 view may be huge (expand(2 ** 30)); its bounds are checked above, its values only when small.
+            if (out.numel() <= 4096) await expectValues(out, read(data, out.shape, out.strides, out.offset));
           }
         }
       }),
@@ -130,16 +131,17 @@ describe.each(devices)("shape and view properties on %s", (device) => {
             }
           });
         }
-        if (!ok) {
-          await expectRefused(() => x.expand(sizes as number[]), [x]);
+        const want = ok ? sizes.map((s, i) => (s === -1 ? shape[i - lead]! : s === 0 ? 0 : (s as number))) : []; // -0 is 0
+        if (!ok || want.reduce((a, b) => a * b, 1) > 2 ** 31 - 1) {
+          // Too many elements to index with int32 is a ValueError, even for a stride-0 view.
+          await expectRefused(() => x.expand(sizes as number[]), [x], ok ? L.ValueError : L.LockstepError);
           return;
         }
         const out = x.expand(sizes as number[]);
-        const want = sizes.map((s, i) => (s === -1 ? shape[i - lead]! : s === 0 ? 0 : (s as number))); // -0 is 0
         expect([...out.shape]).toEqual(want);
         const strides = strided(shape);
         const outStrides = want.map((_, i) => (i < lead || shape[i - lead] === 1 ? 0 : strides[i - lead]!));
-        await expectValues(out, read(data, want, outStrides, 0));
+        if (out.numel() <= 4096) await expectValues(out, read(data, want, outStrides, 0));
       }),
       { numRuns: runsOn(device, 120) },
     );
