@@ -109,6 +109,12 @@ describe("PyTorch's autograd rules for in-place ops", () => {
     buf.mul(L.tensor([[1, 10], [100, 1000], [1e4, 1e5]], { dtype: "float64" })).sum().backward();
     // d/d rows[i] of buf[2 - i] * (i + 1) weighted by the weights of row 2 - i.
     expect(Array.from(rows.grad!.dataSync())).toEqual([1e4, 1e5, 200, 2000, 3, 30]);
+    // The same through a transposed (non-contiguous) base.
+    expect(L.gradcheck((r: Tensor) => {
+      const b = L.zeros([2, 3], { dtype: "float64" }).t().detach();
+      b.select(0, 1).add_(r.select(0, 0));
+      return b.mul(L.arange(6, { dtype: "float64" }).reshape(3, 2));
+    }, [rows])).toBe(true);
     expect(L.gradcheck((r: Tensor) => {
       const b = L.zeros([3, 2], { dtype: "float64" });
       for (let i = 0; i < 3; i++) b.select(0, 2 - i).add_(r.select(0, i).mul(i + 1));

@@ -118,6 +118,13 @@ function positionsInBase(view: Tensor, base: Tensor): Int32Array | undefined {
     if (out.length > 0) walk(0, t.offset);
     return out;
   };
+  if (base.isContiguous()) {
+    // The common case (a freshly computed base): the row-major index is the storage distance.
+    const viewOffsets = offsets(view);
+    const out = new Int32Array(viewOffsets.length);
+    for (let i = 0; i < viewOffsets.length; i++) out[i] = viewOffsets[i]! - base.offset;
+    return out;
+  }
   const byOffset = new Map<number, number>();
   const baseOffsets = offsets(base);
   for (let i = 0; i < baseOffsets.length; i++) {
