@@ -31,6 +31,8 @@ interface MultinomialCase {
   replacement: boolean;
   expected: TensorSpec;
   randAfter: TensorSpec;
+  /** When present, the samples come from a fresh Generator seeded with it. */
+  generatorSeed?: number;
 }
 const fixture = loadFixture<never>("tensor-api.json") as unknown as {
   indexing: IndexCase[];
@@ -179,7 +181,8 @@ describe.each(devices.filter((d) => d !== "cpu"))("sorting on %s equals the CPU'
 describe("multinomial reproduces PyTorch's CPU stream", () => {
   it.each(fixture.multinomial.map((c) => [c.id, c] as const))("%s", async (id, c) => {
     L.manualSeed(c.seed);
-    const got = L.multinomial(buildTensor(c.probs, "cpu"), c.numSamples, { replacement: c.replacement });
+    const generator = c.generatorSeed === undefined ? undefined : new L.Generator().manualSeed(c.generatorSeed);
+    const got = L.multinomial(buildTensor(c.probs, "cpu"), c.numSamples, { replacement: c.replacement, generator });
     await expectMatches(got, c.expected, "exact", id);
     // The generator advanced by exactly as many draws as PyTorch's.
     await expectMatches(L.rand([3]), c.randAfter, "exact", `${id}: rand after`);
