@@ -280,6 +280,18 @@ describe("optimizers: options checked at construction, every gradient checked be
     }
   });
 
+  it("a disposed state tensor is refused before any update", () => {
+    const { weight, bias } = leaves();
+    const optimizer = new optim.SGD([weight, bias], { lr: 0.1, momentum: 0.9 });
+    weight.grad = tensor([[1, 2], [3, 4]]);
+    bias.grad = tensor([1, -1]);
+    optimizer.step();
+    (optimizer.state.get(bias)!.momentumBuffer as Tensor).dispose();
+    const before = [bits(weight), bits(bias), bits(optimizer.state.get(weight)!.momentumBuffer as Tensor)];
+    expectThrows(() => optimizer.step(), ValueError, "the optimizer state 'momentumBuffer' of parameter 1 was disposed");
+    expect([bits(weight), bits(bias), bits(optimizer.state.get(weight)!.momentumBuffer as Tensor)]).toEqual(before);
+  });
+
   it.runIf(hasWebGPU)("a gradient on another device is refused before any update", () => {
     const { weight, bias } = leaves();
     const optimizer = new optim.SGD([weight, bias], { lr: 0.1 });

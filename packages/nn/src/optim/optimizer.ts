@@ -98,6 +98,11 @@ export abstract class Optimizer<O extends { lr: number }> {
         const at = index++;
         if (p.grad === undefined || p.grad === null) continue;
         checkGradOf(p, p.grad, at);
+        for (const [key, value] of Object.entries(this.state.get(p) ?? {})) {
+          if (value instanceof Tensor && value.isDisposed) {
+            throw new ValueError(`the optimizer state '${key}' of parameter ${at} was disposed; load a state dict or make a new optimizer`);
+          }
+        }
         work.push([p, p.grad, group]);
       }
     }
