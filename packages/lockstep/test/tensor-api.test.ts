@@ -168,6 +168,17 @@ describe.each(devices.filter((d) => d !== "cpu"))("sorting on %s equals the CPU'
     expect(bits(alone)).toEqual(bits(cpu.subarray(3 * 300, 4 * 300)));
   });
 
+  it("an out-of-range index tensor living on the device is reported, never read as another element", async () => {
+    const x = L.arange(12).float().reshape(3, 4).to(device);
+    const rows = L.tensor([0, 1], { dtype: "int32" }).to(device);
+    const cols = L.tensor([1, 4], { dtype: "int32" }).to(device); // 4 would alias row 1's element 0
+    const out = x.index(rows, cols);
+    await expect(out.data()).rejects.toThrow(L.IndexError);
+    // In range, including negative indices, it reads the right elements.
+    const ok = x.index(rows, L.tensor([1, -1], { dtype: "int32" }).to(device));
+    expect(Array.from(await ok.data())).toEqual([1, 7]);
+  });
+
   it("host-only inputs are refused clearly off the CPU", async () => {
     const x = L.arange(6).float().to(device);
     expect(() => x.index(x.gt(2))).toThrow(/a bool mask on 'webgpu' cannot be read synchronously/);

@@ -14,7 +14,7 @@ import { DTypeError, DeviceError, IndexError, LockstepTypeError, ShapeError } fr
 import { fromData } from "../dispatch.js";
 import { broadcastShapes, formatShape, normalizeDim, numel, shapesEqual } from "../shape.js";
 import { Tensor, type TensorLike } from "../tensor.js";
-import { add, broadcastTo, lt, mul, where } from "./elementwise.js";
+import { add, broadcastTo, ge, logicalOr, lt, mul, where } from "./elementwise.js";
 import { gather, indexSelect, scatter } from "./indexing.js";
 import { applyInPlace } from "./arithmetic-inplace.js";
 import { contiguous, expand, narrow, permute, reshape, slice as sliceView, squeeze, unsqueeze } from "./views.js";
@@ -213,11 +213,21 @@ function linearIndex(fn: string, view: Tensor, advanced: readonly Advanced[]): {
   // indexPut_ order repeated indices.
   const onHost = advanced.every((a) => a.index.backend.readSync !== undefined);
   let linear: Tensor | undefined;
+  let bad: Tensor | undefined;
+  let total = 1;
   for (const a of advanced) {
     const size = view.shape[a.pos]!;
+    total *= size;
     const idx = broadcastTo(normalizeIndex(fn, a.index, size, a.pos, onHost ? "cpu" : view.device), shape);
+    if (a.index.backend.readSync === undefined) {
+      // Not checkable here: an out-of-range entry must not land on a valid linear position, so it
+      // is sent out of range for the device's own index check to report.
+      const out = logicalOr(lt(idx, 0), ge(idx, size));
+      bad = bad === undefined ? out : logicalOr(bad, out);
+    }
     linear = linear === undefined ? idx : add(mul(linear, size), idx);
   }
+  if (bad !== undefined) linear = where(bad, total, linear!);
   linear = contiguous(linear!);
   if (!onHost) return { linear, shape };
   const host = Int32Array.from(linear.dataSync());
