@@ -31,7 +31,12 @@ const TYPED_ARRAY_NAMES = new Set([
 ]);
 
 function ctorName(value: object): string {
-  return (value as { constructor?: { name?: unknown } }).constructor?.name as string | undefined ?? "Object";
+  try {
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+    return typeof name === "string" ? name : "Object";
+  } catch {
+    return "Object"; // a proxy whose `constructor` getter throws
+  }
 }
 
 /**
@@ -87,29 +92,43 @@ export function formatValue(value: unknown, depth = 0, seen: Set<object> = new S
   if (depth >= 3) return Array.isArray(object) ? "[…]" : "{…}";
   seen.add(object);
   try {
-    if (Array.isArray(object) || ArrayBuffer.isView(object)) {
-      const items = Array.from(object as ArrayLike<unknown>);
-      const shown = items.slice(0, 8).map((v) => formatValue(v, depth + 1, seen));
-      if (items.length > 8) shown.push(`… ${items.length - 8} more`);
-      const prefix = Array.isArray(object) ? "" : `${ctorName(object)} `;
-      return `${prefix}[${shown.join(", ")}]`;
-    }
-    const entries = Object.entries(object);
-    const shown = entries.slice(0, 6).map(([k, v]) => `${/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k)}: ${formatValue(v, depth + 1, seen)}`);
-    if (entries.length > 6) shown.push("…");
-    const name = ctorName(object);
-    const prefix = name === "Object" ? "" : `${name} `;
-    return shown.length === 0 ? `${prefix}{}` : `${prefix}{ ${shown.join(", ")} }`;
+    return formatObject(object, depth, seen);
+  } catch {
+    // A getter or proxy that throws while we describe it must not replace the Lockstep error.
+    return "(not printable)";
   } finally {
     seen.delete(object);
   }
+}
+
+function formatObject(object: object, depth: number, seen: Set<object>): string {
+  if (Array.isArray(object) || ArrayBuffer.isView(object)) {
+    // Only the first elements are read, so a huge (or sparse) array costs nothing to describe.
+    const list = object as ArrayLike<unknown>;
+    const shown: string[] = [];
+    for (let i = 0; i < Math.min(list.length, 8); i++) shown.push(formatValue(list[i], depth + 1, seen));
+    if (list.length > 8) shown.push(`… ${list.length - 8} more`);
+    const prefix = Array.isArray(object) ? "" : `${ctorName(object)} `;
+    return `${prefix}[${shown.join(", ")}]`;
+  }
+  const keys = Object.keys(object);
+  const shown = keys
+    .slice(0, 6)
+    .map((k) => `${/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k)}: ${formatValue((object as Record<string, unknown>)[k], depth + 1, seen)}`);
+  if (keys.length > 6) shown.push("…");
+  const name = ctorName(object);
+  const prefix = name === "Object" ? "" : `${name} `;
+  return shown.length === 0 ? `${prefix}{}` : `${prefix}{ ${shown.join(", ")} }`;
 }
 
 /** Kind and value together ("float 0.5", `string "2"`, "null"), as the end of "must be X, not …". */
 export function describeValue(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   if (value instanceof Tensor) return formatValue(value);
-  return `${typeName(value)} ${formatValue(value)}`;
+  const kind = typeName(value);
+  const shown = formatValue(value);
+  // Class instances and typed arrays already start with their class name ("Map {}").
+  return shown.startsWith(`${kind} `) ? shown : `${kind} ${shown}`;
 }
 
 function typeError(fn: string, arg: string, expected: string, value: unknown): LockstepTypeError {
