@@ -232,6 +232,20 @@ describe("Module.to(): the target and every move are checked before any field ch
     expect(m.buffers().map((b) => b.dtype)).toEqual(["float64", "float64", "int32"]);
   });
 
+  it("a tensor held by two modules (tied weights) moves once and stays shared; a disposed one stops the move", () => {
+    const a = new nn.Linear(2, 2);
+    const b = new nn.Linear(2, 2);
+    b.weight = a.weight;
+    const m = new nn.Sequential(a, b).to("float64");
+    expect(a.weight).toBe(b.weight);
+    expect(a.weight.dtype).toBe("float64");
+    const held = m.parameters();
+    b.bias!.dispose();
+    expectThrows(() => m.to("float32"), LockstepError, "disposed");
+    expect(m.parameters()).toEqual(held);
+    expect(a.weight.dtype).toBe("float64");
+  });
+
   it.runIf(hasWebGPU)("Sequential.to('webgpu') with a float64 layer moves nothing, not half the model", () => {
     const first = new nn.Linear(3, 2);
     const second = new nn.Linear(2, 2).to("float64");
