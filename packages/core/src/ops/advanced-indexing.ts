@@ -134,19 +134,20 @@ function parseItems(fn: string, x: Tensor, items: readonly IndexItem[], zeroDimS
   });
   if (ellipses > 1) throw new IndexError("an index can only have a single ellipsis ('...')");
   if (used > x.ndim) throw new IndexError(`too many indices for tensor of dimension ${x.ndim} (got ${used})`);
-  const expanded: IndexItem[] = [];
-  for (const item of items) {
-    if (item === "...") for (let k = 0; k < x.ndim - used; k++) expanded.push(":");
-    else expanded.push(item);
-  }
+  // Each item keeps its position as written: PyTorch's messages name it as the "dimension".
+  const expanded: [IndexItem, number][] = [];
+  items.forEach((item, i) => {
+    if (item === "...") for (let k = 0; k < x.ndim - used; k++) expanded.push([":", i]);
+    else expanded.push([item, i]);
+  });
   let view = x;
   let dim = 0;
   const advanced: Advanced[] = [];
-  for (const item of expanded) {
+  for (const [item, written] of expanded) {
     if (typeof item === "number") {
       checkInt(fn, "index", item);
       const size = view.shape[dim]!;
-      if (item < -size || item >= size) throw new IndexError(`index ${item} is out of bounds for dimension ${dim} with size ${size}`);
+      if (item < -size || item >= size) throw new IndexError(`index ${item} is out of bounds for dimension ${written} with size ${size}`);
       view = select(view, dim, item);
     } else if (item === ":") {
       dim++;
@@ -173,7 +174,7 @@ function parseItems(fn: string, x: Tensor, items: readonly IndexItem[], zeroDimS
     } else if (item instanceof Tensor && item.ndim === 0 && zeroDimSelects) {
       // A 0-d integer tensor acts as an integer (PyTorch selects with it), without a host read.
       const size = view.shape[dim]!;
-      const at = reshape(normalizeIndex(fn, item, size, dim, view.device), [1]);
+      const at = reshape(normalizeIndex(fn, item, size, written, view.device), [1]);
       view = squeeze(indexSelect(view, dim, at), dim);
     } else if (item instanceof Tensor) {
       advanced.push({ pos: dim++, index: item });
@@ -215,10 +216,11 @@ function linearIndex(fn: string, view: Tensor, advanced: readonly Advanced[]): {
   let linear: Tensor | undefined;
   let bad: Tensor | undefined;
   let total = 1;
-  for (const a of advanced) {
+  for (const [k, a] of advanced.entries()) {
     const size = view.shape[a.pos]!;
     total *= size;
-    const idx = broadcastTo(normalizeIndex(fn, a.index, size, a.pos, onHost ? "cpu" : view.device), shape);
+    // PyTorch's index kernel counts the dimension among the index tensors.
+    const idx = broadcastTo(normalizeIndex(fn, a.index, size, k, onHost ? "cpu" : view.device), shape);
     if (a.index.backend.readSync === undefined) {
       // Not checkable here: an out-of-range entry must not land on a valid linear position, so it
       // is sent out of range for the device's own index check to report.
