@@ -295,10 +295,13 @@ export const TENSOR_OPTION_KEYS: Record<string, OptionChecker> = {
  */
 export function checkOptions<T extends object>(fn: string, value: unknown, keys: Record<string, OptionChecker>): T {
   if (value === undefined) return {} as T;
-  if (value === null || typeof value !== "object" || Array.isArray(value) || value instanceof Tensor || ArrayBuffer.isView(value)) {
-    throw new LockstepTypeError(`${fn}(): options must be an object, not ${describeValue(value)}`);
+  const proto = value !== null && typeof value === "object" ? Object.getPrototypeOf(value) : undefined;
+  // A plain object (or one made by Object.create(null)), as PyTorch's keyword arguments are a dict:
+  // a Map, array, Tensor or class instance would have its keys silently ignored.
+  if (proto !== Object.prototype && proto !== null) {
+    throw new LockstepTypeError(`${fn}(): options must be a plain object, not ${describeValue(value)}`);
   }
-  for (const key of Object.keys(value)) {
+  for (const key of Object.keys(value as object)) {
     const checker = Object.prototype.hasOwnProperty.call(keys, key) ? keys[key] : undefined;
     if (checker === undefined) {
       throw new LockstepTypeError(
@@ -314,12 +317,14 @@ export function checkOptions<T extends object>(fn: string, value: unknown, keys:
 /** A list of live tensors ("expected Tensor as element 1 in argument 'tensors', but got int 3"). */
 export function checkTensorList(fn: string, arg: string, value: unknown): Tensor[] {
   if (!Array.isArray(value)) throw typeError(fn, arg, "tuple of Tensors", value);
-  value.forEach((t: unknown, i) => {
+  // A for loop, not forEach: a hole in a sparse array is an element too (undefined).
+  for (let i = 0; i < value.length; i++) {
+    const t: unknown = value[i];
     if (!(t instanceof Tensor)) {
       throw new LockstepTypeError(`${fn}(): expected Tensor as element ${i} in argument '${arg}', but got ${describeValue(t)}`);
     }
     t.assertLive();
-  });
+  }
   return value as Tensor[];
 }
 

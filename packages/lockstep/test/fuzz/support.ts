@@ -71,6 +71,17 @@ export const anyValueArb: fc.Arbitrary<unknown> = fc.oneof(
   fc.array(fc.integer({ min: -2, max: 2 }), { maxLength: 2 }),
   fc.constant(Symbol("s")),
   fc.constant(() => 1),
+  // Exotic values whose description must not throw or take long.
+  fc.constant({
+    get boom(): number {
+      throw new Error("getter");
+    },
+    [fc.toStringMethod]: () => "{ get boom() { throw } }",
+  }),
+  fc.constant(new Map([[1, 2]])),
+  fc.constant(new Uint8Array([1, 2])),
+  // eslint-disable-next-line no-sparse-arrays
+  fc.constant([1, , 2]),
 );
 
 /** Whether `v` is a scalar Lockstep accepts (number or boolean). */
