@@ -28,6 +28,8 @@ export interface RandomHooks {
   normal_(t: Tensor, mean: number, std: number, options?: { generator?: unknown }): void;
   /** Fills `t` with 1 with probability p, else 0 (Tensor.bernoulli_). */
   bernoulli_(t: Tensor, p: number, options?: { generator?: unknown }): void;
+  /** Samples category indices from the rows of `probs` (Tensor.multinomial). */
+  multinomial?(probs: Tensor, numSamples: number, options?: { replacement?: boolean; generator?: unknown }): Tensor;
 }
 
 /**

@@ -692,6 +692,16 @@ export class Tensor {
     randomHooks("normal_").normal_(this, mean, std, options);
     return this;
   }
+  /**
+   * Like torch.Tensor.multinomial: `numSamples` int32 category indices per row of these
+   * probabilities, PyTorch's CPU samples for the same seed (needs @lockstep/random; see its
+   * `multinomial`).
+   */
+  multinomial(numSamples: number, options?: { replacement?: boolean; generator?: unknown }): Tensor {
+    const hooks = randomHooks("multinomial");
+    if (hooks.multinomial === undefined) throw new LockstepError("multinomial() needs a newer @lockstep/random");
+    return hooks.multinomial(this, numSamples, options);
+  }
   /** Fills with 1 with probability p, else 0 (needs @lockstep/random). */
   bernoulli_(p = 0.5, options?: RandomOptions): this {
     randomArgs("bernoulli_", this, { p }, options);

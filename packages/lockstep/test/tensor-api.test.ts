@@ -197,5 +197,13 @@ describe("multinomial reproduces PyTorch's CPU stream", () => {
     await expectMatches(got, c.expected, "exact", id);
     // The generator advanced by exactly as many draws as PyTorch's.
     await expectMatches(L.rand([3]), c.randAfter, "exact", `${id}: rand after`);
+    // The Tensor method draws the same.
+    L.manualSeed(c.seed);
+    const again = new L.Generator().manualSeed(c.generatorSeed ?? 0);
+    const method = buildTensor(c.probs, "cpu").multinomial(c.numSamples, {
+      replacement: c.replacement,
+      generator: c.generatorSeed === undefined ? undefined : again,
+    });
+    await expectMatches(method, c.expected, "exact", `${id}: Tensor.multinomial`);
   });
 });

@@ -3,6 +3,7 @@
 // Loading this package also connects `Tensor.uniform_/normal_/bernoulli_` to the fills here.
 import { state } from "@lockstep/core";
 import { bernoulli_, normal_, uniform_ } from "./fills.js";
+import { multinomial } from "./multinomial.js";
 import type { Generator } from "./generator.js";
 
 export { Generator, DEFAULT_GENERATOR_SEED, STATE_BYTES, LEGACY_STATE_BYTES } from "./generator.js";
@@ -57,5 +58,8 @@ state.random = {
   },
   bernoulli_(t, p, options) {
     bernoulli_(t, p, { generator: options?.generator as Generator | undefined });
+  },
+  multinomial(probs, numSamples, options) {
+    return multinomial(probs, numSamples, { ...options, generator: options?.generator as Generator | undefined });
   },
 };
