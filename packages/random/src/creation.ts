@@ -7,10 +7,14 @@ import {
   NotImplementedError,
   Tensor,
   ValueError,
+  checkBool,
+  checkDevice,
+  checkOptions as checkOptionsObject,
   getBackend,
   isFloating,
   type DType,
   type DataArray,
+  type OptionChecker,
 } from "@lockstep/core";
 import { resolveGenerator } from "./default-generator.js";
 import type { Generator } from "./generator.js";
@@ -70,16 +74,18 @@ function describe(value: unknown): string {
   return value !== null && typeof value === "object" ? Object.prototype.toString.call(value) : String(value);
 }
 
-/** Checks an options object: an object (or undefined) with known keys only. */
+/**
+ * Checks an options object with core's validation layer (a plain object whose keys are all known;
+ * a value of the wrong JavaScript type is a LockstepTypeError naming it). The generator is
+ * checked by resolveGenerator, the dtype against what the op supports by checkDType.
+ */
 function checkOptions(options: unknown, known: readonly string[], op: string): void {
-  if (options === undefined) return;
-  if (options === null || typeof options !== "object" || Array.isArray(options) || options instanceof Tensor) {
-    throw new ValueError(`${op}(): options must be an object, got ${describe(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw new ValueError(`${op}() got an unexpected option '${key}' (known: ${known.join(", ")})`);
-  }
+  const checkers: Record<string, OptionChecker> = {};
+  for (const key of known) checkers[key] = OPTION_CHECKERS[key] ?? ((_fn, _arg, value) => value);
+  checkOptionsObject(op, options, checkers);
 }
+
+const OPTION_CHECKERS: Record<string, OptionChecker> = { device: checkDevice, requiresGrad: checkBool };
 
 const TENSOR_OPTIONS = ["generator", "dtype", "device", "requiresGrad"] as const;
 

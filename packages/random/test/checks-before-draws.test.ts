@@ -2,7 +2,7 @@
 // that device, the size, requiresGrad and the options are all checked while the generator is
 // untouched: a rejected call leaves getRngState() (and a given generator's state) as it was.
 import { describe, expect, it } from "vitest";
-import { DTypeError, DeviceError, ValueError, registerBackend, state, type Backend, type DType, type DataArray, type Storage } from "@lockstep/core";
+import { DTypeError, DeviceError, LockstepTypeError, ValueError, registerBackend, state, type Backend, type DType, type DataArray, type Storage } from "@lockstep/core";
 import { Generator, bernoulli, dropoutMask, getRngState, manualSeed, rand, randint, randn, randperm } from "../src/index.js";
 import { useHostBackend } from "./support/host-backend.js";
 
@@ -43,10 +43,10 @@ describe("random creation ops check everything before the first draw", () => {
     ["randn of float64 on a device without it", () => randn([20], { dtype: "float64", device: "nof64" }), DTypeError, /float64 is not supported on nof64/],
     ["randperm on an unregistered device", () => randperm(4, { device: "tpu" }), DeviceError, /'tpu'/],
     ["randint with requiresGrad", () => randint(0, 3, [2], { requiresGrad: true }), DTypeError, /only Tensors of floating point dtype can require gradients \(got int32\)/],
-    ["rand with requiresGrad 1", () => rand([2], { requiresGrad: 1 as never }), ValueError, /requiresGrad must be a boolean, got 1/],
-    ["randn with device 0", () => randn([2], { device: 0 as never }), ValueError, /device must be a string .*got 0/],
-    ["rand with an unknown option", () => rand([2], { dtpye: "float64" } as never), ValueError, /rand\(\) got an unexpected option 'dtpye'/],
-    ["rand with options null", () => rand([2], null as never), ValueError, /options must be an object, got null/],
+    ["rand with requiresGrad 1", () => rand([2], { requiresGrad: 1 as never }), LockstepTypeError, /argument 'requiresGrad' must be bool, not int 1/],
+    ["randn with device 0", () => randn([2], { device: 0 as never }), LockstepTypeError, /argument 'device' must be str .*not int 0/],
+    ["rand with an unknown option", () => rand([2], { dtpye: "float64" } as never), LockstepTypeError, /rand\(\) got an unexpected keyword argument 'dtpye'/],
+    ["rand with options null", () => rand([2], null as never), LockstepTypeError, /options must be an object, not null/],
     ["randn with a string size", () => randn([2, "3"] as never), ValueError, /got \[2, "3"\]/],
     ["randint with a string bound", () => randint(0, "3" as never, [2]), ValueError, /high must be an integer .*got "3"/],
     ["randperm of 2.5", () => randperm(2.5), ValueError, /got 2.5/],
