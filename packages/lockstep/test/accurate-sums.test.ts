@@ -4,13 +4,10 @@
 // device. Reference values are float64 sums computed here from the same float32 data.
 import { full, getNumThreads, manualSeed, rand, randn, setNumThreads, tensor, useDeterministicAlgorithms, type Tensor } from "lockstep";
 import { afterAll, describe, expect, it } from "vitest";
+import { bitsOf } from "./bits.js";
 import { devices } from "./devices.js";
 
 const hasWebGPU = devices.includes("webgpu");
-
-async function bitsOf(t: Tensor): Promise<Uint32Array> {
-  return new Uint32Array(Float32Array.from(await t.data()).buffer);
-}
 
 function float64Sum(values: Float32Array): { sum: number; absSum: number } {
   let sum = 0;

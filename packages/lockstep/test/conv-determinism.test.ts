@@ -8,24 +8,11 @@
 //   (training mode: batch statistics and running-statistic updates) and Dropout.
 import { cat, getNumThreads, manualSeed, nn, optim, randint, randn, setNumThreads, useDeterministicAlgorithms, type Tensor } from "lockstep";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { difference } from "./bits.js";
 import { devices } from "./devices.js";
 
 const F = nn.functional;
 const hasWebGPU = devices.includes("webgpu");
-
-async function bitsOf(t: Tensor): Promise<Uint32Array> {
-  return new Uint32Array(Float32Array.from(await t.data()).buffer);
-}
-
-/** "" when the bit patterns agree, else how many differ and the first. */
-async function difference(a: Tensor, b: Tensor): Promise<string> {
-  const [x, y] = await Promise.all([bitsOf(a), bitsOf(b)]);
-  if (x.length !== y.length) return `length ${x.length} vs ${y.length}`;
-  let count = 0;
-  let first = -1;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i] && count++ === 0) first = i;
-  return count === 0 ? "" : `${count} of ${x.length} differ, first at ${first}: 0x${x[first]!.toString(16)} vs 0x${y[first]!.toString(16)}`;
-}
 
 /** f(x)[i] equals f(x[i:i+1]) bit for bit for every sample of batches of 1..9. */
 async function expectBatchInvariant(f: (x: Tensor) => Tensor, input: (batch: number) => Tensor): Promise<void> {

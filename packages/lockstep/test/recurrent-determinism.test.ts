@@ -4,34 +4,12 @@
 // - thread invariance: setNumThreads(1), (2) and (3) give the same forward and backward bits;
 // - CPU ≡ WebGPU: a bidirectional 2-layer LSTM/GRU with dropout between layers, trained a few AdamW
 //   steps, gives the same losses and parameters on both devices.
-import { createHash } from "node:crypto";
 import { cat, getNumThreads, manualSeed, nn, optim, randn, setNumThreads, useDeterministicAlgorithms, type Tensor } from "lockstep";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { difference, sha256 } from "./bits.js";
 import { devices } from "./devices.js";
 
 type Recurrent = nn.RNN | nn.LSTM | nn.GRU;
-
-async function bitsOf(t: Tensor): Promise<Uint32Array> {
-  return new Uint32Array(Float32Array.from(await t.data()).buffer);
-}
-
-async function difference(a: Tensor, b: Tensor): Promise<string> {
-  const [x, y] = await Promise.all([bitsOf(a), bitsOf(b)]);
-  if (x.length !== y.length) return `length ${x.length} vs ${y.length}`;
-  let count = 0;
-  let first = -1;
-  for (let i = 0; i < x.length; i++) {
-    if (x[i] !== y[i]) {
-      count++;
-      if (first < 0) first = i;
-    }
-  }
-  return count === 0 ? "" : `${count} of ${x.length} differ, first at ${first}: 0x${x[first]!.toString(16)} vs 0x${y[first]!.toString(16)}`;
-}
-
-async function sha256(t: Tensor): Promise<string> {
-  return createHash("sha256").update(new Uint8Array(Float32Array.from(await t.data()).buffer)).digest("hex");
-}
 
 /** Runs forward; returns [output, every final state stacked on dim 0]. */
 function run(m: Recurrent, x: Tensor, h0?: Tensor): [Tensor, Tensor] {

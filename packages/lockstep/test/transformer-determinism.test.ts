@@ -7,32 +7,10 @@
 // - CPU ≡ WebGPU: a 2-layer TransformerEncoder with dropout, trained 20 AdamW steps, gives the same
 //   losses and parameters on both devices. Dropout masks come from the seeded generator, which
 //   draws the same values on both devices, and the seed is set before each step on each device.
-import { createHash } from "node:crypto";
 import { getNumThreads, manualSeed, nn, optim, rand, randn, setNumThreads, tensor, useDeterministicAlgorithms, type Tensor } from "lockstep";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { difference, sha256 } from "./bits.js";
 import { devices } from "./devices.js";
-
-async function bitsOf(t: Tensor): Promise<Uint32Array> {
-  return new Uint32Array(Float32Array.from(await t.data()).buffer);
-}
-
-async function difference(a: Tensor, b: Tensor): Promise<string> {
-  const [x, y] = await Promise.all([bitsOf(a), bitsOf(b)]);
-  if (x.length !== y.length) return `length ${x.length} vs ${y.length}`;
-  let count = 0;
-  let first = -1;
-  for (let i = 0; i < x.length; i++) {
-    if (x[i] !== y[i]) {
-      count++;
-      if (first < 0) first = i;
-    }
-  }
-  return count === 0 ? "" : `${count} of ${x.length} differ, first at ${first}: 0x${x[first]!.toString(16)} vs 0x${y[first]!.toString(16)}`;
-}
-
-async function sha256(t: Tensor): Promise<string> {
-  return createHash("sha256").update(new Uint8Array(Float32Array.from(await t.data()).buffer)).digest("hex");
-}
 
 const BATCHES = [1, 2, 3, 4, 5];
 const [SEQ, DIM, HEADS] = [6, 16, 4];
