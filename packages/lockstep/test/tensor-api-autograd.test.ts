@@ -34,6 +34,14 @@ describe("gradcheck (float64) of the new differentiable ops", () => {
     expect(L.gradcheck(fn, [x])).toBe(true);
   });
 
+  it("the compensated float32 cumsum has the plain cumsum's gradient", () => {
+    const x = L.tensor([[0.5, -1.25, 3, 7.5, 2]], { requiresGrad: true });
+    const w = L.tensor([[1, 2, 4, 8, 16]]);
+    x.cumsum(1).mul(w).sum().backward();
+    // d/dx_i of sum_j w_j * sum_{k<=j} x_k = sum_{j>=i} w_j
+    expect(Array.from(x.grad!.dataSync())).toEqual([31, 30, 28, 24, 16]);
+  });
+
   it("in-place ops on a non-leaf, both operands", () => {
     const other = f64([4, 5], 2);
     const fn = (a: Tensor, b: Tensor) => {

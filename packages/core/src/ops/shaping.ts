@@ -5,7 +5,7 @@ import { DTypeError, IndexError, LockstepTypeError, ValueError } from "../errors
 import { fromData } from "../dispatch.js";
 import { formatShape, normalizeDim } from "../shape.js";
 import type { Tensor } from "../tensor.js";
-import { add, cast, eq } from "./elementwise.js";
+import { abs, add, cast, eq, lt, sub, where } from "./elementwise.js";
 import { indexSelect } from "./indexing.js";
 import { cat } from "./join.js";
 import { clone, expand, flatten, narrow, reshape, unsqueeze } from "./views.js";
@@ -108,8 +108,10 @@ export function tile(x: Tensor, dims: readonly number[]): Tensor {
 /**
  * Like torch.cumsum: running sums along `dim`; bool and int32 inputs sum to int32 (PyTorch: int64).
  * The order is fixed (a Hillis–Steele scan: log2(n) rounds of `x[i] += x[i - 2^k]`), so results are
- * bitwise reproducible across runs, batch sizes and devices; float results may differ in the last
- * bits from PyTorch, whose CPU kernel adds sequentially in double.
+ * bitwise reproducible across runs, batch sizes and devices. float32 scans carry each sum's exact
+ * rounding error alongside it (TwoSum) and round once at the end, which reproduces PyTorch's CPU
+ * kernel (sequential sums in double, rounded to float32) except where a double sum would itself
+ * round; float64 results may differ from PyTorch's sequential sums in the last bits.
  */
 export function cumsum(x: Tensor, dim: number): Tensor {
   checkTensor("cumsum", "input", x);
@@ -120,13 +122,28 @@ export function cumsum(x: Tensor, dim: number): Tensor {
   const d = normalizeDim(dim, x.ndim);
   const n = x.shape[d]!;
   if (out === x) out = add(x, 0);
-  for (let step = 1; step < n; step *= 2) {
+  const shift = (t: Tensor, step: number): Tensor => {
     const padShape = [...x.shape];
     padShape[d] = step;
-    const shifted = cat([zeros(padShape, { dtype, device: x.device }), narrow(out, d, 0, n - step)], d);
-    out = add(out, shifted);
+    return cat([zeros(padShape, { dtype, device: x.device }), narrow(t, d, 0, n - step)], d);
+  };
+  if (dtype !== "float32") {
+    for (let step = 1; step < n; step *= 2) out = add(out, shift(out, step));
+    return out;
   }
-  return out;
+  let lo: Tensor | undefined;
+  for (let step = 1; step < n; step *= 2) {
+    const b = shift(out, step);
+    const s = add(out, b);
+    // TwoSum: err is exactly (out + b) - s, so (s, lo) keeps the running sum to ~48 bits.
+    const bb = sub(s, out);
+    const err = add(sub(out, sub(s, bb)), sub(b, bb));
+    lo = lo === undefined ? err : add(add(lo, shift(lo, step)), err);
+    out = s;
+  }
+  if (lo === undefined) return out;
+  // Infinite or NaN sums carry NaN errors: keep the plain sum there, as the double kernel would.
+  return where(lt(abs(out), Number.POSITIVE_INFINITY), add(out, lo), out);
 }
 
 /**
