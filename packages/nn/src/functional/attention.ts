@@ -46,9 +46,9 @@ function broadcastable(a: readonly number[], b: readonly number[]): boolean {
 
 /** Bool [L, S] that is true where key j ≤ query i: PyTorch's `ones(L, S).tril()`. */
 export function causalMask(targetLength: number, sourceLength: number, device = "cpu"): Tensor {
-  return arange(targetLength, undefined, { device, dtype: "int32" })
+  return arange(targetLength, { device, dtype: "int32" })
     .unsqueeze(1)
-    .ge(arange(sourceLength, undefined, { device, dtype: "int32" }).unsqueeze(0));
+    .ge(arange(sourceLength, { device, dtype: "int32" }).unsqueeze(0));
 }
 
 /**
