@@ -189,6 +189,41 @@ describe.each(devices)("elementwise properties on %s", (device) => {
     );
   });
 
+  it("clamp, where, maskedFill, maximum, pow and to() with an argument of any JS kind: a result, or refused with nothing changed", async () => {
+    await fc.assert(
+      fc.asyncProperty(anyValueArb, async (v) => {
+        const x = make([1.5, -2, 3], [3], device);
+        const mask = L.tensor([true, false, true], { device });
+        const calls: [string, () => unknown][] = [
+          ["clamp", () => x.clamp(v as number)],
+          ["clamp(max)", () => x.clamp(undefined, v as number)],
+          ["where", () => x.where(mask, v as number)],
+          ["maskedFill", () => x.maskedFill(mask, v as number)],
+          ["maximum", () => L.maximum(x, v as number)],
+          ["pow", () => x.pow(v as number)],
+        ];
+        for (const [name, call] of calls) {
+          if (isScalar(v)) {
+            const out = call() as Tensor;
+            expect(out.shape, name).toEqual([3]);
+          } else if (v === undefined && name === "clamp(max)") {
+            await expectRefused(call, [x, mask], L.ValueError); // neither bound given
+          } else if (v === undefined && name === "clamp") {
+            await expectRefused(call, [x, mask], L.ValueError);
+          } else {
+            await expectRefused(call, [x, mask], L.LockstepTypeError);
+          }
+        }
+        // to(): a dtype name, a registered device, { dtype, device }; anything else refused.
+        const emptySpec = v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype && Object.keys(v).length === 0;
+        const valid = ["float32", "int32", "bool", "cpu", device].includes(v as string) || (v === "float64" && device === "cpu") || emptySpec;
+        if (valid) expect((x.to(v as string) as Tensor).numel()).toBe(3);
+        else await expectRefused(() => x.to(v as string), [x]);
+      }),
+      { numRuns: runsOn(device, 60) },
+    );
+  });
+
   it("full and fill_ with a value of any JS kind: filled exactly, or refused naming the value", async () => {
     await fc.assert(
       fc.asyncProperty(anyValueArb, shapeArb(2, 3), async (value, shape) => {
