@@ -55,7 +55,10 @@ type ShapeArgs = number[] | [readonly number[]];
  */
 const INSPECT: unique symbol = Symbol.for("nodejs.util.inspect.custom") as never;
 
-/** What `JSON.stringify(t)` writes: see `Tensor.toJSON`. */
+/**
+ * What `JSON.stringify(t)` writes: see `Tensor.toJSON`. `tensor(j.data, { dtype: j.dtype })`
+ * rebuilds the tensor when every value is finite (JSON turns NaN and ±Infinity into null).
+ */
 export interface TensorJSON {
   /** The tensor's dtype. */
   dtype: DType;

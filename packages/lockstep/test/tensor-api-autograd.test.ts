@@ -278,6 +278,9 @@ describe("printing, JSON and item()", () => {
     expect(JSON.parse(JSON.stringify({ t }))).toEqual({ t: { dtype: "float32", shape: [2, 2], data: [[1.5, null], [3, -4]] } });
     expect(JSON.stringify(L.tensor([true, false]))).toBe('{"dtype":"bool","shape":[2],"data":[true,false]}');
     expect(JSON.stringify(L.tensor(2.5))).toBe('{"dtype":"float32","shape":[],"data":2.5}');
+    const ints = L.tensor([[1, 2], [3, 4]], { dtype: "int32" });
+    const j = JSON.parse(JSON.stringify(ints)) as L.TensorJSON;
+    expect(L.tensor(j.data, { dtype: j.dtype }).toString()).toBe(ints.toString());
   });
 
   it("item() is typed number for tensors of unknown dtype, boolean for bool-typed ones", async () => {
