@@ -1,5 +1,5 @@
 // Rearranging ops composed from views, indexSelect and cat: flip, roll, repeat, tile; plus cumsum
-// (a scan of adds) and oneHot (a comparison). Being compositions, they run on every backend, are
+// (a scan of adds, compensated for float32) and oneHot (a comparison). Being compositions, they run on every backend, are
 // deterministic wherever their parts are, and get gradients from the parts' rules.
 import { DTypeError, IndexError, LockstepTypeError, ValueError } from "../errors.js";
 import { fromData } from "../dispatch.js";
