@@ -148,8 +148,10 @@ export interface CrossEntropyOptions extends NllOptions {
 
 /** Cross-entropy of logits against class indices: logSoftmax, then NLL (with optional smoothing). */
 export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
-  // A floating target holds class probabilities (PyTorch's soft-label form).
-  if (target instanceof Tensor && isFloating(target.dtype)) return crossEntropyWithProbabilities(logits, target, options);
+  // A target of the input's shape holds class probabilities (PyTorch's soft-label form); any other
+  // shape holds class indices, so a floating one is a dtype error, as in PyTorch.
+  const sameShape = target instanceof Tensor && logits instanceof Tensor && target.shape.join(",") === logits.shape.join(",");
+  if (sameShape && isFloating(target.dtype)) return crossEntropyWithProbabilities(logits, target, options);
   const reduction = checkReduction(options.reduction ?? "mean");
   const ignoreIndex = options.ignoreIndex ?? -100;
   const smoothing = options.labelSmoothing ?? 0;
