@@ -3,7 +3,9 @@
 // playwright-core; never a downloaded browser), clicks the buttons a person would, and reads the
 // results the page shows from `window.playground`: a few training steps on the CPU and on WebGPU
 // compared bit for bit, a short CPU training run, and the discrepancy doctor. Leaves a screenshot
-// (apps/playground/screenshot.png, or SCREENSHOT_PATH). SwiftShader is slow, so everything is tiny.
+// in the system's temporary folder (or at SCREENSHOT_PATH; point it at apps/playground/screenshot.png
+// to refresh the one the README shows), so a test run does not modify the checkout. SwiftShader is
+// slow, so everything is tiny.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -16,7 +18,7 @@ import type { CompareResult, DoctorResult, ReadyInfo, TrainResult } from "../src
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const APP = fileURLToPath(new URL("..", import.meta.url));
-const SCREENSHOT = resolve(process.env.SCREENSHOT_PATH ?? join(APP, "screenshot.png"));
+const SCREENSHOT = resolve(process.env.SCREENSHOT_PATH ?? join(tmpdir(), "lockstep-playground-screenshot.png"));
 const missing = existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`;
 if (missing !== undefined) console.log(`playground.test.ts: skipped: ${missing}`);
 
