@@ -42,7 +42,7 @@ export {
 export * as nn from "@lockstep/nn";
 /** The WebGPU backend: `await webgpu.init()` registers device "webgpu" (nothing happens before). */
 export * as webgpu from "@lockstep/backend-webgpu";
-export { optim, saveSafetensors, loadSafetensors } from "@lockstep/nn";
+export { optim, saveSafetensors, loadSafetensors, SafetensorsError, StateDictError } from "@lockstep/nn";
 /**
  * Datasets and the DataLoader (also `nn.data`), like torch.utils.data; a shuffled DataLoader gives
  * PyTorch's order after the same `manualSeed`.

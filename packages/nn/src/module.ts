@@ -2,7 +2,7 @@
 // fields in the order they were assigned — the order PyTorch registers them — so state-dict keys
 // ("0.weight", "encoder.bias") and parameter order match PyTorch's for the same model code.
 import { noGrad } from "@lockstep/autograd";
-import { DTYPES, DTypeError, LockstepError, ShapeError, Tensor, ValueError, getBackend, isFloating, keep, type DType } from "@lockstep/core";
+import { DTYPES, DTypeError, LockstepError, formatValue, ShapeError, Tensor, ValueError, getBackend, isFloating, keep, type DType } from "@lockstep/core";
 import { formatModule } from "./repr.js";
 
 const parameters = new WeakSet<Tensor>();
@@ -449,7 +449,7 @@ function checkTarget(target: unknown): { device?: string; dtype?: DType } {
 /** Checks a layer argument and names it in the error, like PyTorch's constructors. */
 export function checkPositiveInt(name: string, value: number, allowZero = true): void {
   if (!Number.isInteger(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new ValueError(`${name} must be a ${allowZero ? "non-negative" : "positive"} integer, got ${value}`);
+    throw new ValueError(`${name} must be a ${allowZero ? "non-negative" : "positive"} integer, got ${formatValue(value)}`);
   }
 }
 

@@ -3,7 +3,7 @@
 // view (Tensor.unfold) over the padded input, so no window is copied until a kernel reads it.
 // Everything here is composed from core ops, so it runs on every backend, autograd follows it,
 // and the deterministic kernels' guarantees carry over unchanged.
-import { ShapeError, ValueError, cat, full, tensor, type Scalar, type Tensor } from "@lockstep/core";
+import { ShapeError, ValueError, cat, formatValue, full, tensor, type Scalar, type Tensor } from "@lockstep/core";
 
 /** A size per spatial dim: one number for all of them, or one each, like PyTorch's `_pair`. */
 export type SizeArg = number | readonly number[];
@@ -13,11 +13,11 @@ export type SizeArg = number | readonly number[];
  * the wrong length or holds anything but integers.
  */
 export function sizes(name: string, value: SizeArg, rank: number): number[] {
-  const list = typeof value === "number" ? Array<number>(rank).fill(value) : [...value];
-  if (list.length !== rank || list.some((v) => typeof v !== "number" || !Number.isInteger(v))) {
-    throw new ValueError(`${name} must be an integer or a list of ${rank} integers, but got ${JSON.stringify(value)}`);
+  const list: unknown[] = typeof value === "number" ? Array<number>(rank).fill(value) : Array.isArray(value) ? [...(value as unknown[])] : [];
+  if ((typeof value !== "number" && !Array.isArray(value)) || list.length !== rank || list.some((v) => typeof v !== "number" || !Number.isInteger(v))) {
+    throw new ValueError(`${name} must be an integer or a list of ${rank} integers, but got ${formatValue(value)}`);
   }
-  return list;
+  return list as number[];
 }
 
 /** How `pad` fills: a constant, or the input mirrored, its edge repeated, or wrapped around. */
