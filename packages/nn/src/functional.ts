@@ -9,6 +9,8 @@ import {
   emptyLike,
   isFloating,
   where,
+  formatValue,
+  checkSizes,
 } from "@lockstep/core";
 
 /**
@@ -30,6 +32,9 @@ function reduce(loss: Tensor, reduction: Reduction): Tensor {
 
 /** `x @ weightᵀ + bias`: the bias is added after the full sum over the input features. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  tensorArg("linear", "input", x);
+  tensorArg("linear", "weight", weight);
+  optionalTensorArg("linear", "bias", bias);
   const out = x.matmul(weight.t());
   return bias === undefined ? out : out.add(bias);
 }
@@ -39,8 +44,9 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
  * mask: a Bernoulli(1−p) fill, then a division by (1−p) in the tensor's dtype.
  */
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
+  tensorArg("dropout", "input", x);
   if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
-    throw new ValueError(`dropout probability has to be between 0 and 1, but got ${p}`);
+    throw new ValueError(`dropout probability has to be between 0 and 1, but got ${formatValue(p)}`);
   }
   if (!training || p === 0 || x.numel() === 0) return x;
   if (p === 1) return x.mul(0);
@@ -49,13 +55,13 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
 }
 
 /** Like torch.nn.functional.relu: `max(x, 0)` elementwise. */
-export const relu = (x: Tensor): Tensor => x.relu();
+export const relu = (x: Tensor): Tensor => tensorArg("relu", "input", x).relu();
 /** Like torch.nn.functional.gelu: `x·Φ(x)`, exact or with `approximate: "tanh"`. */
-export const gelu = (x: Tensor, options?: { approximate?: "none" | "tanh" }): Tensor => x.gelu(options);
+export const gelu = (x: Tensor, options?: { approximate?: "none" | "tanh" }): Tensor => tensorArg("gelu", "input", x).gelu(options);
 /** Like torch.nn.functional.softmax: values along `dim` normalized to sum to 1. */
-export const softmax = (x: Tensor, dim: number): Tensor => x.softmax(dim);
+export const softmax = (x: Tensor, dim: number): Tensor => tensorArg("softmax", "input", x).softmax(dim);
 /** Like torch.nn.functional.log_softmax: `log(softmax(x, dim))`, computed stably. */
-export const logSoftmax = (x: Tensor, dim: number): Tensor => x.logSoftmax(dim);
+export const logSoftmax = (x: Tensor, dim: number): Tensor => tensorArg("log_softmax", "input", x).logSoftmax(dim);
 
 /** Normalises over the trailing `normalizedShape` dims with the biased variance, then scales and shifts. */
 export function layerNorm(
@@ -65,6 +71,10 @@ export function layerNorm(
   bias?: Tensor,
   eps = 1e-5,
 ): Tensor {
+  tensorArg("layer_norm", "input", x);
+  optionalTensorArg("layer_norm", "weight", weight);
+  optionalTensorArg("layer_norm", "bias", bias);
+  checkSizes("layer_norm", "normalized_shape", normalizedShape);
   const n = normalizedShape.length;
   const tail = x.shape.slice(x.ndim - n);
   if (n === 0 || x.ndim < n || tail.join(",") !== normalizedShape.join(",")) {
@@ -132,6 +142,7 @@ function meanOverKept(loss: Tensor, keep: Tensor, reduction: Reduction): Tensor 
 
 /** Negative log-likelihood of class indices given log-probabilities. */
 export function nllLoss(logProbs: Tensor, target: Tensor, options: NllOptions = {}): Tensor {
+  tensorArg("nll_loss", "input", logProbs);
   const reduction = checkReduction(options.reduction ?? "mean");
   const ignoreIndex = options.ignoreIndex ?? -100;
   validTargets("nll_loss", logProbs, target, ignoreIndex);
@@ -148,6 +159,7 @@ export interface CrossEntropyOptions extends NllOptions {
 
 /** Cross-entropy of logits against class indices: logSoftmax, then NLL (with optional smoothing). */
 export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
+  tensorArg("cross_entropy", "input", logits);
   // A target of the input's shape holds class probabilities (PyTorch's soft-label form); any other
   // shape holds class indices, so a floating one is a dtype error, as in PyTorch.
   const sameShape = target instanceof Tensor && logits instanceof Tensor && target.shape.join(",") === logits.shape.join(",");
@@ -175,6 +187,8 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntro
  * reduced by `reduction` (default "mean"). Throws ShapeError when the shapes differ.
  */
 export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  tensorArg("mse_loss", "input", input);
+  tensorArg("mse_loss", "target", target);
   const reduction = checkReduction(options.reduction ?? "mean");
   if (input.shape.join(",") !== target.shape.join(",")) {
     throw new ShapeError(
@@ -196,6 +210,9 @@ export function binaryCrossEntropyWithLogits(
   target: Tensor,
   options: { reduction?: Reduction; posWeight?: Tensor } = {},
 ): Tensor {
+  tensorArg("binary_cross_entropy_with_logits", "input", input);
+  tensorArg("binary_cross_entropy_with_logits", "target", target);
+  optionalTensorArg("binary_cross_entropy_with_logits", "pos_weight", options.posWeight);
   const reduction = checkReduction(options.reduction ?? "mean");
   if (input.shape.join(",") !== target.shape.join(",")) {
     throw new ShapeError(
@@ -223,5 +240,6 @@ export * from "./functional/activation.js";
 export * from "./functional/rms-norm.js";
 export * from "./functional/losses.js";
 import { crossEntropyWithProbabilities } from "./functional/losses.js";
+import { optionalTensorArg, tensorArg } from "./functional/check.js";
 /** Like torch.nn.functional.one_hot: int32 class indices to int32 one-hot vectors (see core's `oneHot`). */
 export { oneHot } from "@lockstep/core";

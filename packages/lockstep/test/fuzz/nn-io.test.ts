@@ -225,3 +225,39 @@ describe("random ops", () => {
     );
   });
 });
+
+describe("nn.functional with arguments of any kind", () => {
+  const F = nn.functional;
+  interface Inputs { x4: Tensor; w: Tensor; q: Tensor }
+  const calls: [string, (a: unknown, b: unknown, t: Inputs) => unknown][] = [
+    ["conv2d(x, a, undefined, { stride: b })", (a, b, t) => F.conv2d(t.x4, a as Tensor, undefined, { stride: b as number })],
+    ["conv1d(a, w, undefined, { padding: b })", (a, b, t) => F.conv1d(a as Tensor, t.w, undefined, { padding: b as number })],
+    ["maxPool2d(x, a, { padding: b })", (a, b, t) => F.maxPool2d(t.x4, a as number, { padding: b as number })],
+    ["avgPool2d(x, 2, { divisorOverride: a, ceilMode: b })", (a, b, t) => F.avgPool2d(t.x4, 2, { divisorOverride: a as number, ceilMode: b as boolean })],
+    ["adaptiveAvgPool2d(x, [a, b])", (a, b, t) => F.adaptiveAvgPool2d(t.x4, [a as number, b as number])],
+    ["batchNorm(x, a, b)", (a, b, t) => F.batchNorm(t.x4, a as Tensor, b as Tensor)],
+    ["groupNorm(x, a, { eps: b })", (a, b, t) => F.groupNorm(t.x4, a as number, { eps: b as number })],
+    ["dropout(x, a, b)", (a, b, t) => F.dropout(t.x4, a as number, b as boolean)],
+    ["layerNorm(x, [a], b)", (a, b, t) => F.layerNorm(t.x4, [a as number], b as Tensor)],
+    ["crossEntropy(a, b)", (a, b, t) => F.crossEntropy(a as Tensor, b as Tensor)],
+    ["pad(x, [a, b])", (a, b, t) => F.pad(t.x4, [a as number, b as number])],
+    ["softplus(x, { beta: a, threshold: b })", (a, b, t) => F.softplus(t.x4, { beta: a as number, threshold: b as number })],
+    ["scaledDotProductAttention(q, k, v, { scale: a, isCausal: b })", (a, b, t) => F.scaledDotProductAttention(t.q, t.q, t.q, { scale: a as number, isCausal: b as boolean })],
+  ];
+  const arg = fc.oneof({ weight: 2, arbitrary: fc.integer({ min: -1, max: 4 }) }, { weight: 2, arbitrary: anyValueArb }, { weight: 1, arbitrary: fc.constant("tensor") });
+
+  it.each(calls)("%s: a tensor result, or a LockstepError without drawing", (_, call) => {
+    fc.assert(
+      fc.property(arg, arg, (a, b, t) => {
+        const asArg = (v: unknown) => (v === "tensor" ? L.randn([4]) : v);
+        const [first, second] = [asArg(a), asArg(b)];
+        const inputs = { x4: L.randn([2, 4, 6, 6]), w: L.randn([3, 4, 3]), q: L.randn([2, 3, 4]) };
+        const before = rngState();
+        const { value, error } = attempt(() => call(first, second, inputs));
+        if (error !== undefined) expect(rngState(), error.message).toBe(before);
+        else expect(value instanceof L.Tensor || Array.isArray(value)).toBe(true);
+      }),
+      { numRuns: runsOn("cpu", 60) },
+    );
+  });
+});

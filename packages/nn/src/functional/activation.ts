@@ -2,24 +2,26 @@
 // logSoftmax live there). Each is a composition of core ops, so autograd and the deterministic
 // kernels apply; where PyTorch has a special-cased formula (softplus's threshold, leaky_relu's
 // slope at 0) the composition keeps PyTorch's branch and gradient.
-import { Tensor, ValueError, where } from "@lockstep/core";
+import { Tensor, ValueError, where, formatValue } from "@lockstep/core";
+import { tensorArg } from "./check.js";
 
 /** Like torch.sigmoid / torch.nn.functional.sigmoid: `1 / (1 + exp(−x))` elementwise. */
-export const sigmoid = (x: Tensor): Tensor => x.sigmoid();
+export const sigmoid = (x: Tensor): Tensor => tensorArg("sigmoid", "input", x).sigmoid();
 
 /** Like torch.tanh / torch.nn.functional.tanh: hyperbolic tangent elementwise. */
-export const tanh = (x: Tensor): Tensor => x.tanh();
+export const tanh = (x: Tensor): Tensor => tensorArg("tanh", "input", x).tanh();
 
 /** Like torch.nn.functional.silu (swish): `x · sigmoid(x)` elementwise. */
-export const silu = (x: Tensor): Tensor => x.mul(x.sigmoid());
+export const silu = (x: Tensor): Tensor => tensorArg("silu", "input", x).mul(x.sigmoid());
 
 /**
  * Like torch.nn.functional.leaky_relu(x, negative_slope=0.01): x where x > 0, else
  * `negativeSlope · x`. The gradient at exactly 0 is `negativeSlope`, as PyTorch's.
  */
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
+  tensorArg("leaky_relu", "input", x);
   if (typeof negativeSlope !== "number" || !Number.isFinite(negativeSlope)) {
-    throw new ValueError(`leaky_relu: negative_slope must be a finite number, got ${negativeSlope}`);
+    throw new ValueError(`leaky_relu: negative_slope must be a finite number, got ${formatValue(negativeSlope)}`);
   }
   return where(x.gt(0), x, x.mul(negativeSlope));
 }
@@ -51,13 +53,14 @@ export interface SoftplusOptions {
  * keeps its tiny positive value as PyTorch's log1p does; the gradient is sigmoid(β·x) (0.5 at 0).
  */
 export function softplus(x: Tensor, options: SoftplusOptions = {}): Tensor {
+  tensorArg("softplus", "input", x);
   const beta = options.beta ?? 1;
   const threshold = options.threshold ?? 20;
   if (typeof beta !== "number" || !Number.isFinite(beta) || beta === 0) {
-    throw new ValueError(`softplus: beta must be a finite non-zero number, got ${beta}`);
+    throw new ValueError(`softplus: beta must be a finite non-zero number, got ${formatValue(beta)}`);
   }
   if (typeof threshold !== "number" || Number.isNaN(threshold)) {
-    throw new ValueError(`softplus: threshold must be a number, got ${threshold}`);
+    throw new ValueError(`softplus: threshold must be a number, got ${formatValue(threshold)}`);
   }
   const z = beta === 1 ? x : x.mul(beta);
   const positive = z.gt(0);

@@ -4,7 +4,7 @@
 // and every gradient sum) is a deterministic primitive whose order depends only on the reduced
 // length, so attention inherits batch, thread and CPU≡WebGPU invariance without kernels of its own.
 // This file is not a fused or memory-efficient attention: it materialises the [L, S] weights.
-import { DTypeError, ShapeError, Tensor, ValueError, arange, isFloating, where, zeros } from "@lockstep/core";
+import { DTypeError, ShapeError, Tensor, ValueError, arange, isFloating, where, zeros, formatValue } from "@lockstep/core";
 import { dropout } from "../functional.js";
 
 /** Options of `scaledDotProductAttention`, like the keyword arguments of PyTorch 2.x's. */
@@ -56,7 +56,7 @@ export function causalMask(targetLength: number, sourceLength: number, device = 
  * above the diagonal and 0 elsewhere, to add to attention scores.
  */
 export function generateSquareSubsequentMask(size: number, options: { device?: string; dtype?: "float32" | "float64" } = {}): Tensor {
-  if (!Number.isInteger(size) || size < 0) throw new ValueError(`size must be a non-negative integer, got ${size}`);
+  if (!Number.isInteger(size) || size < 0) throw new ValueError(`size must be a non-negative integer, got ${formatValue(size)}`);
   const allowed = causalMask(size, size, options.device ?? "cpu");
   return zeros([size, size], { dtype: options.dtype ?? "float32", device: allowed.device }).maskedFill(allowed.logicalNot(), -Infinity);
 }
@@ -117,10 +117,10 @@ export function scaledDotProductAttention(
     }
   }
   if (typeof dropoutP !== "number" || !(dropoutP >= 0 && dropoutP <= 1)) {
-    throw new ValueError(`dropout probability has to be between 0 and 1, but got ${dropoutP}`);
+    throw new ValueError(`dropout probability has to be between 0 and 1, but got ${formatValue(dropoutP)}`);
   }
   if (scale !== undefined && (typeof scale !== "number" || !Number.isFinite(scale))) {
-    throw new ValueError(`scaled_dot_product_attention: scale must be a finite number, got ${scale}`);
+    throw new ValueError(`scaled_dot_product_attention: scale must be a finite number, got ${formatValue(scale)}`);
   }
 
   const factor = scale ?? 1 / Math.sqrt(E);

@@ -9,6 +9,7 @@
 // over positions and then over the batch in fixed orders. The bias is added after the full sum.
 import { DTypeError, ShapeError, ValueError, commonDevice, formatShape, type Tensor } from "@lockstep/core";
 import { formatSizes, pad, sizes, slidingWindows, span, type SizeArg } from "./windows.js";
+import { optionalTensorArg, tensorArg } from "./check.js";
 
 /** Options of `conv1d` and `conv2d`, like PyTorch's keyword arguments. */
 export interface ConvOptions {
@@ -62,6 +63,9 @@ function checkGeometry(rank: number, kernel: readonly number[], options: ConvOpt
  * tensor is made, then runs windows → columns → matmul → bias.
  */
 function convolution(name: string, rank: number, x: Tensor, weight: Tensor, bias: Tensor | undefined, options: ConvOptions): Tensor {
+  tensorArg(name, "input", x);
+  tensorArg(name, "weight", weight);
+  optionalTensorArg(name, "bias", bias);
   commonDevice(bias === undefined ? [x, weight] : [x, weight, bias]);
   if (weight.ndim !== rank + 2) {
     throw new ShapeError(`${name}: expected weight to be ${rank + 2}-dimensional, but got weight of size ${formatShape(weight.shape)}`);

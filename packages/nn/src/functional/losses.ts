@@ -1,7 +1,8 @@
 // More losses as functions (l1, smooth L1, Huber, binary cross-entropy, KL divergence, and
 // cross-entropy against class probabilities), composed from core ops in PyTorch 1.13's operation
 // order, so unreduced values match PyTorch's CPU kernels and gradients come from autograd.
-import { DTypeError, ShapeError, Tensor, ValueError, isFloating, where } from "@lockstep/core";
+import { DTypeError, ShapeError, Tensor, ValueError, isFloating, where, formatValue } from "@lockstep/core";
+import { tensorArg } from "./check.js";
 
 /** How a loss reduces per-element losses: "mean" (default), "sum" or "none". */
 type Reduction = "mean" | "sum" | "none";
@@ -18,9 +19,8 @@ function reduce(loss: Tensor, reduction: string): Tensor {
 }
 
 function checkPair(name: string, input: Tensor, target: Tensor): void {
-  if (!(input instanceof Tensor) || !(target instanceof Tensor)) {
-    throw new ValueError(`${name}: input and target must be Tensors, got ${typeof input} and ${typeof target}`);
-  }
+  tensorArg(name, "input", input);
+  tensorArg(name, "target", target);
   if (!isFloating(input.dtype) || !isFloating(target.dtype)) {
     throw new DTypeError(`${name}: expected floating point input and target, got ${input.dtype} and ${target.dtype}`);
   }
@@ -43,7 +43,7 @@ export function l1Loss(input: Tensor, target: Tensor, options: { reduction?: Red
 export function smoothL1Loss(input: Tensor, target: Tensor, options: { reduction?: Reduction; beta?: number } = {}): Tensor {
   const reduction = checkReduction(options.reduction ?? "mean");
   const beta = options.beta ?? 1;
-  if (typeof beta !== "number" || !(beta >= 0)) throw new ValueError(`smooth_l1_loss does not support negative values for beta, got ${beta}`);
+  if (typeof beta !== "number" || !(beta >= 0)) throw new ValueError(`smooth_l1_loss does not support negative values for beta, got ${formatValue(beta)}`);
   checkPair("smooth_l1_loss", input, target);
   const z = input.sub(target).abs();
   if (beta === 0) return reduce(z, reduction);
@@ -57,7 +57,7 @@ export function smoothL1Loss(input: Tensor, target: Tensor, options: { reduction
 export function huberLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction; delta?: number } = {}): Tensor {
   const reduction = checkReduction(options.reduction ?? "mean");
   const delta = options.delta ?? 1;
-  if (typeof delta !== "number" || !(delta > 0)) throw new ValueError(`huber_loss does not support non-positive values for delta, got ${delta}`);
+  if (typeof delta !== "number" || !(delta > 0)) throw new ValueError(`huber_loss does not support non-positive values for delta, got ${formatValue(delta)}`);
   checkPair("huber_loss", input, target);
   const z = input.sub(target).abs();
   return reduce(where(z.lt(delta), z.mul(0.5).mul(z), z.sub(0.5 * delta).mul(delta)), reduction);
@@ -81,7 +81,7 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, options: { red
   checkPair("binary_cross_entropy", input, target);
   if (input.backend.readSync !== undefined) {
     for (const v of input.contiguous().dataSync() as Float32Array) {
-      if (!(v >= 0 && v <= 1)) throw new ValueError(`all elements of input should be between 0 and 1, got ${v}`);
+      if (!(v >= 0 && v <= 1)) throw new ValueError(`all elements of input should be between 0 and 1, got ${formatValue(v)}`);
     }
   }
   const x = input.detach();

@@ -4,7 +4,8 @@
 // mode BatchNorm is elementwise with the running statistics, so each sample's output is
 // batch-invariant.
 import { noGrad } from "@lockstep/autograd";
-import { DTypeError, ShapeError, ValueError, commonDevice, isFloating, type Tensor } from "@lockstep/core";
+import { DTypeError, ShapeError, ValueError, commonDevice, isFloating, type Tensor, formatValue } from "@lockstep/core";
+import { optionalTensorArg, tensorArg } from "./check.js";
 
 /** Options of `batchNorm`, like torch.nn.functional.batch_norm's keyword arguments. */
 export interface BatchNormOptions {
@@ -43,6 +44,11 @@ export function batchNorm(
   runningVar: Tensor | undefined,
   options: BatchNormOptions = {},
 ): Tensor {
+  tensorArg("batch_norm", "input", x);
+  optionalTensorArg("batch_norm", "running_mean", runningMean);
+  optionalTensorArg("batch_norm", "running_var", runningVar);
+  optionalTensorArg("batch_norm", "weight", options.weight);
+  optionalTensorArg("batch_norm", "bias", options.bias);
   const { weight, bias } = options;
   const training = options.training ?? false;
   const momentum = options.momentum ?? 0.1;
@@ -104,12 +110,15 @@ export interface GroupNormOptions {
  * scale and shift. Each sample's output depends on that sample alone.
  */
 export function groupNorm(x: Tensor, numGroups: number, options: GroupNormOptions = {}): Tensor {
+  tensorArg("group_norm", "input", x);
+  optionalTensorArg("group_norm", "weight", options.weight);
+  optionalTensorArg("group_norm", "bias", options.bias);
   const { weight, bias } = options;
   const eps = options.eps ?? 1e-5;
   commonDevice([x, ...[weight, bias].filter((t): t is Tensor => t !== undefined)]);
   if (x.ndim < 2) throw new ShapeError(`group_norm: expected an input with at least 2 dims [N, C, …], got [${x.shape.join(", ")}]`);
   if (!isFloating(x.dtype)) throw new DTypeError(`group_norm expects a floating input, got ${x.dtype}`);
-  if (!Number.isInteger(numGroups) || numGroups <= 0) throw new ValueError(`group_norm: num_groups must be a positive integer, got ${numGroups}`);
+  if (!Number.isInteger(numGroups) || numGroups <= 0) throw new ValueError(`group_norm: num_groups must be a positive integer, got ${formatValue(numGroups)}`);
   const channels = x.shape[1]!;
   if (channels % numGroups !== 0) {
     throw new ShapeError(

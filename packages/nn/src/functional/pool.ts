@@ -4,8 +4,9 @@
 // order (kernel row, then column), so outputs are batch-invariant and, in deterministic mode, the
 // same bits on every device and thread count; gradients flow back through gathers, never a
 // scatter-add.
-import { DTypeError, ShapeError, ValueError, isFloating, tensor, where, zeros, type Tensor } from "@lockstep/core";
+import { DTypeError, ShapeError, ValueError, checkNumel, formatValue, isFloating, tensor, where, zeros, type Tensor } from "@lockstep/core";
 import { padDim, sizes, slidingWindows, span, type SizeArg } from "./windows.js";
+import { tensorArg } from "./check.js";
 
 /** Options of `maxPool1d` / `maxPool2d`, like PyTorch's keyword arguments. */
 export interface MaxPoolOptions {
@@ -58,6 +59,7 @@ function poolGeometry(
   kernelSize: SizeArg,
   options: { stride?: SizeArg; padding?: SizeArg; dilation?: SizeArg; ceilMode?: boolean },
 ): PoolGeometry {
+  tensorArg(name, "input", x);
   if (x.ndim !== rank + 1 && x.ndim !== rank + 2) {
     const shape = `[${x.shape.join(", ")}]`;
     throw new ShapeError(`${name}: Expected ${rank + 1}D or ${rank + 2}D (batch mode) tensor for input, but got input of size: ${shape}`);
@@ -204,7 +206,7 @@ function divisors(g: PoolGeometry, options: AvgPoolOptions, device: string, dtyp
 function avgPool(name: string, rank: number, x: Tensor, kernelSize: SizeArg, options: AvgPoolOptions): Tensor {
   const g = poolGeometry(name, rank, x, kernelSize, { ...options, dilation: 1 });
   if (options.divisorOverride !== undefined && (!Number.isInteger(options.divisorOverride) || options.divisorOverride === 0)) {
-    throw new ValueError(`divisor must be a non-zero integer, got ${options.divisorOverride}`);
+    throw new ValueError(`divisor must be a non-zero integer, got ${formatValue(options.divisorOverride)}`);
   }
   const { windows, batched } = windowsOf(x, rank, g, 0);
   const sums = windows.sum(g.kernel.map((_, i) => -1 - i));
@@ -251,17 +253,22 @@ function adaptiveWindows(input: number, output: number): { index: Int32Array; ma
 export type AdaptiveSize = number | readonly (number | null)[];
 
 function adaptiveAvgPool(name: string, rank: number, x: Tensor, outputSize: AdaptiveSize): Tensor {
+  tensorArg(name, "input", x);
   if (x.ndim !== rank + 1 && x.ndim !== rank + 2) {
     throw new ShapeError(`${name}(): Expected ${rank + 1}D or ${rank + 2}D tensor, but got [${x.shape.join(", ")}]`);
   }
   if (!isFloating(x.dtype)) throw new DTypeError(`${name} expects a floating input, got ${x.dtype}`);
   const input = x.shape.slice(-rank);
+  if (typeof outputSize !== "number" && !Array.isArray(outputSize)) {
+    throw new ValueError(`${name}: output_size must be a number or ${rank} elements, got ${formatValue(outputSize)}`);
+  }
   const requested = typeof outputSize === "number" ? Array<number | null>(rank).fill(outputSize) : [...outputSize];
-  if (requested.length !== rank) throw new ValueError(`${name}: output_size must be ${rank} elements, got ${JSON.stringify(outputSize)}`);
+  if (requested.length !== rank) throw new ValueError(`${name}: output_size must be ${rank} elements, got ${formatValue(outputSize)}`);
   const output = requested.map((o, i) => (o === null ? input[i]! : o));
   if (output.some((o) => !Number.isInteger(o) || o < 0)) {
-    throw new ValueError(`${name}: elements of output_size must be greater than or equal to 0 but received ${JSON.stringify(outputSize)}`);
+    throw new ValueError(`${name}: elements of output_size must be greater than or equal to 0 but received ${formatValue(outputSize)}`);
   }
+  checkNumel(name, [...x.shape.slice(0, -rank), ...output]);
   if (input.some((s) => s === 0)) {
     throw new ShapeError(`${name}(): Expected input to have non-zero size for non-batch dimensions, but input has sizes [${x.shape.join(", ")}]`);
   }

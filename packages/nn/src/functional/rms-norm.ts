@@ -1,7 +1,8 @@
 // nn.functional.rmsNorm: root-mean-square normalisation (PyTorch 2.4's F.rms_norm), composed from
 // core ops. It lives apart from functional.ts's layerNorm only because it arrived with the
 // transformer layers; both normalise over the trailing `normalizedShape` dims.
-import { ShapeError, ValueError, type Tensor } from "@lockstep/core";
+import { ShapeError, ValueError, type Tensor, formatValue } from "@lockstep/core";
+import { optionalTensorArg, tensorArg } from "./check.js";
 
 /** Machine epsilon of a floating dtype: PyTorch's `torch.finfo(dtype).eps`. */
 function finfoEps(dtype: string): number {
@@ -14,6 +15,8 @@ function finfoEps(dtype: string): number {
  * ShapeError when x's trailing dims are not `normalizedShape`.
  */
 export function rmsNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor, eps?: number): Tensor {
+  tensorArg("rms_norm", "input", x);
+  optionalTensorArg("rms_norm", "weight", weight);
   const n = normalizedShape.length;
   const tail = x.shape.slice(x.ndim - n);
   if (n === 0 || x.ndim < n || tail.join(",") !== normalizedShape.join(",")) {
@@ -22,7 +25,7 @@ export function rmsNorm(x: Tensor, normalizedShape: readonly number[], weight?: 
         `but got input of size[${x.shape.join(", ")}]`,
     );
   }
-  if (eps !== undefined && (typeof eps !== "number" || !(eps >= 0))) throw new ValueError(`rms_norm: eps must be a non-negative number, got ${eps}`);
+  if (eps !== undefined && (typeof eps !== "number" || !(eps >= 0))) throw new ValueError(`rms_norm: eps must be a non-negative number, got ${formatValue(eps)}`);
   const dims = Array.from({ length: n }, (_, i) => x.ndim - n + i);
   const meanSquare = x.mul(x).mean(dims, true);
   const out = x.mul(meanSquare.add(eps ?? finfoEps(x.dtype)).rsqrt());

@@ -4,6 +4,7 @@
 // Everything here is composed from core ops, so it runs on every backend, autograd follows it,
 // and the deterministic kernels' guarantees carry over unchanged.
 import { ShapeError, ValueError, cat, formatValue, full, tensor, type Scalar, type Tensor } from "@lockstep/core";
+import { tensorArg } from "./check.js";
 
 /** A size per spatial dim: one number for all of them, or one each, like PyTorch's `_pair`. */
 export type SizeArg = number | readonly number[];
@@ -70,15 +71,17 @@ function padByIndex(x: Tensor, dim: number, before: number, after: number, mode:
  * short for.
  */
 export function pad(x: Tensor, amounts: readonly number[], options: PadOptions = {}): Tensor {
+  tensorArg("pad", "input", x);
+  if (!Array.isArray(amounts)) throw new ValueError(`pad(): amounts must be a list of integers, got ${formatValue(amounts)}`);
   const mode = options.mode ?? "constant";
   if (mode !== "constant" && mode !== "reflect" && mode !== "replicate" && mode !== "circular") {
-    throw new ValueError(`Unrecognised padding mode ${JSON.stringify(mode)}: expected "constant", "reflect", "replicate" or "circular"`);
+    throw new ValueError(`Unrecognised padding mode ${formatValue(mode)}: expected "constant", "reflect", "replicate" or "circular"`);
   }
   if (amounts.length % 2 !== 0) throw new ValueError("Padding length must be divisible by 2");
   if (amounts.length / 2 > x.ndim) throw new ValueError("Padding length too large");
-  if (amounts.some((a) => !Number.isInteger(a))) throw new ValueError(`pad(): amounts must be integers, got [${amounts.join(", ")}]`);
+  if (amounts.some((a) => !Number.isInteger(a))) throw new ValueError(`pad(): amounts must be integers, got ${formatValue(amounts)}`);
   if (mode !== "constant") {
-    if (amounts.some((a) => a < 0)) throw new ValueError(`pad(): negative padding is only supported in "constant" mode, got [${amounts.join(", ")}]`);
+    if (amounts.some((a) => a < 0)) throw new ValueError(`pad(): negative padding is only supported in "constant" mode, got ${formatValue(amounts)}`);
     // Check every dim before building anything.
     for (let i = 0; i < amounts.length / 2; i++) checkPadByIndex(x, x.ndim - 1 - i, amounts[2 * i]!, amounts[2 * i + 1]!, mode);
     let padded = x;

@@ -1,5 +1,5 @@
 // Elementwise activations and the softmax family as modules; each calls the matching tensor op.
-import { ValueError, type Tensor } from "@lockstep/core";
+import { ValueError, type Tensor, formatValue } from "@lockstep/core";
 import { leakyRelu, silu, softplus, type SoftplusOptions } from "../functional/activation.js";
 import { Module } from "../module.js";
 import { pyFloat, pyNumber, pyRepr, pyValue } from "../repr.js";
@@ -101,7 +101,7 @@ export class LeakyReLU extends Module {
   ) {
     super();
     if (typeof negativeSlope !== "number" || !Number.isFinite(negativeSlope)) {
-      throw new ValueError(`negative_slope must be a finite number, got ${negativeSlope}`);
+      throw new ValueError(`negative_slope must be a finite number, got ${formatValue(negativeSlope)}`);
     }
   }
 
@@ -127,7 +127,7 @@ export class Softplus extends Module {
     super();
     this.beta = options.beta ?? 1;
     this.threshold = options.threshold ?? 20;
-    if (!Number.isFinite(this.beta) || this.beta === 0) throw new ValueError(`softplus: beta must be a finite non-zero number, got ${this.beta}`);
+    if (!Number.isFinite(this.beta) || this.beta === 0) throw new ValueError(`softplus: beta must be a finite non-zero number, got ${formatValue(this.beta)}`);
   }
 
   forward(x: Tensor): Tensor {

@@ -1,7 +1,7 @@
 // MultiheadAttention: PyTorch's parameter layout, names, init draws and forward semantics (2.x),
 // composed from core ops so that deterministic mode, autograd and every backend apply unchanged.
 // The transformer layers built on it are in transformer.ts.
-import { DTypeError, ShapeError, Tensor, ValueError, cat, empty, isFloating, zeros, type DType } from "@lockstep/core";
+import { DTypeError, ShapeError, Tensor, ValueError, cat, empty, isFloating, zeros, type DType, formatValue } from "@lockstep/core";
 import { constant_, xavierNormal_, xavierUniform_, type Generator } from "@lockstep/random";
 import * as F from "../functional.js";
 import { Module, Parameter, checkPositiveInt } from "../module.js";
@@ -125,7 +125,7 @@ export class MultiheadAttention extends Module<
     checkPositiveInt("vdim", vdim, false);
     const dropout = options.dropout ?? 0;
     if (typeof dropout !== "number" || !(dropout >= 0 && dropout <= 1)) {
-      throw new ValueError(`dropout probability has to be between 0 and 1, but got ${dropout}`);
+      throw new ValueError(`dropout probability has to be between 0 and 1, but got ${formatValue(dropout)}`);
     }
     if (embedDim % numHeads !== 0) {
       throw new ValueError(`embed_dim must be divisible by num_heads (embed_dim=${embedDim}, num_heads=${numHeads})`);

@@ -1,5 +1,5 @@
 // Layers that arrange other layers or reshape between them: Sequential, Flatten, Dropout.
-import { ValueError, type Tensor } from "@lockstep/core";
+import { ValueError, type Tensor, formatValue } from "@lockstep/core";
 import * as F from "../functional.js";
 import { Module, type AnyModule } from "../module.js";
 import { pyFloat } from "../repr.js";
@@ -13,7 +13,7 @@ export class Dropout extends Module {
   ) {
     super();
     if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
-      throw new ValueError(`dropout probability has to be between 0 and 1, but got ${p}`);
+      throw new ValueError(`dropout probability has to be between 0 and 1, but got ${formatValue(p)}`);
     }
   }
 

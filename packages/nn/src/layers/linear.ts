@@ -7,6 +7,7 @@ import * as F from "../functional.js";
 import { Module, Parameter, checkPositiveInt } from "../module.js";
 import type { FactoryOptions } from "./factory.js";
 import { pyValue } from "../repr.js";
+import { tensorArg } from "../functional/check.js";
 
 /** Options of `Linear`. */
 export interface LinearOptions extends FactoryOptions {
@@ -98,6 +99,7 @@ export class Embedding extends Module {
    * DTypeError for non-int32 indices.
    */
   forward(indices: Tensor): Tensor {
+    tensorArg("embedding", "indices", indices);
     if (indices.dtype !== "int32") {
       throw new DTypeError(`Expected tensor for argument #1 'indices' to have scalar type int32; but got ${indices.dtype} instead`);
     }

@@ -3,13 +3,14 @@
 // is composed from core ops (linear, sigmoid, tanh, chunk, stack, cat): every step is a per-row
 // matmul plus elementwise work, so a sequence's result does not depend on the other sequences in
 // the batch in deterministic mode, and autograd needs no rule of its own.
-import { DTypeError, ShapeError, ValueError, cat, empty, stack, zeros, type Tensor } from "@lockstep/core";
+import { DTypeError, ShapeError, ValueError, cat, empty, stack, zeros, type Tensor, formatValue } from "@lockstep/core";
 import type { Generator } from "@lockstep/random";
 import * as F from "../functional.js";
 import { uniform_ } from "../init.js";
 import { Module, Parameter, checkPositiveInt } from "../module.js";
 import type { FactoryOptions } from "./factory.js";
 import { pyFloat } from "../repr.js";
+import { tensorArg } from "../functional/check.js";
 
 /** Options shared by `RNN`, `LSTM` and `GRU` (PyTorch's RNNBase keywords). */
 export interface RNNBaseOptions extends FactoryOptions {
@@ -152,7 +153,7 @@ export abstract class RNNBase<H> extends Module<[Tensor, H?], [Tensor, H]> {
       );
     }
     if (!Number.isInteger(projSize) || projSize < 0) {
-      throw new ValueError(`proj_size should be a positive integer or zero to disable projections, got ${projSize}`);
+      throw new ValueError(`proj_size should be a positive integer or zero to disable projections, got ${formatValue(projSize)}`);
     }
     if (projSize >= hiddenSize) throw new ValueError(`proj_size has to be smaller than hidden_size, got proj_size=${projSize} and hidden_size=${hiddenSize}`);
     this.mode = mode;
@@ -227,6 +228,7 @@ export abstract class RNNBase<H> extends Module<[Tensor, H?], [Tensor, H]> {
   /** Checks the input and returns it as [T, B, I] along with whether it was batched. */
   protected prepareInput(input: Tensor): { x: Tensor; batched: boolean } {
     const name = this.constructor.name;
+    tensorArg(name, "input", input);
     if (input.ndim !== 2 && input.ndim !== 3) {
       throw new ShapeError(`${name}: Expected input to be 2-D or 3-D but received ${input.ndim}-D tensor`);
     }
@@ -259,6 +261,7 @@ export abstract class RNNBase<H> extends Module<[Tensor, H?], [Tensor, H]> {
 
   /** Checks one given state tensor's rank and shape (already as [L·D, B, H]) and dtype/device. */
   protected checkState(state: Tensor, expected: number[], x: Tensor, what: string): void {
+    tensorArg(this.constructor.name, what, state);
     if (state.shape.join(",") !== expected.join(",")) {
       throw new ShapeError(`Expected ${what} size ${tupleText(expected)}, got ${shapeText(state.shape)}`);
     }

@@ -2,7 +2,7 @@
 // registration order (so state-dict keys and init draws match torch.nn.Transformer*), built from
 // MultiheadAttention, Linear, LayerNorm and Dropout. Not here: nn.Transformer and
 // nn.TransformerDecoder (the stack), nested tensors and PyTorch's inference fast path.
-import { ValueError, type Tensor } from "@lockstep/core";
+import { ValueError, type Tensor, formatValue } from "@lockstep/core";
 import { forkRng } from "@lockstep/random";
 import * as F from "../functional.js";
 import { Module, checkPositiveInt, type AnyModule } from "../module.js";
@@ -86,7 +86,7 @@ function resolve(dModel: number, nhead: number, options: TransformerLayerOptions
   checkPositiveInt("dim_feedforward", dimFeedforward, false);
   const dropout = options.dropout ?? 0.1;
   if (typeof dropout !== "number" || !(dropout >= 0 && dropout <= 1)) {
-    throw new ValueError(`dropout probability has to be between 0 and 1, but got ${dropout}`);
+    throw new ValueError(`dropout probability has to be between 0 and 1, but got ${formatValue(dropout)}`);
   }
   if (dModel % nhead !== 0) throw new ValueError(`embed_dim must be divisible by num_heads (embed_dim=${dModel}, num_heads=${nhead})`);
   const act = options.activation ?? "relu";
