@@ -261,3 +261,33 @@ describe("nn.functional with arguments of any kind", () => {
     );
   });
 });
+
+describe("module forwards with inputs of any kind", () => {
+  const modules: [string, () => nn.Module][] = [
+    ["Linear", () => new nn.Linear(2, 3)],
+    ["Conv2d", () => new nn.Conv2d(2, 2, 3)],
+    ["BatchNorm2d", () => new nn.BatchNorm2d(2)],
+    ["MaxPool2d", () => new nn.MaxPool2d(2)],
+    ["ReLU", () => new nn.ReLU()],
+    ["Softmax", () => new nn.Softmax(1)],
+    ["Flatten", () => new nn.Flatten()],
+    ["LSTM", () => new nn.LSTM(2, 2)],
+    ["TransformerEncoderLayer", () => new nn.TransformerEncoderLayer(4, 2, { dimFeedforward: 8 })],
+    ["Embedding", () => new nn.Embedding(3, 2)],
+  ];
+  const input = fc.oneof(anyValueArb, fc.constantFrom("tensor2", "tensor4"));
+
+  it.each(modules)("%s: an output, or a LockstepError with parameters and buffers unchanged", async (_, make) => {
+    await fc.assert(
+      fc.asyncProperty(input, input, async (a, b) => {
+        const asArg = (v: unknown) => (v === "tensor2" ? L.randn([3, 2]) : v === "tensor4" ? L.randn([1, 2, 4, 4]) : v);
+        const module = make();
+        const tensors = [...module.parameters(), ...module.buffers()];
+        const before = await bitsOfAll(tensors);
+        const { error } = attempt(() => (module.forward as (...args: unknown[]) => unknown)(asArg(a), asArg(b)));
+        if (error !== undefined) expect(await bitsOfAll(tensors), error.message).toEqual(before);
+      }),
+      { numRuns: runsOn("cpu", 30) },
+    );
+  });
+});

@@ -3,11 +3,12 @@ import { ValueError, type Tensor, formatValue } from "@lockstep/core";
 import { leakyRelu, silu, softplus, type SoftplusOptions } from "../functional/activation.js";
 import { Module } from "../module.js";
 import { pyFloat, pyNumber, pyRepr, pyValue } from "../repr.js";
+import { tensorArg } from "../functional/check.js";
 
 /** Like torch.nn.ReLU: `max(x, 0)` elementwise. */
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
-    return x.relu();
+    return tensorArg("ReLU", "input", x).relu();
   }
 }
 
@@ -22,7 +23,7 @@ export class GELU extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return x.gelu({ approximate: this.approximate });
+    return tensorArg("GELU", "input", x).gelu({ approximate: this.approximate });
   }
 
   /** `approximate='none'`, as PyTorch prints it. */
@@ -34,14 +35,14 @@ export class GELU extends Module {
 /** Like torch.nn.Tanh: hyperbolic tangent elementwise. */
 export class Tanh extends Module {
   forward(x: Tensor): Tensor {
-    return x.tanh();
+    return tensorArg("Tanh", "input", x).tanh();
   }
 }
 
 /** Like torch.nn.Sigmoid: `1 / (1 + exp(-x))` elementwise. */
 export class Sigmoid extends Module {
   forward(x: Tensor): Tensor {
-    return x.sigmoid();
+    return tensorArg("Sigmoid", "input", x).sigmoid();
   }
 }
 
@@ -56,7 +57,7 @@ export class Softmax extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return x.softmax(this.dim);
+    return tensorArg("Softmax", "input", x).softmax(this.dim);
   }
 
   /** `dim=-1`, as PyTorch prints it. */
@@ -76,7 +77,7 @@ export class LogSoftmax extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return x.logSoftmax(this.dim);
+    return tensorArg("LogSoftmax", "input", x).logSoftmax(this.dim);
   }
 
   /** `dim=1`, as PyTorch prints it. */

@@ -3,6 +3,7 @@ import { ValueError, type Tensor, formatValue } from "@lockstep/core";
 import * as F from "../functional.js";
 import { Module, type AnyModule } from "../module.js";
 import { pyFloat } from "../repr.js";
+import { tensorArg } from "../functional/check.js";
 
 /** Zeroes elements with probability p in training mode (PyTorch's CPU mask); identity in eval mode. */
 export class Dropout extends Module {
@@ -43,7 +44,7 @@ export class Flatten extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return x.flatten(this.startDim, this.endDim);
+    return tensorArg("Flatten", "input", x).flatten(this.startDim, this.endDim);
   }
 
   /** `start_dim=1, end_dim=-1`, as PyTorch prints it. */

@@ -6,6 +6,7 @@ import * as F from "../functional.js";
 import { Module, Parameter, checkPositiveInt } from "../module.js";
 import type { FactoryOptions } from "./factory.js";
 import { pyFloat, pyTuple, pyValue } from "../repr.js";
+import { tensorArg } from "../functional/check.js";
 
 /** Options of `LayerNorm`. */
 export interface LayerNormOptions extends FactoryOptions {
@@ -189,6 +190,7 @@ abstract class BatchNormBase extends Module<[Tensor], Tensor> {
    * the running statistics in eval mode, as PyTorch does.
    */
   forward(x: Tensor): Tensor {
+    tensorArg(this.constructor.name, "input", x);
     this.checkInput(x);
     const useBatchStats = this.training || !this.trackRunningStats;
     const updating = this.training && this.trackRunningStats;

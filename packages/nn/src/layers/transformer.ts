@@ -12,6 +12,7 @@ import { ModuleList } from "./containers.js";
 import type { FactoryOptions } from "./factory.js";
 import { Linear } from "./linear.js";
 import { LayerNorm } from "./norm.js";
+import { tensorArg } from "../functional/check.js";
 
 /**
  * The feed-forward activation: PyTorch's "relu" or "gelu", an elementwise function, or a
@@ -184,6 +185,8 @@ export class TransformerEncoderLayer extends Module<[Tensor, TransformerEncoderL
 
   /** Maps src [L, N, dModel] ([N, L, dModel] with batchFirst, [L, dModel] unbatched) to the same shape. */
   forward(src: Tensor, options: TransformerEncoderLayerForwardOptions = {}): Tensor {
+    tensorArg("TransformerEncoderLayer", "src", src);
+    options ??= {};
     const padding = canonicalMask(options.srcKeyPaddingMask, "src_key_padding_mask", src.dtype);
     const mask = options.srcMask;
     let x = src;
@@ -273,6 +276,9 @@ export class TransformerDecoderLayer extends Module<[Tensor, Tensor, Transformer
 
   /** Maps tgt [T, N, dModel] attending over memory [S, N, dModel] (batchFirst: [N, ·, dModel]) to tgt's shape. */
   forward(tgt: Tensor, memory: Tensor, options: TransformerDecoderLayerForwardOptions = {}): Tensor {
+    tensorArg("TransformerDecoderLayer", "tgt", tgt);
+    tensorArg("TransformerDecoderLayer", "memory", memory);
+    options ??= {};
     const tgtPadding = canonicalMask(options.tgtKeyPaddingMask, "tgt_key_padding_mask", tgt.dtype);
     const memoryPadding = canonicalMask(options.memoryKeyPaddingMask, "memory_key_padding_mask", tgt.dtype);
     const selfBlock = (x: Tensor) => {
