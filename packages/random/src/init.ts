@@ -2,7 +2,7 @@
 // double exactly as PyTorch's Python code computes them (same operations, same order), then the
 // uniform_/normal_ fills apply. Like nn.init, they run outside autograd: a parameter that requires
 // grad can be initialised in place.
-import { ValueError, castScalar, type Tensor } from "@lockstep/core";
+import { ValueError, castScalar, checkNumber, checkTensor, type Tensor } from "@lockstep/core";
 import { fillNormal, fillUniform, planFill, writeFill } from "./fills.js";
 import type { Generator } from "./generator.js";
 import { allocateValues } from "./sampling.js";
@@ -67,6 +67,7 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
  * product of the kernel dims, as PyTorch's `_calculate_fan_in_and_fan_out`.
  */
 export function fanInAndFanOut(t: Tensor): [number, number] {
+  checkTensor("fanInAndFanOut", "tensor", t);
   if (t.shape.length < 2) {
     throw new ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 dimensions");
   }
@@ -112,6 +113,8 @@ function isEmpty(t: Tensor, name: string): boolean {
  * b = √3 · gain / √fan. `nn.Linear` initialises its weight with `{ a: Math.sqrt(5) }`.
  */
 export function kaimingUniform_(t: Tensor, options: KaimingOptions = {}): Tensor {
+  checkTensor("kaimingUniform_", "tensor", t);
+  if (options.a !== undefined) checkNumber("kaimingUniform_", "a", options.a);
   if (isEmpty(t, "kaimingUniform_")) return t;
   const std = kaimingStd(t, options);
   const bound = Math.sqrt(3.0) * std;
@@ -120,6 +123,8 @@ export function kaimingUniform_(t: Tensor, options: KaimingOptions = {}): Tensor
 
 /** He/Kaiming normal initialisation, `torch.nn.init.kaiming_normal_`: N(0, gain² / fan). */
 export function kaimingNormal_(t: Tensor, options: KaimingOptions = {}): Tensor {
+  checkTensor("kaimingNormal_", "tensor", t);
+  if (options.a !== undefined) checkNumber("kaimingNormal_", "a", options.a);
   if (isEmpty(t, "kaimingNormal_")) return t;
   const std = kaimingStd(t, options);
   return fillNormal(t, 0, std, { generator: options.generator }, false);
@@ -140,6 +145,8 @@ function xavierStd(t: Tensor, options: XavierOptions): number {
 
 /** Glorot/Xavier uniform initialisation, `torch.nn.init.xavier_uniform_`: U(−a, a), a = √3 · gain · √(2 / (fanIn + fanOut)). */
 export function xavierUniform_(t: Tensor, options: XavierOptions = {}): Tensor {
+  checkTensor("xavierUniform_", "tensor", t);
+  if (options.gain !== undefined) checkNumber("xavierUniform_", "gain", options.gain);
   const std = xavierStd(t, options);
   const a = Math.sqrt(3.0) * std;
   return fillUniform(t, -a, a, { generator: options.generator }, false);
@@ -147,12 +154,15 @@ export function xavierUniform_(t: Tensor, options: XavierOptions = {}): Tensor {
 
 /** Glorot/Xavier normal initialisation, `torch.nn.init.xavier_normal_`: N(0, gain² · 2 / (fanIn + fanOut)). */
 export function xavierNormal_(t: Tensor, options: XavierOptions = {}): Tensor {
+  checkTensor("xavierNormal_", "tensor", t);
+  if (options.gain !== undefined) checkNumber("xavierNormal_", "gain", options.gain);
   const std = xavierStd(t, options);
   return fillNormal(t, 0, std, { generator: options.generator }, false);
 }
 
 /** Sets every element to `value` without drawing, `torch.nn.init.constant_`. Returns `t`. */
 export function constant_(t: Tensor, value: number): Tensor {
+  checkTensor("constant_", "tensor", t);
   if (typeof value !== "number") throw new ValueError(`constant_(): value must be a number, got ${String(value)}`);
   const plan = planFill(t);
   const values = allocateValues(t.dtype, t.numel());

@@ -291,3 +291,27 @@ describe("module forwards with inputs of any kind", () => {
     );
   });
 });
+
+describe("nn.init with arguments of any kind", () => {
+  const inits: [string, (t: unknown, v: unknown) => unknown][] = [
+    ["kaimingUniform_(t, { a })", (t, v) => nn.init.kaimingUniform_(t as Tensor, { a: v as number })],
+    ["xavierNormal_(t, { gain })", (t, v) => nn.init.xavierNormal_(t as Tensor, { gain: v as number })],
+    ["uniform_(t, v, 1)", (t, v) => nn.init.uniform_(t as Tensor, v as number, 1)],
+    ["normal_(t, 0, v)", (t, v) => nn.init.normal_(t as Tensor, 0, v as number)],
+    ["constant_(t, v)", (t, v) => nn.init.constant_(t as Tensor, v as number)],
+  ];
+  it.each(inits)("%s: fills the tensor, or refuses without drawing or writing", async (_, call) => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(anyValueArb, fc.constant("tensor")), fc.oneof(anyValueArb, fc.double({ min: -3, max: 3, noNaN: true })), async (t, v) => {
+        const target = t === "tensor" ? L.zeros([3, 4]) : t;
+        const before = rngState();
+        const bits = target instanceof L.Tensor ? await bitsOf(target) : "";
+        const { error } = attempt(() => call(target, v));
+        if (error === undefined) return;
+        expect(rngState(), error.message).toBe(before);
+        if (target instanceof L.Tensor) expect(await bitsOf(target), error.message).toBe(bits);
+      }),
+      { numRuns: runsOn("cpu", 40) },
+    );
+  });
+});
