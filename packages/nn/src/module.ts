@@ -256,38 +256,12 @@ export abstract class Module<Args extends unknown[] = Tensor[], Out = Tensor> {
    * module is left as it was.
    */
   to(target: string): this {
-    const spec = checkTarget(target);
-    const plan: { fields: Record<string, unknown>; key: string; value: Tensor }[] = [];
-    for (const [, module] of this.namedModules()) {
-      const fields = module as unknown as Record<string, unknown>;
-      for (const [key, value] of module.entries()) {
-        if (!(value instanceof Tensor)) continue;
-        value.assertLive();
-        // As in PyTorch, a dtype casts floating parameters and buffers only (counters stay int).
-        if (spec.dtype !== undefined && !isFloating(value.dtype)) continue;
-        plan.push({ fields, key, value });
-      }
-    }
-    if (spec.device !== undefined) getBackend(spec.device);
+    const plan = this.movePlan(checkTarget(target));
     const made: Tensor[] = [];
     const moved = new Map<Tensor, Tensor>();
     try {
       for (const { value } of plan) {
-        if (moved.has(value)) continue;
-        const out = noGrad(() => value.to(target));
-        if (out === value) {
-          moved.set(value, value);
-          continue;
-        }
-        made.push(out);
-        // The module owns what it holds from now on: no enclosing scope may free it. A Parameter
-        // aliases `out`, whose own handle is dropped so that disposing the parameter frees the memory.
-        const held = keep(value instanceof Parameter ? new Parameter(out, value.requiresGrad) : out);
-        if (held !== out) {
-          made.push(held);
-          out.dispose();
-        }
-        moved.set(value, held);
+        if (!moved.has(value)) moved.set(value, adoptMoved(value, noGrad(() => value.to(target)), made));
       }
     } catch (error) {
       for (const t of made) t.dispose();
@@ -304,7 +278,33 @@ export abstract class Module<Args extends unknown[] = Tensor[], Out = Tensor> {
    * fails, the copies are freed and the module is left as it was. Resolves to this module.
    */
   async toAsync(target: string): Promise<this> {
-    const spec = checkTarget(target);
+    const plan = this.movePlan(checkTarget(target));
+    const made: Tensor[] = [];
+    const moved = new Map<Tensor, Tensor>();
+    try {
+      for (const { value } of plan) {
+        if (moved.has(value)) continue;
+        // The copy starts with recording off (a cast joins no graph); the promise is boxed so
+        // that recording is back on while the read is awaited.
+        const { pending } = noGrad(() => ({ pending: value.toAsync(target) }));
+        moved.set(value, adoptMoved(value, await pending, made));
+      }
+    } catch (error) {
+      for (const t of made) t.dispose();
+      throw error;
+    }
+    // Another await-free pass: a field that changed while the copies were read is still replaced
+    // only if it holds the tensor that was copied.
+    for (const { fields, key, value } of plan) if (fields[key] === value) fields[key] = moved.get(value)!;
+    return this;
+  }
+
+  /**
+   * The fields a move touches: every live tensor field of this module and its descendants
+   * (floating ones only for a dtype cast, as in PyTorch: counters stay int). Checks the device
+   * exists before anything is copied.
+   */
+  private movePlan(spec: ReturnType<typeof checkTarget>): { fields: Record<string, unknown>; key: string; value: Tensor }[] {
     const plan: { fields: Record<string, unknown>; key: string; value: Tensor }[] = [];
     for (const [, module] of this.namedModules()) {
       const fields = module as unknown as Record<string, unknown>;
@@ -316,35 +316,7 @@ export abstract class Module<Args extends unknown[] = Tensor[], Out = Tensor> {
       }
     }
     if (spec.device !== undefined) getBackend(spec.device);
-    const made: Tensor[] = [];
-    const moved = new Map<Tensor, Tensor>();
-    try {
-      for (const { value } of plan) {
-        if (moved.has(value)) continue;
-        // The copy starts with recording off (a cast joins no graph); the promise is boxed so
-        // that recording is back on while the read is awaited.
-        const { pending } = noGrad(() => ({ pending: value.toAsync(target) }));
-        const out = await pending;
-        if (out === value) {
-          moved.set(value, value);
-          continue;
-        }
-        made.push(out);
-        const held = keep(value instanceof Parameter ? new Parameter(out, value.requiresGrad) : out);
-        if (held !== out) {
-          made.push(held);
-          out.dispose();
-        }
-        moved.set(value, held);
-      }
-    } catch (error) {
-      for (const t of made) t.dispose();
-      throw error;
-    }
-    // Another await-free pass: a field that changed while the copies were read is still replaced
-    // only if it holds the tensor that was copied.
-    for (const { fields, key, value } of plan) if (fields[key] === value) fields[key] = moved.get(value)!;
-    return this;
+    return plan;
   }
 
   /** Parameters and buffers by dotted name, as PyTorch's state_dict() names them. */
@@ -565,4 +537,21 @@ function fieldContainer(owner: AnyModule, key: string, value: unknown): AnyModul
   }
   container.training = owner.training;
   return container.refresh();
+}
+
+/**
+ * `out`, the moved copy of `value`, as the module will hold it: kept out of every enclosing scope
+ * (the module owns it now), and a Parameter again when `value` was one — the Parameter aliases
+ * `out`, whose own handle is dropped so that disposing the parameter frees the memory. Whatever it
+ * makes goes into `made`, so a failed move can free it.
+ */
+function adoptMoved(value: Tensor, out: Tensor, made: Tensor[]): Tensor {
+  if (out === value) return value;
+  made.push(out);
+  const held = keep(value instanceof Parameter ? new Parameter(out, value.requiresGrad) : out);
+  if (held !== out) {
+    made.push(held);
+    out.dispose();
+  }
+  return held;
 }
