@@ -1,5 +1,5 @@
 import { defineProject } from "vitest/config";
 
 export default defineProject({
-  test: { include: ["src/**/*.test.ts", "test/**/*.test.ts"], pool: "forks" },
+  test: { include: ["src/**/*.test.ts", "test/**/*.test.ts"], pool: "forks", testTimeout: 60_000 },
 });
