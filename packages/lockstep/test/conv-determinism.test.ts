@@ -168,6 +168,18 @@ describe.runIf(hasWebGPU)("CPU ≡ WebGPU, bit for bit (flag on)", () => {
     }
   });
 
+  it("BatchNorm's cumulative average (momentum null) runs on webgpu without a read back, with the CPU's bits", async () => {
+    const [cpu, gpu] = [new nn.BatchNorm2d(3, { momentum: null }), new nn.BatchNorm2d(3, { momentum: null }).to("webgpu")];
+    for (let step = 0; step < 3; step++) {
+      manualSeed(200 + step);
+      const x = randn([4, 3, 5, 5]).mul(step + 1);
+      expect(await difference(cpu.forward(x), gpu.forward(x.to("webgpu"))), `step ${step}`).toBe("");
+    }
+    expect(await difference(cpu.running_mean!, gpu.running_mean!), "running_mean").toBe("");
+    expect(await difference(cpu.running_var!, gpu.running_var!), "running_var").toBe("");
+    expect(await gpu.num_batches_tracked!.item()).toBe(3);
+  });
+
   it("20 SGD steps with momentum end in the same parameters, running statistics and eval outputs", async () => {
     const { cpu, gpu } = twins();
     const runs = [

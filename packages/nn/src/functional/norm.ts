@@ -4,7 +4,7 @@
 // mode BatchNorm is elementwise with the running statistics, so each sample's output is
 // batch-invariant.
 import { noGrad } from "@lockstep/autograd";
-import { DTypeError, ShapeError, ValueError, commonDevice, isFloating, type Tensor, formatValue } from "@lockstep/core";
+import { DTypeError, ShapeError, Tensor, ValueError, commonDevice, formatValue, isFloating } from "@lockstep/core";
 import { optionalTensorArg, tensorArg } from "./check.js";
 
 /** Options of `batchNorm`, like torch.nn.functional.batch_norm's keyword arguments. */
@@ -15,8 +15,12 @@ export interface BatchNormOptions {
   bias?: Tensor;
   /** Use batch statistics (and update the running ones) instead of the running statistics. */
   training?: boolean;
-  /** Weight of the new batch statistics in the running average; default 0.1. */
-  momentum?: number;
+  /**
+   * Weight of the new batch statistics in the running average; default 0.1. A 0-d tensor on the
+   * input's device also works (BatchNorm's cumulative average computes it there, so a WebGPU model
+   * needs no read back).
+   */
+  momentum?: number | Tensor;
   /** Added to the variance; default 1e-5. */
   eps?: number;
 }
@@ -56,7 +60,13 @@ export function batchNorm(
   commonDevice([x, ...[runningMean, runningVar, weight, bias].filter((t): t is Tensor => t !== undefined)]);
   if (x.ndim < 2) throw new ShapeError(`batch_norm: expected an input with at least 2 dims [N, C, …], got [${x.shape.join(", ")}]`);
   if (!isFloating(x.dtype)) throw new DTypeError(`batch_norm expects a floating input, got ${x.dtype}`);
-  if (typeof momentum !== "number" || !Number.isFinite(momentum)) throw new ValueError(`batch_norm: momentum must be a number, got ${String(momentum)}`);
+  if (momentum instanceof Tensor) {
+    if (momentum.ndim !== 0 || !isFloating(momentum.dtype) || momentum.device !== x.device) {
+      throw new ValueError(`batch_norm: a momentum tensor must be a 0-d floating tensor on ${x.device}, got ${formatValue(momentum)}`);
+    }
+  } else if (typeof momentum !== "number" || !Number.isFinite(momentum)) {
+    throw new ValueError(`batch_norm: momentum must be a number, got ${formatValue(momentum)}`);
+  }
   if (typeof eps !== "number" || !(eps >= 0)) throw new ValueError(`batch_norm: eps must be a non-negative number, got ${String(eps)}`);
   const channels = x.shape[1]!;
   checkChannelVector("running_mean", runningMean, channels);
@@ -80,8 +90,9 @@ export function batchNorm(
     if (runningMean !== undefined && runningVar !== undefined) {
       noGrad(() => {
         const unbiased = variance.mul(count / (count - 1)).reshape([channels]);
-        runningMean.copy_(runningMean.mul(1 - momentum).add(mean.reshape([channels]).mul(momentum)));
-        runningVar.copy_(runningVar.mul(1 - momentum).add(unbiased.mul(momentum)));
+        const keep = typeof momentum === "number" ? 1 - momentum : momentum.neg().add(1);
+        runningMean.copy_(runningMean.mul(keep).add(mean.reshape([channels]).mul(momentum)));
+        runningVar.copy_(runningVar.mul(keep).add(unbiased.mul(momentum)));
       });
     }
   } else {

@@ -194,8 +194,10 @@ abstract class BatchNormBase extends Module<[Tensor], Tensor> {
     this.checkInput(x);
     const useBatchStats = this.training || !this.trackRunningStats;
     const updating = this.training && this.trackRunningStats;
-    let momentum = this.momentum ?? 0;
-    if (updating && this.momentum === null) momentum = 1 / (this.num_batches_tracked!.itemSync() as number + 1);
+    // momentum null: the cumulative average, 1 / batches seen (this one included), computed on the
+    // buffer's device so that a WebGPU model never reads its counter back.
+    const momentum =
+      updating && this.momentum === null ? noGrad(() => ones([], { device: this.num_batches_tracked!.device }).div(this.num_batches_tracked!.add(1).float())) : (this.momentum ?? 0);
     // F.batchNorm checks everything before it updates the running statistics; the batch counter
     // moves only after that succeeded, so a failed call changes nothing.
     const out = F.batchNorm(x, this.running_mean, this.running_var, {
