@@ -15,10 +15,9 @@ export {
   LambdaLR,
   LinearLR,
   OneCycleLR,
-  ReduceLROnPlateau,
   SequentialLR,
   type LinearLROptions,
   type OneCycleLROptions,
-  type ReduceLROnPlateauOptions,
-} from "./schedulers-extra.js";
+} from "./schedulers-chained.js";
+export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from "./plateau.js";
 export type { SchedulerStateDict } from "./scheduler-state.js";
