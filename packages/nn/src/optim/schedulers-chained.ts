@@ -1,6 +1,7 @@
 // Learning-rate schedulers that chain on the optimizer's current lr (LambdaLR, LinearLR,
-// ExponentialLR, OneCycleLR) and SequentialLR, computing in doubles with PyTorch 1.13's formulas and operation order, so
-// the lr sequences equal PyTorch's bit for bit (cosines correctly rounded, like glibc's).
+// ExponentialLR, OneCycleLR) and SequentialLR, computing in doubles with PyTorch 1.13's formulas
+// and operation order, so the lr sequences equal PyTorch's bit for bit (cosines correctly rounded,
+// like glibc's).
 import { ValueError } from "@lockstep/core";
 import { correctlyRoundedCos as cos } from "@lockstep/random";
 import { checkOptionKeys, describeValue } from "./optimizer.js";
