@@ -294,6 +294,21 @@ export abstract class RNNBase<H> extends Module<[Tensor, H?], [Tensor, H]> {
     return { output: layerInput, hN: stack(hs, 0), cN: cs.length ? stack(cs, 0) : undefined };
   }
 
+  /** forward of the single-state layers (RNN, GRU): h0 zeros when omitted, checked when given. */
+  protected runWithHiddenState(input: Tensor, hx: Tensor | undefined): [Tensor, Tensor] {
+    const { x, batched } = this.prepareInput(input);
+    const expected = this.expectedHidden(x);
+    let h0: Tensor;
+    if (hx === undefined) {
+      h0 = zeros(expected, { dtype: x.dtype, device: x.device });
+    } else {
+      h0 = batchedState(hx, batched);
+      this.checkState(h0, expected, x, "hidden");
+    }
+    const { output, hN } = this.run(x, h0, undefined);
+    return [this.finishOutput(output, batched), batched ? hN : hN.squeeze(1)];
+  }
+
   /** Puts the output back into the caller's layout (batch first, or unbatched). */
   protected finishOutput(output: Tensor, batched: boolean): Tensor {
     if (!batched) return output.squeeze(1);
@@ -342,17 +357,7 @@ export class RNN extends RNNBase<Tensor> {
    * shapes, DTypeError for a dtype other than the weights'.
    */
   forward(input: Tensor, hx?: Tensor): [Tensor, Tensor] {
-    const { x, batched } = this.prepareInput(input);
-    const expected = this.expectedHidden(x);
-    let h0: Tensor;
-    if (hx === undefined) {
-      h0 = zeros(expected, { dtype: x.dtype, device: x.device });
-    } else {
-      h0 = batchedState(hx, batched);
-      this.checkState(h0, expected, x, "hidden");
-    }
-    const { output, hN } = this.run(x, h0, undefined);
-    return [this.finishOutput(output, batched), batched ? hN : hN.squeeze(1)];
+    return this.runWithHiddenState(input, hx);
   }
 }
 
@@ -420,16 +425,6 @@ export class GRU extends RNNBase<Tensor> {
 
   /** Runs the sequence from `hx` (zeros when omitted); errors as `RNN.forward`. */
   forward(input: Tensor, hx?: Tensor): [Tensor, Tensor] {
-    const { x, batched } = this.prepareInput(input);
-    const expected = this.expectedHidden(x);
-    let h0: Tensor;
-    if (hx === undefined) {
-      h0 = zeros(expected, { dtype: x.dtype, device: x.device });
-    } else {
-      h0 = batchedState(hx, batched);
-      this.checkState(h0, expected, x, "hidden");
-    }
-    const { output, hN } = this.run(x, h0, undefined);
-    return [this.finishOutput(output, batched), batched ? hN : hN.squeeze(1)];
+    return this.runWithHiddenState(input, hx);
   }
 }
