@@ -91,12 +91,61 @@ function loss(jax: Jax, params: JaxArray[], x: JaxArray, oneHot: JaxArray, batch
   return np.negative(np.sum(np.multiply(logProbs, oneHot))).div(batch);
 }
 
+type Loss = (params: JaxArray[], x: JaxArray, y: JaxArray) => JaxArray;
+type SgdStep = ((params: JaxArray[], x: JaxArray, y: JaxArray) => [JaxArray, JaxArray[]]) & { dispose(): void };
+
+/** One compiled SGD step of `lossOf`: value, gradient and update together. */
+function sgdStep(jax: Jax, lossOf: Loss, lr: number): SgdStep {
+  return jax.jit((ps: JaxArray[], xs: JaxArray, ys: JaxArray): [JaxArray, JaxArray[]] => {
+    const [value, grads] = jax.valueAndGrad(lossOf)(jax.tree.ref(ps), xs, ys);
+    return [value, ps.map((p, i) => p.sub(grads[i]!.mul(lr)))];
+  }) as SgdStep;
+}
+
+/** What a training case builds in its setup: starting parameters, one batch and its loss. */
+interface TrainingSetup {
+  params: JaxArray[];
+  x: JaxArray;
+  y: JaxArray;
+  lossOf: Loss;
+  lr: number;
+}
+
+/** A case timing one jitted SGD step (finished: parameters and loss read back) per call. */
+function trainingCase(jax: Jax, w: Workload, device: Device, build: () => TrainingSetup): BenchCase {
+  let setup: TrainingSetup | undefined;
+  let step: SgdStep | undefined;
+  return {
+    ...identity(w, device),
+    setup() {
+      jax.defaultDevice(device);
+      setup = build();
+      step = sgdStep(jax, setup.lossOf, setup.lr);
+    },
+    prepare() {
+      jax.defaultDevice(device);
+    },
+    async run() {
+      const [value, next] = step!(setup!.params, setup!.x.ref, setup!.y.ref);
+      setup!.params = next;
+      await jax.blockUntilReady(setup!.params);
+      await value.data();
+    },
+    teardown() {
+      for (const p of setup?.params ?? []) p.dispose();
+      setup?.x.dispose();
+      setup?.y.dispose();
+      step?.dispose();
+    },
+  };
+}
+
 function mlpCase(jax: Jax, w: MlpWorkload, device: Device): BenchCase {
   const np = jax.numpy;
   let params: JaxArray[] = [];
   let x: JaxArray | undefined;
   let labels: JaxArray | undefined;
-  let step: ((params: JaxArray[], x: JaxArray, y: JaxArray) => [JaxArray, JaxArray[]]) & { dispose(): void };
+  let step: SgdStep;
   let infer: ((params: JaxArray[], x: JaxArray) => JaxArray) & { dispose(): void };
   return {
     ...identity(w, device),
@@ -110,10 +159,7 @@ function mlpCase(jax: Jax, w: MlpWorkload, device: Device): BenchCase {
       x = np.array(batch.x, { shape: [w.batch, batch.x.length / w.batch], device });
       labels = np.array(batch.oneHot, { shape: [w.batch, MLP_CLASSES], device });
       // One compiled function per case: the whole SGD step (value, gradient, update) or the forward pass.
-      step = jax.jit((ps: JaxArray[], xs: JaxArray, ys: JaxArray): [JaxArray, JaxArray[]] => {
-        const [value, grads] = jax.valueAndGrad((p: JaxArray[], a: JaxArray, b: JaxArray) => loss(jax, p, a, b, w.batch))(jax.tree.ref(ps), xs, ys);
-        return [value, ps.map((p, i) => p.sub(grads[i]!.mul(MLP_LEARNING_RATE)))];
-      }) as typeof step;
+      step = sgdStep(jax, (p, a, b) => loss(jax, p, a, b, w.batch), MLP_LEARNING_RATE);
       infer = jax.jit((ps: JaxArray[], xs: JaxArray) => forward(jax, ps, xs)) as typeof infer;
     },
     prepare() {
@@ -158,48 +204,22 @@ export function lenetForward(jax: Jax, params: JaxArray[], x: JaxArray, batch: n
 
 function cnnCase(jax: Jax, w: CnnWorkload, device: Device): BenchCase {
   const np = jax.numpy;
-  let params: JaxArray[] = [];
-  let x: JaxArray | undefined;
-  let labels: JaxArray | undefined;
-  let step: ((params: JaxArray[], x: JaxArray, y: JaxArray) => [JaxArray, JaxArray[]]) & { dispose(): void };
-  return {
-    ...identity(w, device),
-    setup() {
-      jax.defaultDevice(device);
-      params = lenetWeights().flatMap((l) => {
-        const [out, inFeatures] = l.shape as [number, number];
-        const weight =
-          l.kind === "conv" ? np.array(l.weight, { shape: l.shape, device }) : np.array(transpose(l.weight, out, inFeatures), { shape: [inFeatures, out], device });
-        return [weight, np.array(l.bias, { shape: [out], device })];
-      });
-      const batch = lenetBatch(w.batch);
-      x = np.array(batch.x, { shape: [w.batch, 1, 28, 28], device });
-      labels = np.array(batch.oneHot, { shape: [w.batch, LENET_CLASSES], device });
-      const lossOf = (p: JaxArray[], a: JaxArray, b: JaxArray) => {
-        const logProbs = jax.nn.logSoftmax(lenetForward(jax, p, a, w.batch), -1);
-        return np.negative(np.sum(np.multiply(logProbs, b))).div(w.batch);
-      };
-      step = jax.jit((ps: JaxArray[], xs: JaxArray, ys: JaxArray): [JaxArray, JaxArray[]] => {
-        const [value, grads] = jax.valueAndGrad(lossOf)(jax.tree.ref(ps), xs, ys);
-        return [value, ps.map((p, i) => p.sub(grads[i]!.mul(LENET_LEARNING_RATE)))];
-      }) as typeof step;
-    },
-    prepare() {
-      jax.defaultDevice(device);
-    },
-    async run() {
-      const [value, next] = step(params, x!.ref, labels!.ref);
-      params = next;
-      await jax.blockUntilReady(params);
-      await value.data();
-    },
-    teardown() {
-      for (const p of params) p.dispose();
-      x?.dispose();
-      labels?.dispose();
-      step?.dispose();
-    },
-  };
+  return trainingCase(jax, w, device, () => {
+    const params = lenetWeights().flatMap((l) => {
+      const [out, inFeatures] = l.shape as [number, number];
+      const weight =
+        l.kind === "conv" ? np.array(l.weight, { shape: l.shape, device }) : np.array(transpose(l.weight, out, inFeatures), { shape: [inFeatures, out], device });
+      return [weight, np.array(l.bias, { shape: [out], device })];
+    });
+    const batch = lenetBatch(w.batch);
+    const x = np.array(batch.x, { shape: [w.batch, 1, 28, 28], device });
+    const labels = np.array(batch.oneHot, { shape: [w.batch, LENET_CLASSES], device });
+    const lossOf = (p: JaxArray[], a: JaxArray, b: JaxArray) => {
+      const logProbs = jax.nn.logSoftmax(lenetForward(jax, p, a, w.batch), -1);
+      return np.negative(np.sum(np.multiply(logProbs, b))).div(w.batch);
+    };
+    return { params, x, y: labels, lossOf, lr: LENET_LEARNING_RATE };
+  });
 }
 
 function convCase(jax: Jax, w: ConvWorkload, device: Device): BenchCase {
@@ -259,56 +279,30 @@ function transformerLoss(jax: Jax, params: JaxArray[], x: JaxArray, target: JaxA
 
 function transformerCase(jax: Jax, w: TransformerWorkload, device: Device): BenchCase {
   const np = jax.numpy;
-  let params: JaxArray[] = [];
-  let x: JaxArray | undefined;
-  let target: JaxArray | undefined;
-  let step: ((params: JaxArray[], x: JaxArray, y: JaxArray) => [JaxArray, JaxArray[]]) & { dispose(): void };
-  return {
-    ...identity(w, device),
-    setup() {
-      jax.defaultDevice(device);
-      const d = w.dModel;
-      const weights = transformerWeights(w);
-      const matrix = (data: Float32Array, out: number, inFeatures: number) => np.array(transpose(data, out, inFeatures), { shape: [inFeatures, out], device });
-      const vector = (data: Float32Array) => np.array(data, { shape: [data.length], device });
-      params = [
-        matrix(weights.inProjWeight, 3 * d, d),
-        vector(weights.inProjBias),
-        matrix(weights.outProjWeight, d, d),
-        vector(weights.outProjBias),
-        matrix(weights.linear1Weight, w.ff, d),
-        vector(weights.linear1Bias),
-        matrix(weights.linear2Weight, d, w.ff),
-        vector(weights.linear2Bias),
-        vector(new Float32Array(d).fill(1)),
-        vector(new Float32Array(d)),
-        vector(new Float32Array(d).fill(1)),
-        vector(new Float32Array(d)),
-      ];
-      const data = transformerBatch(w);
-      x = np.array(data.x, { shape: [w.batch * w.seq, d], device });
-      target = np.array(data.target, { shape: [w.batch * w.seq, d], device });
-      step = jax.jit((ps: JaxArray[], xs: JaxArray, ys: JaxArray): [JaxArray, JaxArray[]] => {
-        const [value, grads] = jax.valueAndGrad((p: JaxArray[], a: JaxArray, b: JaxArray) => transformerLoss(jax, p, a, b, w))(jax.tree.ref(ps), xs, ys);
-        return [value, ps.map((p, i) => p.sub(grads[i]!.mul(TRANSFORMER_LEARNING_RATE)))];
-      }) as typeof step;
-    },
-    prepare() {
-      jax.defaultDevice(device);
-    },
-    async run() {
-      const [value, next] = step(params, x!.ref, target!.ref);
-      params = next;
-      await jax.blockUntilReady(params);
-      await value.data();
-    },
-    teardown() {
-      for (const p of params) p.dispose();
-      x?.dispose();
-      target?.dispose();
-      step?.dispose();
-    },
-  };
+  return trainingCase(jax, w, device, () => {
+    const d = w.dModel;
+    const weights = transformerWeights(w);
+    const matrix = (data: Float32Array, out: number, inFeatures: number) => np.array(transpose(data, out, inFeatures), { shape: [inFeatures, out], device });
+    const vector = (data: Float32Array) => np.array(data, { shape: [data.length], device });
+    const params = [
+      matrix(weights.inProjWeight, 3 * d, d),
+      vector(weights.inProjBias),
+      matrix(weights.outProjWeight, d, d),
+      vector(weights.outProjBias),
+      matrix(weights.linear1Weight, w.ff, d),
+      vector(weights.linear1Bias),
+      matrix(weights.linear2Weight, d, w.ff),
+      vector(weights.linear2Bias),
+      vector(new Float32Array(d).fill(1)),
+      vector(new Float32Array(d)),
+      vector(new Float32Array(d).fill(1)),
+      vector(new Float32Array(d)),
+    ];
+    const data = transformerBatch(w);
+    const x = np.array(data.x, { shape: [w.batch * w.seq, d], device });
+    const target = np.array(data.target, { shape: [w.batch * w.seq, d], device });
+    return { params, x, y: target, lossOf: (p, a, b) => transformerLoss(jax, p, a, b, w), lr: TRANSFORMER_LEARNING_RATE };
+  });
 }
 
 function caseFor(jax: Jax, w: Workload, device: Device): BenchCase {
