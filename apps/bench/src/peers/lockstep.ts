@@ -201,30 +201,55 @@ export function buildLenet(device: string): nn.Sequential {
   return device === "cpu" ? model : model.to(device);
 }
 
-function cnnCase(w: CnnWorkload, s: Settings): BenchCase {
-  let model: nn.Sequential | undefined;
+/** What a training case builds in its setup: the model on the device, one batch, its loss and lr. */
+interface TrainingSetup {
+  model: nn.Module<[Tensor], Tensor>;
+  x: Tensor;
+  y: Tensor;
+  lossOf: (output: Tensor, y: Tensor) => Tensor;
+  lr: number;
+}
+
+/** A case timing one SGD step inside `scope`, finished by reading the loss. */
+function trainingCase(w: Workload, s: Settings, build: () => TrainingSetup): BenchCase {
+  let setup: TrainingSetup | undefined;
   let optimizer: optim.SGD | undefined;
-  let x: Tensor | undefined;
-  let y: Tensor | undefined;
   return {
     ...identity(w, s),
     setup() {
-      model = buildLenet(s.device);
-      const batch = lenetBatch(w.batch);
-      x = fromArray(batch.x, [w.batch, 1, 28, 28], s.device);
-      y = fromArray(batch.labels, [w.batch], s.device);
-      optimizer = new optim.SGD(model.parameters(), { lr: LENET_LEARNING_RATE });
+      setup = build();
+      optimizer = new optim.SGD(setup.model.parameters(), { lr: setup.lr });
     },
     prepare: () => applySettings(s),
     async run() {
-      await trainStep(model!, optimizer!, x!, y!, s.device);
+      const { model, x, y, lossOf } = setup!;
+      await scope(async () => {
+        optimizer!.zeroGrad();
+        const loss = lossOf(model.forward(x), y);
+        loss.backward();
+        optimizer!.step();
+        await finish(loss, s.device);
+      });
     },
     teardown() {
-      x?.dispose();
-      y?.dispose();
-      for (const p of model?.parameters() ?? []) p.dispose();
+      setup?.x.dispose();
+      setup?.y.dispose();
+      for (const p of setup?.model.parameters() ?? []) p.dispose();
     },
   };
+}
+
+function cnnCase(w: CnnWorkload, s: Settings): BenchCase {
+  return trainingCase(w, s, () => {
+    const batch = lenetBatch(w.batch);
+    return {
+      model: buildLenet(s.device),
+      x: fromArray(batch.x, [w.batch, 1, 28, 28], s.device),
+      y: fromArray(batch.labels, [w.batch], s.device),
+      lossOf: (out, y) => nn.functional.crossEntropy(out, y),
+      lr: LENET_LEARNING_RATE,
+    };
+  });
 }
 
 function convCase(w: ConvWorkload, s: Settings): BenchCase {
@@ -297,36 +322,17 @@ class TransformerBlock extends nn.Module {
 }
 
 function transformerCase(w: TransformerWorkload, s: Settings): BenchCase {
-  let model: TransformerBlock | undefined;
-  let optimizer: optim.SGD | undefined;
-  let x: Tensor | undefined;
-  let target: Tensor | undefined;
-  return {
-    ...identity(w, s),
-    setup() {
-      const block = new TransformerBlock(w);
-      model = s.device === "cpu" ? block : block.to(s.device);
-      const batch = transformerBatch(w);
-      x = fromArray(batch.x, [w.batch, w.seq, w.dModel], s.device);
-      target = fromArray(batch.target, [w.batch, w.seq, w.dModel], s.device);
-      optimizer = new optim.SGD(model.parameters(), { lr: TRANSFORMER_LEARNING_RATE });
-    },
-    prepare: () => applySettings(s),
-    async run() {
-      await scope(async () => {
-        optimizer!.zeroGrad();
-        const loss = nn.functional.mseLoss(model!.forward(x!), target!);
-        loss.backward();
-        optimizer!.step();
-        await finish(loss, s.device);
-      });
-    },
-    teardown() {
-      x?.dispose();
-      target?.dispose();
-      for (const p of model?.parameters() ?? []) p.dispose();
-    },
-  };
+  return trainingCase(w, s, () => {
+    const block = new TransformerBlock(w);
+    const batch = transformerBatch(w);
+    return {
+      model: s.device === "cpu" ? block : block.to(s.device),
+      x: fromArray(batch.x, [w.batch, w.seq, w.dModel], s.device),
+      y: fromArray(batch.target, [w.batch, w.seq, w.dModel], s.device),
+      lossOf: (out, target) => nn.functional.mseLoss(out, target),
+      lr: TRANSFORMER_LEARNING_RATE,
+    };
+  });
 }
 
 function caseFor(w: Workload, s: Settings): BenchCase {
