@@ -108,6 +108,23 @@ async function read(t: TfTensor, backend: TfBackend): Promise<void> {
   else t.dataSync();
 }
 
+/** One SGD step of `lossOf` over `variables`, finished by reading the loss back. */
+async function minimizeStep(
+  tf: Tf,
+  optimizer: import("@tensorflow/tfjs-core").Optimizer,
+  lossOf: () => TfScalar,
+  variables: import("@tensorflow/tfjs-core").Variable[],
+  backend: TfBackend,
+): Promise<void> {
+  const loss = tf.tidy(() => {
+    const value = optimizer.minimize(lossOf, true, variables);
+    if (value === null) throw new Error("optimizer.minimize returned no loss");
+    return value;
+  });
+  await read(loss, backend);
+  loss.dispose();
+}
+
 function threadsOf(backend: TfBackend): number | null {
   return backend === "webgpu" ? null : 1;
 }
@@ -186,13 +203,7 @@ function mlpCase(tf: Tf, w: MlpWorkload, backend: TfBackend): BenchCase {
     async run() {
       if (w.kind === "mlp-train") {
         const variables = layers.flatMap((l) => [l.weight, l.bias]);
-        const loss = tf.tidy(() => {
-          const value = optimizer!.minimize(() => tf.losses.softmaxCrossEntropy(labels!, forward(tf, layers, x!)) as TfScalar, true, variables);
-          if (value === null) throw new Error("optimizer.minimize returned no loss");
-          return value;
-        });
-        await read(loss, backend);
-        loss.dispose();
+        await minimizeStep(tf, optimizer!, () => tf.losses.softmaxCrossEntropy(labels!, forward(tf, layers, x!)) as TfScalar, variables, backend);
         return;
       }
       const out = tf.tidy(() => forward(tf, layers, x!));
@@ -264,13 +275,7 @@ function cnnCase(tf: Tf, w: CnnWorkload, backend: TfBackend): BenchCase {
     prepare: () => use(tf, backend),
     async run() {
       const variables = layers.flatMap((l) => [l.weight, l.bias]);
-      const loss = tf.tidy(() => {
-        const value = optimizer!.minimize(() => tf.losses.softmaxCrossEntropy(labels!, lenetForward(tf, layers, x!, w.batch)) as TfScalar, true, variables);
-        if (value === null) throw new Error("optimizer.minimize returned no loss");
-        return value;
-      });
-      await read(loss, backend);
-      loss.dispose();
+      await minimizeStep(tf, optimizer!, () => tf.losses.softmaxCrossEntropy(labels!, lenetForward(tf, layers, x!, w.batch)) as TfScalar, variables, backend);
     },
     teardown() {
       for (const l of layers) {
@@ -362,13 +367,7 @@ function transformerCase(tf: Tf, w: TransformerWorkload, backend: TfBackend): Be
     },
     prepare: () => use(tf, backend),
     async run() {
-      const loss = tf.tidy(() => {
-        const value = optimizer!.minimize(() => tf.losses.meanSquaredError(target!, block(x!)) as TfScalar, true, Object.values(vars));
-        if (value === null) throw new Error("optimizer.minimize returned no loss");
-        return value;
-      });
-      await read(loss, backend);
-      loss.dispose();
+      await minimizeStep(tf, optimizer!, () => tf.losses.meanSquaredError(target!, block(x!)) as TfScalar, Object.values(vars), backend);
     },
     teardown() {
       for (const v of Object.values(vars)) v.dispose();
