@@ -62,7 +62,20 @@ class MatmulCase:
         return torch.mm(self.a, self.b)
 
 
-class MlpTrainCase:
+class SgdTrainCase:
+    """One SGD step of self.loss(self.model(self.x), self.y), finished by reading the loss."""
+
+    loss = staticmethod(F.cross_entropy)
+
+    def run(self):
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = self.loss(self.model(self.x), self.y)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+
+class MlpTrainCase(SgdTrainCase):
     def __init__(self, spec):
         layers = spec["layers"]
         self.model = make_mlp(layers)
@@ -70,12 +83,6 @@ class MlpTrainCase:
         self.x = torch.randn(spec["batch"], layers[0])
         self.y = torch.arange(spec["batch"]) % layers[-1]
 
-    def run(self):
-        self.optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(self.model(self.x), self.y)
-        loss.backward()
-        self.optimizer.step()
-        return loss.item()
 
 
 class MlpInferenceCase:
@@ -89,7 +96,7 @@ class MlpInferenceCase:
             return self.model(self.x)
 
 
-class LenetTrainCase:
+class LenetTrainCase(SgdTrainCase):
     """The LeNet-style CNN of workloads.ts (conv 1-6 5x5, pool, conv 6-16 5x5, pool, 256-120-84-10)."""
 
     def __init__(self, spec):
@@ -104,12 +111,6 @@ class LenetTrainCase:
         self.x = torch.randn(spec["batch"], 1, 28, 28)
         self.y = torch.arange(spec["batch"]) % 10
 
-    def run(self):
-        self.optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(self.model(self.x), self.y)
-        loss.backward()
-        self.optimizer.step()
-        return loss.item()
 
 
 class Conv2dCase:
@@ -123,7 +124,7 @@ class Conv2dCase:
             return F.conv2d(self.x, self.weight, padding=self.padding)
 
 
-class TransformerTrainCase:
+class TransformerTrainCase(SgdTrainCase):
     """One SGD step of TransformerEncoderLayer(d, heads, ff, dropout=0, batch_first=True), MSE loss."""
 
     def __init__(self, spec):
@@ -131,14 +132,9 @@ class TransformerTrainCase:
                                                       batch_first=True)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=spec["lr"])
         self.x = torch.randn(spec["batch"], spec["seq"], spec["dModel"])
-        self.target = torch.randn(spec["batch"], spec["seq"], spec["dModel"])
+        self.y = torch.randn(spec["batch"], spec["seq"], spec["dModel"])
 
-    def run(self):
-        self.optimizer.zero_grad(set_to_none=True)
-        loss = F.mse_loss(self.model(self.x), self.target)
-        loss.backward()
-        self.optimizer.step()
-        return loss.item()
+    loss = staticmethod(F.mse_loss)
 
 
 KINDS = {"matmul": MatmulCase, "mlp-train": MlpTrainCase, "mlp-inference": MlpInferenceCase}
