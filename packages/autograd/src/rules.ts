@@ -96,6 +96,13 @@ function when(needed: boolean, compute: () => Tensor): Tensor | undefined {
   return needed ? compute() : undefined;
 }
 
+/** True when a matrix (batch) is laid out column-major: its transpose is the dense one. */
+function storedTransposed(t: Tensor): boolean {
+  const n = t.ndim;
+  if (t.shape[n - 1]! <= 1 || t.shape[n - 2]! <= 1) return false;
+  return t.strides[n - 2] === 1 && t.strides[n - 1] === t.shape[n - 2];
+}
+
 /** Sums `grad` over the dims `expand` broadcast, back to the input's shape. */
 function unexpand(grad: Tensor, inputShape: readonly number[]): Tensor {
   const lead = grad.ndim - inputShape.length;
@@ -315,13 +322,23 @@ export const GRADIENT_RULES: GradientTable = {
   cast: { name: "ToCopyBackward0", backward: (g, c) => [cast(g, c.inputs[0]!.dtype)] },
   copy: { name: "CloneBackward0", backward: (g) => [g] },
   // C = A·B: ∂L/∂A = G·Bᵀ, ∂L/∂B = Aᵀ·G (per batch; broadcast batches are summed by `expand`).
+  // An input stored transposed (x·Wᵀ's weight) gets its gradient as the transpose of (Gᵀ·A), so
+  // the gradient already has the weight's own layout and `.grad` needs no copy. Same bits: each
+  // element is the same products (a·b = b·a exactly) summed over the same k in the same order.
   matmul: {
     name: (inputs) => (inputs[0]!.shape.length === 2 ? "MmBackward0" : "BmmBackward0"),
     saveInputs: [0, 1],
-    backward: (g, c) => [
-      when(c.needs(0), () => matmul(g, transpose(c.savedInput(1), -1, -2))),
-      when(c.needs(1), () => matmul(transpose(c.savedInput(0), -1, -2), g)),
-    ],
+    backward: (g, c) => {
+      const [a, b] = [c.savedInput(0), c.savedInput(1)];
+      return [
+        when(c.needs(0), () =>
+          storedTransposed(a) ? transpose(matmul(b, transpose(g, -1, -2)), -1, -2) : matmul(g, transpose(b, -1, -2)),
+        ),
+        when(c.needs(1), () =>
+          storedTransposed(b) ? transpose(matmul(transpose(g, -1, -2), a), -1, -2) : matmul(transpose(a, -1, -2), g),
+        ),
+      ];
+    },
   },
   cat: {
     name: "CatBackward0",

@@ -1,7 +1,7 @@
 // The autograd surface: leaves and gradFn names, accumulation, retainGrad, hooks, detach, grad(),
 // and the walk itself (one visit per node, saved tensors freed, memory handed back).
-import { describe, expect, it } from "vitest";
-import { makeView, matmul, scope, tensor, zeros, type Backend } from "@lockstep/core";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { makeView, matmul, scope, tensor, useDeterministicAlgorithms, zeros, type Backend } from "@lockstep/core";
 import { cpuBackend } from "@lockstep/backend-cpu";
 import { AccumulateGrad, grad, noGrad, type Node } from "../src/index.js";
 import "./helpers.js";
@@ -109,6 +109,33 @@ describe("backward", () => {
     c.sum().backward(); // the sum rule's gradient is an expanded (stride-0) view
     expect(c.grad!.isContiguous()).toBe(true);
     expect(c.grad!.toArraySync()).toEqual([1, 1, 1]);
+  });
+
+  it("gives x·Wᵀ's weight its gradient in the weight's layout, with the bits of (xᵀ·G)ᵀ", () => {
+    // Deterministic mode: the matmul's summation order is then fixed by K alone.
+    useDeterministicAlgorithms(true);
+    onTestFinished(() => useDeterministicAlgorithms(false));
+    // Random-looking values with many rounding steps: the two forms must agree bit for bit.
+    const values = (n: number, seed: number) => Array.from({ length: n }, (_, i) => Math.sin(seed * 97.1 + i * 12.9898) * 3.7);
+    const x = tensor(values(5 * 7, 1)).reshape([5, 7]);
+    const w = tensor(values(3 * 7, 2)).reshape([3, 7]).requiresGrad_();
+    const g = tensor(values(5 * 3, 3)).reshape([5, 3]);
+    // The gradient reaching the transposed view is itself a transposed view of a dense [3, 7].
+    const wt = w.t();
+    const [viewGrad] = grad(matmul(x, wt), [wt], { gradOutputs: g });
+    expect(viewGrad!.strides).toEqual([1, 7]);
+    matmul(x, w.t()).backward(g);
+    expect(w.grad!.isContiguous()).toBe(true);
+    const expected = matmul(x.t(), g).t().contiguous();
+    expect(Array.from(new Uint32Array(w.grad!.dataSync().buffer))).toEqual(Array.from(new Uint32Array(expected.dataSync().buffer)));
+    // The same for a transposed left operand: Aᵀ·B's A gets (B·Gᵀ)ᵀ.
+    const a = tensor(values(7 * 5, 4), { requiresGrad: true });
+    const at = a.reshape([7, 5]);
+    const b = tensor(values(7 * 3, 5)).reshape([7, 3]);
+    matmul(at.t(), b).backward(g);
+    const expectedA = matmul(g, b.t()).t().contiguous().reshape([35]);
+    expect(a.grad!.isContiguous()).toBe(true);
+    expect(Array.from(new Uint32Array(a.grad!.dataSync().buffer))).toEqual(Array.from(new Uint32Array(expectedA.dataSync().buffer)));
   });
 
   it("frees saved tensors unless retainGraph, and can then walk again", () => {
