@@ -191,6 +191,30 @@ describe("backward", () => {
   });
 });
 
+describe("softmax family", () => {
+  // The maximum they shift by cancels out mathematically; PyTorch's backwards ignore it, and so
+  // must ours (no AmaxBackward0 node, whose tiny nonzero result would land on the argmax).
+  const names = (root: Node | undefined): Set<string> => {
+    const seen = new Set<string>();
+    const stack = root === undefined ? [] : [root];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      if (seen.has(node.name)) continue;
+      seen.add(node.name);
+      for (const next of node.next) if (next !== undefined) stack.push(next);
+    }
+    return seen;
+  };
+  it("records no gradient through the shift of softmax, logSoftmax and logsumexp", () => {
+    const x = tensor([[1, 5, 2], [0, -1, 3]], { requiresGrad: true });
+    for (const y of [x.softmax(1), x.logSoftmax(1), x.logsumexp(1)]) {
+      const graph = names(y.gradFn as Node);
+      expect(graph.has("ExpBackward0")).toBe(true);
+      expect(graph.has("AmaxBackward0")).toBe(false);
+    }
+  });
+});
+
 describe("retainGrad and hooks", () => {
   it("keeps a non-leaf's gradient only when asked", () => {
     const a = tensor([1, 2], { requiresGrad: true });

@@ -234,7 +234,9 @@ export function logsumexp(x: Tensor, dim: Dims, keepdim = false): Tensor {
   const input = isFloating(x.dtype) ? x : cast(x, "float32");
   const dims = reducedDims(input, dim);
   if (input.numel() === 0) return log(sum(exp(input), dims, keepdim));
-  const shift = stableShift(input, dims);
+  // The shift's gradient cancels mathematically (PyTorch's backward is g·exp(x − result)), so it
+  // carries none here either.
+  const shift = stableShift(input.detach(), dims);
   const out = add(log(sum(exp(sub(input, shift)), dims, true)), shift);
   return keepdim ? out : squeeze(out, dims);
 }
@@ -254,7 +256,9 @@ export function softmax(x: Tensor, dim: number): Tensor {
   const d = normalizeDim(dim, x.ndim);
   // Empty input, empty output (PyTorch); the max below would refuse an empty dim.
   if (x.numel() === 0) return exp(x);
-  const e = exp(sub(x, amax(x, d, true)));
+  // The shift cancels out of the result, so no gradient flows through it (as in PyTorch, whose
+  // backward is y·(g − Σ g·y)): detaching it also saves the maximum's backward kernels.
+  const e = exp(sub(x, amax(x.detach(), d, true)));
   return div(e, sum(e, d, true));
 }
 
@@ -268,6 +272,7 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
   requireSoftmaxInput("logSoftmax", x);
   const d = normalizeDim(dim, x.ndim);
   if (x.numel() === 0) return sub(x, x);
-  const shifted = sub(x, amax(x, d, true));
+  // As in softmax, the shift carries no gradient (PyTorch's backward is g − softmax·Σ g).
+  const shifted = sub(x, amax(x.detach(), d, true));
   return sub(shifted, log(sum(exp(shifted), d, true)));
 }
