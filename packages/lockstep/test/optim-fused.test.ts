@@ -279,6 +279,23 @@ describe.each(devices)("fused optimizer updates on %s equal the unfused ops bit 
     expect(await difference(p, twin)).toBe("");
   });
 
+  it("a parameter and gradient at an offset into their storage (contiguous slices)", async () => {
+    const whole = make(values(20, 10), "float32", device).reshape([5, 4]);
+    const p = whole.narrow(0, 2, 3);
+    const untouched = whole.narrow(0, 0, 2).clone();
+    const twin = p.clone();
+    const grad = make(values(16, 11), "float32", device).reshape([4, 4]).narrow(0, 1, 3);
+    const expAvg = zerosLike(p);
+    const expAvgSq = zerosLike(p);
+    noGrad(() => {
+      adamUpdate_(p, grad, expAvg, expAvgSq, undefined, { ...ADAM_DEFAULTS, beta1: 0.9, beta2: 0.999, decoupled: true, weightDecay: 0.1, step: 1 });
+      adamUnfused(twin, grad, { ...ADAM_DEFAULTS, weightDecay: 0.1 }, true, {});
+    });
+    expect(p.offset).toBe(8);
+    expect(await difference(p, twin)).toBe("");
+    expect(await difference(whole.narrow(0, 0, 2), untouched), "the rows before the slice").toBe("");
+  });
+
   it("bumps the version of every tensor it writes", () => {
     const p = make([1, 2, 3], "float32", device);
     const m = zerosLike(p);

@@ -109,6 +109,7 @@ export function sgdUpdate_(param: Tensor, grad: Tensor, momentumBuffer: Tensor |
   }
   const g = prepare("sgdUpdate_", param, grad, targets);
   selectKernel("sgdUpdate", param.device).run([g.storageView], targets.map((t) => t.storageView), attrs);
+  if (g !== grad) g.dispose();
   for (const t of targets) t.bumpVersion();
 }
 
@@ -132,10 +133,14 @@ export function adamUpdate_(
   const g = prepare("adamUpdate_", param, grad, targets);
   const full: AdamUpdateAttrs = { ...attrs, deterministic: state.deterministic };
   selectKernel("adamUpdate", param.device).run([g.storageView], targets.map((t) => t.storageView), full);
+  if (g !== grad) g.dispose();
   for (const t of targets) t.bumpVersion();
 }
 
-/** Checks the operands; returns the gradient, contiguous (a copy changes no bits). */
+/**
+ * Checks the operands; returns the gradient, contiguous (a copy changes no bits; the caller frees
+ * it once the kernel is queued).
+ */
 function prepare(fn: string, param: Tensor, grad: Tensor, targets: readonly Tensor[]): Tensor {
   for (const t of targets) checkInPlaceAllowed(t);
   if (param.dtype !== "float32" && param.dtype !== "float64") {
