@@ -379,6 +379,10 @@ export const GRADIENT_RULES: GradientTable = {
     },
   },
 
+  // Optimizer updates run with grad mode off and write their operands in place (core's ops/optim.ts).
+  sgdUpdate: NO_GRADIENT,
+  adamUpdate: NO_GRADIENT,
+
   // ---- views ------------------------------------------------------------------------------
   reshape: { name: "ViewBackward0", backward: (g, c) => [reshape(g, c.inputs[0]!.shape)] },
   permute: { name: "PermuteBackward0", backward: (g, c) => [permute(g, inversePermutation(c.attrs.dims))] },

@@ -20,6 +20,7 @@ import {
 } from "./elementwise.js";
 import { catKernel, gatherKernel, indexSelectKernel, scatterKernel } from "./indexing.js";
 import { fastMatmulKernel, matmulKernel } from "./matmul.js";
+import { adamUpdateKernel, sgdUpdateKernel } from "./optimizers.js";
 import { extremumKernel, reduceKernel } from "./reduce.js";
 import { cpuBackend, type CpuStorage } from "./storage.js";
 
@@ -76,6 +77,9 @@ export function registerCpuBackend(): void {
   invariant("indexSelect", indexSelectKernel);
   invariant("gather", gatherKernel);
   invariant("scatter", scatterKernel);
+  // The unfused sequence's bits in either mode: the mode is an attribute (see core's ops/optim.ts).
+  invariant("sgdUpdate", sgdUpdateKernel);
+  invariant("adamUpdate", adamUpdateKernel);
 }
 
 registerCpuBackend();

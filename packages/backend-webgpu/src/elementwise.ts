@@ -26,7 +26,7 @@ import { CONSTANTS_BINDING, PRELUDE, constantsBuffer, deterministicExpression } 
 import { FAST_MATH } from "./fastmath.js";
 
 /** WGSL helpers of the exact ops (both modes). */
-const EXACT_HELPERS = `
+export const EXACT_HELPERS = `
 fn max_f32(a: f32, b: f32) -> f32 {
   if (is_nan(a) || is_nan(b)) { return nan_f32(); }
   if (a > b) { return a; }

@@ -33,6 +33,7 @@ import { DETERMINISTIC_BINARY_OPS, DETERMINISTIC_UNARY_OPS } from "./detmath.js"
 import { binaryKernel, castKernel, copyKernel, unaryKernel, whereKernel } from "./elementwise.js";
 import { catKernel, gatherKernel, indexSelectKernel, scatterKernel } from "./indexing.js";
 import { matmulKernel } from "./matmul.js";
+import { adamUpdateKernel, sgdUpdateKernel } from "./optimizers.js";
 import { extremumKernel, reduceKernel } from "./reduce.js";
 import { runSelfTest } from "./selftest.js";
 
@@ -109,6 +110,9 @@ function registerKernels(): void {
   invariant("indexSelect", indexSelectKernel);
   invariant("gather", gatherKernel);
   invariant("scatter", scatterKernel);
+  // The unfused sequence's bits in either mode: the mode is an attribute (see core's ops/optim.ts).
+  invariant("sgdUpdate", sgdUpdateKernel);
+  invariant("adamUpdate", adamUpdateKernel);
 }
 
 let adapterInfo: AdapterInfo | undefined;

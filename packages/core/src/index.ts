@@ -50,6 +50,16 @@ export {
 export { state, extensionState, type AutogradHooks, type LockstepState, type RandomHooks } from "./state.js";
 export { copy_, fill_, zero_, checkInPlaceAllowed } from "./ops/inplace.js";
 export {
+  type AdamCoefficients,
+  type AdamUpdateAttrs,
+  type SgdCoefficients,
+  type SgdUpdateAttrs,
+  adamCoefficients,
+  adamUpdate_,
+  sgdCoefficients,
+  sgdUpdate_,
+} from "./ops/optim.js";
+export {
   areDeterministicAlgorithmsEnabled,
   getNumThreads,
   isDeterministicAlgorithmsWarnOnlyEnabled,

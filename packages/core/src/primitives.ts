@@ -55,7 +55,46 @@ export type PrimitiveAttrs = { [K in UnaryOp | BinaryOp]: NoAttrs } & { [K in Re
   gather: { dim: number };
   /** inputs [x, index, src] → copy of x with src written at index along dim */
   scatter: { dim: number };
+  /**
+   * Optimizer updates, in place: the outputs are the live tensors (not fresh ones) they read and
+   * write — [param, momentumBuffer?] from inputs [grad]. See ops/optim.ts.
+   */
+  sgdUpdate: SgdUpdateAttrs;
+  /** In place: outputs [param, expAvg, expAvgSq, maxExpAvgSq?] from inputs [grad]. See ops/optim.ts. */
+  adamUpdate: AdamUpdateAttrs;
 };
+
+/**
+ * Hyperparameters of one SGD step as torch.optim.SGD names them; `firstStep` when the momentum
+ * buffer is new (it takes the gradient as it is, PyTorch's clone).
+ */
+export interface SgdUpdateAttrs {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  maximize: boolean;
+  firstStep: boolean;
+}
+
+/**
+ * Hyperparameters of one Adam/AdamW step; `step` counts from 1, `decoupled` is AdamW's weight
+ * decay, `deterministic` picks the deterministic division and square root (what the div and sqrt
+ * kernels select with the flag on).
+ */
+export interface AdamUpdateAttrs {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  decoupled: boolean;
+  amsgrad: boolean;
+  maximize: boolean;
+  step: number;
+  deterministic: boolean;
+}
 
 /** Name of any primitive op: what kernels are registered for and autograd has rules for. */
 export type Primitive = keyof PrimitiveAttrs;

@@ -1,8 +1,8 @@
 // Adam and AdamW (decoupled weight decay), with optional AMSGrad — PyTorch's single-tensor
 // update, including where it computes in Python doubles (bias corrections, step size).
 import type { Tensor } from "@lockstep/core";
-import { zerosLike, maximum } from "@lockstep/core";
-import { Optimizer, checkBoolean, checkNonNegative, checkOptionKeys, describeValue, stateTensor, type ParamsArgument } from "./optimizer.js";
+import { adamUpdate_, zerosLike, maximum } from "@lockstep/core";
+import { Optimizer, canFuse, checkBoolean, checkNonNegative, checkOptionKeys, describeValue, stateTensor, type ParamsArgument } from "./optimizer.js";
 import { ValueError } from "@lockstep/core";
 
 /** Hyperparameters of `Adam` and `AdamW`, as torch.optim.Adam names them (camelCased). */
@@ -46,12 +46,21 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
 
   protected update(p: Tensor, grad: Tensor, g: AdamOptions, state: Record<string, Tensor | number>): void {
     const [beta1, beta2] = g.betas;
-    let d = g.maximize ? grad.neg() : grad;
     state.step ??= 0;
     const expAvg = stateTensor(state, "expAvg", () => zerosLike(p));
     const expAvgSq = stateTensor(state, "expAvgSq", () => zerosLike(p));
     const step = (state.step as number) + 1;
     state.step = step;
+    if (canFuse(p, [expAvg, expAvgSq, state.maxExpAvgSq as Tensor | undefined])) {
+      // One pass over the parameter; the same bits as the ops below.
+      const maxExpAvgSq = g.amsgrad ? stateTensor(state, "maxExpAvgSq", () => zerosLike(p)) : undefined;
+      const { lr, eps, weightDecay, amsgrad, maximize } = g;
+      adamUpdate_(p, grad, expAvg, expAvgSq, maxExpAvgSq, {
+        lr, beta1, beta2, eps, weightDecay, decoupled: this.decoupled, amsgrad, maximize, step,
+      });
+      return;
+    }
+    let d = g.maximize ? grad.neg() : grad;
     if (g.weightDecay !== 0) {
       if (this.decoupled) p.copy_(p.mul(1 - g.lr * g.weightDecay));
       else d = d.add(p, { alpha: g.weightDecay });

@@ -255,6 +255,19 @@ export function stateTensor(state: Record<string, Tensor | number>, key: string,
   return t;
 }
 
+/** Devices whose backends have the fused update kernels (core's sgdUpdate_ and adamUpdate_). */
+const FUSED_DEVICES = new Set(["cpu", "webgpu"]);
+
+/**
+ * True when one fused in-place kernel can update `p` and its state tensors: a float parameter on a
+ * device with the kernels, everything contiguous. Otherwise the updaters run the same update as
+ * separate ops (same bits, more passes).
+ */
+export function canFuse(p: Tensor, states: readonly (Tensor | undefined)[]): boolean {
+  if (!FUSED_DEVICES.has(p.device) || (p.dtype !== "float32" && p.dtype !== "float64")) return false;
+  return p.isContiguous() && states.every((t) => t === undefined || t.isContiguous());
+}
+
 /** Checks a hyperparameter that PyTorch requires to be a number >= 0 ("Invalid learning rate: -1"). */
 export function checkNonNegative(name: string, value: unknown): void {
   if (typeof value !== "number" || !(value >= 0)) throw new ValueError(`Invalid ${name}: ${describeValue(value)}`);

@@ -1,6 +1,6 @@
 // SGD with momentum, dampening, Nesterov and weight decay — PyTorch's single-tensor update.
-import { ValueError, type Tensor } from "@lockstep/core";
-import { Optimizer, checkBoolean, checkNonNegative, checkOptionKeys, describeValue, stateTensor, type ParamsArgument } from "./optimizer.js";
+import { ValueError, sgdUpdate_, zerosLike, type Tensor } from "@lockstep/core";
+import { Optimizer, canFuse, checkBoolean, checkNonNegative, checkOptionKeys, describeValue, stateTensor, type ParamsArgument } from "./optimizer.js";
 
 const SGD_KEYS = ["lr", "momentum", "dampening", "nesterov", "weightDecay", "maximize"] as const;
 
@@ -51,6 +51,14 @@ export class SGD extends Optimizer<SGDOptions> {
   }
 
   protected update(p: Tensor, grad: Tensor, g: SGDOptions, state: Record<string, Tensor | number>): void {
+    if (canFuse(p, [state.momentumBuffer as Tensor | undefined])) {
+      // One pass over the parameter; the same bits as the ops below.
+      const firstStep = state.momentumBuffer === undefined;
+      const buffer = g.momentum !== 0 ? stateTensor(state, "momentumBuffer", () => zerosLike(p)) : undefined;
+      const { lr, momentum, dampening, weightDecay, nesterov, maximize } = g;
+      sgdUpdate_(p, grad, buffer, { lr, momentum, dampening, weightDecay, nesterov, maximize, firstStep });
+      return;
+    }
     let d = g.maximize ? grad.neg() : grad;
     if (g.weightDecay !== 0) d = d.add(p, { alpha: g.weightDecay });
     if (g.momentum !== 0) {
