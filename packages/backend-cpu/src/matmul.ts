@@ -14,6 +14,7 @@
 import { getNumThreads, type KernelFn } from "@lockstep/core";
 import { gemmRows, gemvColumns, type GemmJob } from "./gemm.js";
 import { claimSlots, groupColumns, runWasmGemm, type MatmulSegment, type WasmGemmTask } from "./gemm-wasm.js";
+import { PACK_CACHE_BYTES } from "./pack-cache.js";
 import { MAX_WORKERS, isShared, workerPool, type PoolTask } from "./pool.js";
 import { elementOffsets, type CpuStorage, type CpuView } from "./storage.js";
 import { wasmAvailable } from "./wasm/instance.js";
@@ -118,6 +119,32 @@ function operands(A: CpuView, B: CpuView, out: CpuView): Operands {
   };
 }
 
+/** Layouts in which each B content stamp was multiplied, newest stamps last (bounded). */
+const seenLayouts = new Map<number, Set<string>>();
+const SEEN_STAMPS = 1024;
+
+/**
+ * B's content stamp when B should be kept packed in the threads' caches: the second time the
+ * same contents are multiplied in the same layout (a weight used again — inference, a loop of
+ * products), not the first (an activation or gradient, used once). A weight the optimizer
+ * changed every step has a new stamp each time, so a training step packs into scratch as before.
+ */
+function cacheStamp(B: CpuView, ops: Operands): number | undefined {
+  const stamp = B.stamp;
+  if (stamp === undefined || ops.segments.length !== 1 || 4 * ops.k * (ops.n + 8) > PACK_CACHE_BYTES) return undefined;
+  const seg = ops.segments[0]!;
+  const layout = `${seg.bBase}:${seg.bRow}:${seg.bCol}:${ops.k}:${ops.n}`;
+  let layouts = seenLayouts.get(stamp);
+  if (layouts === undefined) {
+    layouts = new Set();
+    seenLayouts.set(stamp, layouts);
+    if (seenLayouts.size > SEEN_STAMPS) seenLayouts.delete(seenLayouts.keys().next().value!);
+  }
+  if (layouts.has(layout)) return stamp;
+  layouts.add(layout);
+  return undefined;
+}
+
 /**
  * Float32 matmul on the WebAssembly kernels; false (nothing written) when the engine lacks SIMD
  * or the dtype is not float32. Exported for the tests, which compare it with `sequentialMatmul`.
@@ -128,7 +155,7 @@ export function wasmMatmul(inputs: readonly CpuView[], out: CpuView, determinist
   const ops = operands(A, B, out);
   const { rows, k, n } = ops;
   if (rows === 0 || n === 0) return true;
-  const whole: WasmGemmTask = { ...ops, rowStart: 0, rowEnd: rows, colStart: 0, colEnd: n, deterministic, threads: 1 };
+  const whole: WasmGemmTask = { ...ops, rowStart: 0, rowEnd: rows, colStart: 0, colEnd: n, deterministic, threads: 1, bStamp: cacheStamp(B, ops) };
   const threads = Math.min(getNumThreads(), MAX_WORKERS + 1);
   const pool = rows * n * k >= WASM_POOL_MIN_WORK ? workerPool(threads) : undefined;
   if (pool === undefined) return runWasmGemm(whole);
