@@ -255,7 +255,7 @@ function gemmRows(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, start
         exports.gemm(base, panels, base + cp + g0 * 4, rows, Math.ceil(columns / 8), k, ldc);
       }
       if (p1 - p0 === n) {
-        exports.compact(base + cp, rows, ldc, n);
+        if (ldc !== n) exports.compact(base + cp, rows, ldc, n);
         c.set(floats.subarray((base + cp) / 4, (base + cp) / 4 + rows * n), r0 * n);
       } else {
         for (let i = 0; i < rows; i++) {
@@ -268,8 +268,9 @@ function gemmRows(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, start
 }
 
 /**
- * Fast mode, one output row: a GEMV kernel over columns [colStart, colEnd), on B in pieces that
- * are copied into a cache-hot scratch area and read once there: groups of columns with x·Wᵀ's
+ * Fast mode, one output row: a GEMV kernel over columns [colStart, colEnd), on B's panels when
+ * the pack cache has them, else on B in pieces that are copied into a cache-hot scratch area and
+ * read once there: groups of columns with x·Wᵀ's
  * layout (columns contiguous in k, for gemvRows), else chunks of k (for gemvColumns, which adds
  * each chunk's sums to the running result).
  */
@@ -277,6 +278,16 @@ function gemvRow(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, r: num
   const { k, n, colStart, colEnd } = task;
   const { bRow, bCol } = seg;
   const width = colEnd - colStart;
+  const packed = cachedB(w, task, seg);
+  if (packed !== undefined) {
+    // B's panels are k×8 row-major blocks: gemvColumns runs on each as an 8-column matrix.
+    const base = w.reserve(roundUp(k, 4) * 4 + roundUp(width, 8) * 4);
+    const cp = base + roundUp(k, 4) * 4;
+    copyRegion(task.a, seg.aBase + (r - seg.row) * seg.aRow, 1, k, 0, seg.aCol, copyKind(1, k, 0, seg.aCol, true), w.floats, base / 4);
+    for (let j = 0; j < width; j += 8) w.exports.gemvColumns(base, packed + j * k * 4, cp + j * 4, k, 8, 8, 0);
+    task.c.set(w.floats.subarray(cp / 4, cp / 4 + width), r * n + colStart);
+    return;
+  }
   const transposed = bRow === 1 && bCol !== 1;
   const group = transposed ? Math.min(width, Math.max(4, Math.floor(GROUP_FLOATS / k / 4) * 4)) : width;
   const chunk = transposed ? k : Math.min(k, Math.max(2, Math.floor(GROUP_FLOATS / width / 2) * 2));
@@ -301,12 +312,9 @@ function gemvRow(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, r: num
   task.c.set(floats.subarray(cp / 4, cp / 4 + width), r * n + colStart);
 }
 
-/**
- * Fast mode takes the GEMV kernels for one row, which stream B once without packing it; a B
- * already packed in the cache streams as fast through `gemm`, in the deterministic order.
- */
+/** Fast mode takes a GEMV kernel for one row (partial sums: not the deterministic order). */
 function gemv(task: WasmGemmTask, rows: number): boolean {
-  return !task.deterministic && rows === 1 && task.bStamp === undefined;
+  return !task.deterministic && rows === 1;
 }
 
 /** How many claim counters a task needs: one per chunk of rows of each segment. */

@@ -95,17 +95,24 @@ describe.runIf(wasmAvailable())("a B kept packed in the cache", () => {
     expect(gemmInstance()!.cache.size).toBeGreaterThan(0);
   }, 60_000);
 
-  it("fast mode: a cached B takes the deterministic gemm path for one row too (same bits as the flag on)", () => {
-    const a = view(values(768, 5), [1, 768], [768, 1]);
-    const b = weight(768, 300, "transposed", 6);
+  it("fast mode: one row on a cached B keeps the GEMV's own rounding (not batch-invariant) and stays close", () => {
+    const k = 768;
+    const a = view(values(k, 5), [1, k], [k, 1]);
+    const b = weight(k, 300, "transposed", 6);
     const want = output(1, 300);
     sequentialMatmul([a, b], [want], {});
-    wasmMatmul([a, b], output(1, 300), false);
+    const uncached = output(1, 300);
+    wasmMatmul([a, b], uncached, false);
+    let differing = 0;
     for (let call = 0; call < 2; call++) {
       const got = output(1, 300);
       wasmMatmul([a, b], got, false);
-      if (call === 1) expect(bits(got)).toEqual(bits(want));
+      for (let j = 0; j < 300; j++) {
+        expect(Math.abs(got.storage.data[j]! - want.storage.data[j]!)).toBeLessThan(1e-5 * k);
+        if (got.storage.data[j] !== want.storage.data[j]) differing++;
+      }
     }
+    expect(differing).toBeGreaterThan(0);
   });
 
   it("is keyed by the stamp: new contents under the same storage with a new stamp are never served stale", () => {
