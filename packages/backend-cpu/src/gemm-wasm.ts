@@ -47,6 +47,11 @@ export interface WasmGemmTask {
   claims?: Int32Array;
   /** Threads running the task (sizes the pieces when `claims` is set). */
   threads: number;
+  /**
+   * B's content stamp (core's `View.stamp`) when B is worth keeping packed in each thread's
+   * cache (matmul.ts decides: a B multiplied again in the same layout); else undefined.
+   */
+  bStamp?: number;
 }
 
 /** Packed B is made and used one group of columns at a time, small enough to stay in L2. */
@@ -141,34 +146,86 @@ class Claims {
   }
 }
 
+/** How `gemmRows` copies B in: slabs of `slab` columns, each copied at once with `kind`. */
+interface Slabs {
+  slab: number;
+  kind: CopyKind;
+  /** Floats one slab's copy takes in scratch. */
+  floats: number;
+}
+
+/**
+ * Slabs of B's columns: one per group when a group is one contiguous span of the storage
+ * (x·Wᵀ's transposed weight), so B crosses main memory once; else (B row-major) slabs as wide as
+ * CHUNK_FLOATS allows, each copied at once and packed group by group.
+ */
+function slabsOf(k: number, width: number, group: number, seg: MatmulSegment): Slabs {
+  const { bRow, bCol } = seg;
+  const contiguousGroups = copyKind(k, group, bRow, bCol, false) === "span";
+  const slab = contiguousGroups ? group : Math.min(roundUp(width, 8), Math.max(group, Math.floor(CHUNK_FLOATS / k / group) * group));
+  const kind = copyKind(k, Math.min(slab, width), bRow, bCol, false);
+  return { slab, kind, floats: roundUp(copySize(k, Math.min(slab, width), bRow, bCol, kind), 4) };
+}
+
+/** Copies the slab of B's columns starting at s0 (relative to colStart) to scratch at `at`. */
+function copySlab(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, slabs: Slabs, s0: number, at: number): Placed {
+  const columns = Math.min(slabs.slab, task.colEnd - task.colStart - s0);
+  return copyRegion(task.b, seg.bBase + (task.colStart + s0) * seg.bCol, task.k, columns, seg.bRow, seg.bCol, slabs.kind, w.floats, at / 4);
+}
+
+/** The cache key of B's packed columns [colStart, colEnd) for this task and segment. */
+function packKey(task: WasmGemmTask, seg: MatmulSegment): string {
+  return `${task.bStamp!}:${seg.bBase}:${seg.bRow}:${seg.bCol}:${task.k}:${task.colStart}:${task.colEnd}`;
+}
+
+/**
+ * Byte offset of B's columns [colStart, colEnd) packed as consecutive k×8 panels in this
+ * thread's cache: found there, or packed into it now (slab by slab through scratch). Undefined
+ * when the task does not ask for caching or B does not fit the cache.
+ */
+function cachedB(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment): number | undefined {
+  if (task.bStamp === undefined) return undefined;
+  const key = packKey(task, seg);
+  const hit = w.cache.get(key);
+  if (hit !== undefined) return hit;
+  const { k } = task;
+  const width = task.colEnd - task.colStart;
+  const at = w.cache.add(key, roundUp(width, 8) * k * 4);
+  if (at === undefined) return undefined;
+  const slabs = slabsOf(k, width, groupColumns(k, width), seg);
+  const base = w.reserve(4 * slabs.floats);
+  for (let s0 = 0; s0 < width; s0 += slabs.slab) {
+    const b = copySlab(w, task, seg, slabs, s0, base);
+    w.exports.packB(b.offset * 4, b.rowStride, b.colStride, k, Math.min(slabs.slab, width - s0), at + s0 * k * 4);
+  }
+  return at;
+}
+
 /**
  * Output rows [start, end) of one segment, columns [colStart, colEnd), through `gemm`. Rows go
  * in chunks (packed A, and C). Columns go in groups: each group of B is packed and multiplied
  * against the whole chunk while it is hot in cache; runs of groups make the pieces that threads
- * claim. B is copied in slabs of columns: one slab per group when a group is one contiguous span
- * of the storage (x·Wᵀ's transposed weight), so B crosses main memory once; else (B row-major)
- * slabs as wide as CHUNK_FLOATS allows, each copied at once and packed group by group.
+ * claim. When B is in this thread's pack cache (see `cachedB`) its panels are used as they are.
  */
 function gemmRows(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, start: number, end: number, claims: Claims): void {
-  const { k, n, colStart, colEnd } = task;
-  const { aRow, aCol, bRow, bCol } = seg;
-  const width = colEnd - colStart;
+  const { k, n, colStart } = task;
+  const { aRow, aCol } = seg;
+  const width = task.colEnd - colStart;
   const ldc = roundUp(width, 8);
   const group = groupColumns(k, width);
   const groups = Math.ceil(width / group);
   const pieceCount = claims.counters === undefined ? 1 : Math.min(groups, 4 * task.threads);
   const piece = Math.ceil(groups / pieceCount) * group;
-  const contiguousGroups = copyKind(k, group, bRow, bCol, false) === "span";
-  const slab = contiguousGroups ? group : Math.min(ldc, Math.max(group, Math.floor(CHUNK_FLOATS / k / group) * group));
-  const slabKind = copyKind(k, Math.min(slab, width), bRow, bCol, false);
+  const packed = cachedB(w, task, seg);
+  const slabs = packed === undefined ? slabsOf(k, width, group, seg) : { slab: 0, kind: "span" as const, floats: 0 };
   const chunk = Math.min(end - start, chunkRows(k, width));
   const aKind = copyKind(chunk, k, aRow, aCol, false);
-  // Memory, in bytes: [packed A][C][packed group of B][copy of a slab of B][copy of A].
+  // Scratch, in bytes from `base`: [packed A][C][packed group of B][copy of a slab of B][copy of A].
   const cp = roundUp(chunk, 4) * k * 4;
   const bp = cp + roundUp(chunk, 4) * ldc * 4;
-  const slabAt = bp + group * k * 4;
-  const aRaw = slabAt + roundUp(4 * copySize(k, Math.min(slab, width), bRow, bCol, slabKind), 16);
-  w.reserve(aRaw + 4 * copySize(chunk, k, aRow, aCol, aKind));
+  const slabAt = bp + (packed === undefined ? group * k * 4 : 0);
+  const aRaw = slabAt + 4 * slabs.floats;
+  const base = w.reserve(aRaw + 4 * copySize(chunk, k, aRow, aCol, aKind));
   const floats = w.floats;
   const { exports } = w;
   const c = task.c;
@@ -179,27 +236,30 @@ function gemmRows(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, start
     let aPacked = false;
     for (let p0 = claims.claim() * piece; p0 < width; p0 = claims.claim() * piece) {
       if (!aPacked) {
-        const a = copyRegion(task.a, seg.aBase + (r0 - seg.row) * aRow, rows, k, aRow, aCol, aKind, floats, aRaw / 4);
-        exports.packA(a.offset * 4, a.rowStride, a.colStride, rows, k, 0);
+        const a = copyRegion(task.a, seg.aBase + (r0 - seg.row) * aRow, rows, k, aRow, aCol, aKind, floats, (base + aRaw) / 4);
+        exports.packA(a.offset * 4, a.rowStride, a.colStride, rows, k, base);
         aPacked = true;
       }
       const p1 = Math.min(width, p0 + piece);
       for (let g0 = p0; g0 < p1; g0 += group) {
-        const s0 = Math.floor(g0 / slab) * slab;
-        if (b === undefined || slabCopied !== s0) {
-          b = copyRegion(task.b, seg.bBase + (colStart + s0) * bCol, k, Math.min(slab, width - s0), bRow, bCol, slabKind, floats, slabAt / 4);
-          slabCopied = s0;
-        }
         const columns = Math.min(group, p1 - g0);
-        exports.packB((b.offset + (g0 - s0) * b.colStride) * 4, b.rowStride, b.colStride, k, columns, bp);
-        exports.gemm(0, bp, cp + g0 * 4, rows, Math.ceil(columns / 8), k, ldc);
+        let panels = packed === undefined ? base + bp : packed + g0 * k * 4;
+        if (packed === undefined) {
+          const s0 = Math.floor(g0 / slabs.slab) * slabs.slab;
+          if (b === undefined || slabCopied !== s0) {
+            b = copySlab(w, task, seg, slabs, s0, base + slabAt);
+            slabCopied = s0;
+          }
+          exports.packB((b.offset + (g0 - s0) * b.colStride) * 4, b.rowStride, b.colStride, k, columns, panels);
+        }
+        exports.gemm(base, panels, base + cp + g0 * 4, rows, Math.ceil(columns / 8), k, ldc);
       }
       if (p1 - p0 === n) {
-        exports.compact(cp, rows, ldc, n);
-        c.set(floats.subarray(cp / 4, cp / 4 + rows * n), r0 * n);
+        if (ldc !== n) exports.compact(base + cp, rows, ldc, n);
+        c.set(floats.subarray((base + cp) / 4, (base + cp) / 4 + rows * n), r0 * n);
       } else {
         for (let i = 0; i < rows; i++) {
-          const from = cp / 4 + i * ldc;
+          const from = (base + cp) / 4 + i * ldc;
           c.set(floats.subarray(from + p0, from + p1), (r0 + i) * n + colStart + p0);
         }
       }
@@ -208,8 +268,9 @@ function gemmRows(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, start
 }
 
 /**
- * Fast mode, one output row: a GEMV kernel over columns [colStart, colEnd), on B in pieces that
- * are copied into a cache-hot scratch area and read once there: groups of columns with x·Wᵀ's
+ * Fast mode, one output row: a GEMV kernel over columns [colStart, colEnd), on B's panels when
+ * the pack cache has them, else on B in pieces that are copied into a cache-hot scratch area and
+ * read once there: groups of columns with x·Wᵀ's
  * layout (columns contiguous in k, for gemvRows), else chunks of k (for gemvColumns, which adds
  * each chunk's sums to the running result).
  */
@@ -217,28 +278,43 @@ function gemvRow(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, r: num
   const { k, n, colStart, colEnd } = task;
   const { bRow, bCol } = seg;
   const width = colEnd - colStart;
+  const packed = cachedB(w, task, seg);
+  if (packed !== undefined) {
+    // B's panels are k×8 row-major blocks: gemvColumns runs on each as an 8-column matrix.
+    const base = w.reserve(roundUp(k, 4) * 4 + roundUp(width, 8) * 4);
+    const cp = base + roundUp(k, 4) * 4;
+    copyRegion(task.a, seg.aBase + (r - seg.row) * seg.aRow, 1, k, 0, seg.aCol, copyKind(1, k, 0, seg.aCol, true), w.floats, base / 4);
+    for (let j = 0; j < width; j += 8) w.exports.gemvColumns(base, packed + j * k * 4, cp + j * 4, k, 8, 8, 0);
+    task.c.set(w.floats.subarray(cp / 4, cp / 4 + width), r * n + colStart);
+    return;
+  }
   const transposed = bRow === 1 && bCol !== 1;
   const group = transposed ? Math.min(width, Math.max(4, Math.floor(GROUP_FLOATS / k / 4) * 4)) : width;
   const chunk = transposed ? k : Math.min(k, Math.max(2, Math.floor(GROUP_FLOATS / width / 2) * 2));
   let kind = copyKind(chunk, group, bRow, bCol, false);
   // gemvRows wants contiguous columns, gemvColumns contiguous rows; gather anything else.
   if (kind === "span" && bRow !== 1 && bCol !== 1) kind = "gather";
-  const cp = roundUp(k, 4) * 4;
+  const base = w.reserve(roundUp(k, 4) * 4 + roundUp(width, 4) * 4 + 4 * copySize(chunk, group, bRow, bCol, kind));
+  const cp = base + roundUp(k, 4) * 4;
   const bp = cp + roundUp(width, 4) * 4;
-  w.reserve(bp + 4 * copySize(chunk, group, bRow, bCol, kind));
   const floats = w.floats;
-  copyRegion(task.a, seg.aBase + (r - seg.row) * seg.aRow, 1, k, 0, seg.aCol, copyKind(1, k, 0, seg.aCol, true), floats, 0);
+  copyRegion(task.a, seg.aBase + (r - seg.row) * seg.aRow, 1, k, 0, seg.aCol, copyKind(1, k, 0, seg.aCol, true), floats, base / 4);
   const bShare = seg.bBase + colStart * bCol;
   for (let g0 = 0; g0 < width; g0 += group) {
     for (let p0 = 0; p0 < k; p0 += chunk) {
       const columns = Math.min(group, width - g0);
       const rows = Math.min(chunk, k - p0);
       const b = copyRegion(task.b, bShare + g0 * bCol + p0 * bRow, rows, columns, bRow, bCol, kind, floats, bp / 4);
-      if (b.rowStride === 1 && b.colStride !== 1) w.exports.gemvRows(p0 * 4, b.offset * 4, cp + g0 * 4, rows, columns, b.colStride);
-      else w.exports.gemvColumns(p0 * 4, b.offset * 4, cp + g0 * 4, rows, columns, b.rowStride, p0 === 0 ? 0 : 1);
+      if (b.rowStride === 1 && b.colStride !== 1) w.exports.gemvRows(base + p0 * 4, b.offset * 4, cp + g0 * 4, rows, columns, b.colStride);
+      else w.exports.gemvColumns(base + p0 * 4, b.offset * 4, cp + g0 * 4, rows, columns, b.rowStride, p0 === 0 ? 0 : 1);
     }
   }
   task.c.set(floats.subarray(cp / 4, cp / 4 + width), r * n + colStart);
+}
+
+/** Fast mode takes a GEMV kernel for one row (partial sums: not the deterministic order). */
+function gemv(task: WasmGemmTask, rows: number): boolean {
+  return !task.deterministic && rows === 1;
 }
 
 /** How many claim counters a task needs: one per chunk of rows of each segment. */
@@ -247,7 +323,7 @@ export function claimSlots(task: WasmGemmTask): number {
   let slots = 0;
   for (const seg of task.segments) {
     const rows = Math.min(seg.row + seg.rows, task.rowEnd) - Math.max(seg.row, task.rowStart);
-    if (rows > 0) slots += !task.deterministic && rows === 1 ? 1 : Math.ceil(rows / chunk);
+    if (rows > 0) slots += gemv(task, rows) ? 1 : Math.ceil(rows / chunk);
   }
   return slots;
 }
@@ -267,7 +343,7 @@ export function runWasmGemm(task: WasmGemmTask): boolean {
     const start = Math.max(seg.row, rowStart);
     const end = Math.min(seg.row + seg.rows, rowEnd);
     if (start >= end) continue;
-    if (!task.deterministic && end - start === 1) {
+    if (gemv(task, end - start)) {
       if (claims.claim() === 0) gemvRow(w, task, seg, start);
       claims.nextChunk();
     } else {

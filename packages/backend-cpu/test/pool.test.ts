@@ -27,6 +27,8 @@ function output(shape: number[]): CpuView {
   return view(new Float32Array(new SharedArrayBuffer(4 * length)), shape, strides);
 }
 
+let nextStamp = 2e9;
+
 const bits = (v: CpuView) => new Uint32Array((v.storage.data as Float32Array).slice().buffer);
 
 // Each product is above the pool's threshold; together they take every way of sharing: pieces
@@ -64,6 +66,27 @@ describe("matmul over the worker pool (dist)", () => {
         const k = a.shape[a.shape.length - 1]!;
         for (let i = 0; i < want.storage.data.length; i++) {
           expect(Math.abs(fast.storage.data[i]! - want.storage.data[i]!)).toBeLessThanOrEqual(1e-5 * k);
+        }
+      }
+    }, 60_000);
+
+    it(`${name}: B kept packed in each thread's cache (three calls per thread count) gives the same bits`, () => {
+      const [a, plain, shape] = make();
+      const b: CpuView = { ...plain, stamp: nextStamp++ };
+      const want = output(shape);
+      sequentialMatmul([a, b], [want], {});
+      for (const threads of [1, 2, 3, 2]) {
+        setNumThreads(threads);
+        for (let call = 0; call < 3; call++) {
+          const got = output(shape);
+          matmulKernel([a, b], [got], {});
+          expect(bits(got)).toEqual(bits(want));
+          const fast = output(shape);
+          fastMatmulKernel([a, b], [fast], {});
+          const k = a.shape[a.shape.length - 1]!;
+          for (let i = 0; i < want.storage.data.length; i++) {
+            expect(Math.abs(fast.storage.data[i]! - want.storage.data[i]!)).toBeLessThanOrEqual(1e-5 * k);
+          }
         }
       }
     }, 60_000);

@@ -26,6 +26,12 @@ export interface View<S extends Storage = Storage> {
   readonly strides: readonly number[];
   /** Element offset of index [0, 0, …] into the storage. */
   readonly offset: number;
+  /**
+   * Names the storage's current contents: unique in the process to this storage and its number
+   * of in-place writes (every in-place write takes a new one), so a backend may key data derived
+   * from the contents (a packed matmul weight) by it and never see it stale.
+   */
+  readonly stamp?: number;
 }
 
 /**

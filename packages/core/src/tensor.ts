@@ -6,7 +6,7 @@ import type { DType, DataArray } from "./dtype.js";
 import { DisposedError, DeviceError, DTypeError, LockstepError, LockstepTypeError, ValueError } from "./errors.js";
 import { formatTensor } from "./format.js";
 import { contiguousStrides, numel, type Shape } from "./shape.js";
-import { state } from "./state.js";
+import { extensionState, state } from "./state.js";
 import * as ew from "./ops/elementwise.js";
 import * as red from "./ops/reduce.js";
 import * as vw from "./ops/views.js";
@@ -30,7 +30,13 @@ interface StorageHandle {
   version: number;
   /** Bumped when an in-place op gives the storage's tensor a new autograd history. */
   rebases: number;
+  /** See `View.stamp`: renewed with every version, never reused in the process. */
+  stamp: number;
 }
+
+/** The next `View.stamp`, from a counter in the shared state so two package copies never collide. */
+const stamps = extensionState("core.contentStamps", () => ({ next: 1 }));
+const newStamp = (): number => stamps.next++;
 
 /** What autograd attaches to a tensor; opaque to core except for the name. */
 export interface GradNode {
@@ -127,7 +133,7 @@ export class Tensor {
 
   /** @internal Wraps freshly allocated storage. */
   static fromStorage(storage: Storage, backend: Backend, shape: Shape, strides = contiguousStrides(shape)): Tensor {
-    return new Tensor({ storage, backend, refs: 1, version: 0, rebases: 0 }, shape, strides, 0);
+    return new Tensor({ storage, backend, refs: 1, version: 0, rebases: 0, stamp: newStamp() }, shape, strides, 0);
   }
 
   /**
@@ -154,7 +160,8 @@ export class Tensor {
   /** @internal The strided view kernels read and write. */
   get storageView(): View {
     this.assertLive();
-    return { storage: this.#handle.storage, dtype: this.dtype, shape: this.shape, strides: this.strides, offset: this.offset };
+    const { storage, stamp } = this.#handle;
+    return { storage, dtype: this.dtype, shape: this.shape, strides: this.strides, offset: this.offset, stamp };
   }
 
   /** @internal */
@@ -188,6 +195,7 @@ export class Tensor {
   /** @internal Marks an in-place write to the storage. */
   bumpVersion(): void {
     this.#handle.version++;
+    this.#handle.stamp = newStamp();
   }
 
   /** @internal True when two tensors share storage. */

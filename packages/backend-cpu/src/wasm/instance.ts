@@ -2,6 +2,7 @@
 // thread (the main thread and each pool worker has its own instance and its own memory; shares
 // of a matmul are copied in from the shared operands, see gemm-wasm.ts). Not here: what the
 // kernels compute (gemm.wat) and how a matmul is cut into calls (gemm-wasm.ts, matmul.ts).
+import { PackCache } from "../pack-cache.js";
 import { GEMM_WASM_BASE64 } from "./kernels.generated.js";
 
 /** The functions gemm.wat exports. Pointers are byte offsets; sizes and strides are in floats. */
@@ -15,9 +16,13 @@ export interface GemmExports {
   gemvColumns(a: number, b: number, c: number, k: number, n: number, ldb: number, accumulate: number): void;
 }
 
-/** One thread's instance and a float32 view of its memory that follows `reserve`. */
+/**
+ * One thread's instance and a float32 view of its memory that follows `reserve`. The memory
+ * holds this thread's cache of packed operands (see pack-cache.ts), then scratch space.
+ */
 export class GemmInstance {
   readonly exports: GemmExports;
+  readonly cache = new PackCache();
   #floats: Float32Array;
 
   constructor(module: WebAssembly.Module) {
@@ -25,8 +30,18 @@ export class GemmInstance {
     this.#floats = new Float32Array(this.exports.memory.buffer);
   }
 
-  /** Grows memory to at least `bytes` (it never shrinks: the next matmul reuses it). */
-  reserve(bytes: number): void {
+  /**
+   * Scratch space of `bytes` above the cache; returns its byte offset (64-aligned). Memory grows
+   * as needed and never shrinks: the next matmul reuses it. Adding to the cache moves the
+   * scratch space, so reserve after any `cache.add` of the same call.
+   */
+  reserve(bytes: number): number {
+    const base = this.cache.end;
+    this.#grow(base + bytes);
+    return base;
+  }
+
+  #grow(bytes: number): void {
     const memory = this.exports.memory;
     const missing = bytes - memory.buffer.byteLength;
     if (missing > 0) {
