@@ -61,6 +61,13 @@ const GROUP_FLOATS = 48 * 1024;
  * packed this many floats at a time, and B is copied in slabs of at most this many floats.
  */
 const CHUNK_FLOATS = 1 << 22;
+/**
+ * Chunks of at most this many rows read a row-major B in place (see gemmRows): below it, packing
+ * B costs more than the kernel loses to B's longer stride.
+ */
+const DIRECT_B_MAX_ROWS = 64;
+/** A transposed A is read in place up to this K (a longer one strides through too many lines). */
+const DIRECT_A_MAX_K = 64;
 
 /** Where a strided region landed in WebAssembly memory (in floats) and its strides there. */
 interface Placed {
@@ -203,9 +210,16 @@ function cachedB(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment): numbe
 
 /**
  * Output rows [start, end) of one segment, columns [colStart, colEnd), through `gemm`. Rows go
- * in chunks (packed A, and C). Columns go in groups: each group of B is packed and multiplied
- * against the whole chunk while it is hot in cache; runs of groups make the pieces that threads
- * claim. When B is in this thread's pack cache (see `cachedB`) its panels are used as they are.
+ * in chunks (A, and C). Columns go in groups: each group of B is packed and multiplied against
+ * the whole chunk while it is hot in cache; runs of groups make the pieces that threads claim.
+ * When B is in this thread's pack cache (see `cachedB`) its panels are used as they are.
+ *
+ * Packing pays for itself only when each packed float is used many times. A small product (a
+ * training step's [16, K] activations and gradients) uses each float of B once per 4 rows of A,
+ * so the kernel reads some operands in place instead, straight from their copy: a row-major B
+ * when the chunk has few rows (`directB`), and a transposed A (Yᵀ in a weight gradient: its 4 rows
+ * are contiguous at each k) when K is short (`directA`). Neither changes a single rounding: the
+ * kernel reads the same floats in the same order, only from other addresses.
  */
 function gemmRows(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, start: number, end: number, claims: Claims): void {
   const { k, n, colStart } = task;
@@ -217,32 +231,52 @@ function gemmRows(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, start
   const pieceCount = claims.counters === undefined ? 1 : Math.min(groups, 4 * task.threads);
   const piece = Math.ceil(groups / pieceCount) * group;
   const packed = cachedB(w, task, seg);
-  const slabs = packed === undefined ? slabsOf(k, width, group, seg) : { slab: 0, kind: "span" as const, floats: 0 };
   const chunk = Math.min(end - start, chunkRows(k, width));
+  const directB = packed === undefined && seg.bCol === 1 && chunk <= DIRECT_B_MAX_ROWS && k * seg.bRow <= CHUNK_FLOATS;
+  const bKind = directB ? copyKind(k, width, seg.bRow, 1, false) : "span";
+  const slabs = packed === undefined && !directB ? slabsOf(k, width, group, seg) : { slab: 0, kind: "span" as const, floats: directB ? roundUp(copySize(k, width, seg.bRow, 1, bKind), 4) + 8 : 0 };
   const aKind = copyKind(chunk, k, aRow, aCol, false);
-  // Scratch, in bytes from `base`: [packed A][C][packed group of B][copy of a slab of B][copy of A].
-  const cp = roundUp(chunk, 4) * k * 4;
+  const directA = aKind === "span" && aRow === 1 && aCol !== 1 && k <= DIRECT_A_MAX_K;
+  // Scratch, in bytes from `base`: [packed A][C][packed group of B][copy of B or of a slab of it][copy of A].
+  const cp = directA ? 0 : roundUp(chunk, 4) * k * 4;
   const bp = cp + roundUp(chunk, 4) * ldc * 4;
-  const slabAt = bp + (packed === undefined ? group * k * 4 : 0);
+  const slabAt = bp + (packed === undefined && !directB ? group * k * 4 : 0);
   const aRaw = slabAt + 4 * slabs.floats;
-  const base = w.reserve(aRaw + 4 * copySize(chunk, k, aRow, aCol, aKind));
+  const base = w.reserve(aRaw + 4 * copySize(chunk, k, aRow, aCol, aKind) + 16);
   const floats = w.floats;
   const { exports } = w;
   const c = task.c;
   let slabCopied = -1;
   let b: Placed | undefined;
+  // Where `gemm` finds A: the block stride and the step per k, in bytes.
+  let ap = base;
+  let ab = k * 16;
+  let as = 16;
   for (let r0 = start; r0 < end; r0 += chunk, claims.nextChunk()) {
     const rows = Math.min(chunk, end - r0);
     let aPacked = false;
     for (let p0 = claims.claim() * piece; p0 < width; p0 = claims.claim() * piece) {
       if (!aPacked) {
         const a = copyRegion(task.a, seg.aBase + (r0 - seg.row) * aRow, rows, k, aRow, aCol, aKind, floats, (base + aRaw) / 4);
-        exports.packA(a.offset * 4, a.rowStride, a.colStride, rows, k, base);
+        if (directA) {
+          ap = a.offset * 4;
+          ab = 16;
+          as = a.colStride * 4;
+        } else {
+          exports.packA(a.offset * 4, a.rowStride, a.colStride, rows, k, base);
+        }
         aPacked = true;
       }
+      if (directB && b === undefined) b = copyRegion(task.b, seg.bBase + colStart, k, width, seg.bRow, 1, bKind, floats, (base + slabAt) / 4);
       const p1 = Math.min(width, p0 + piece);
       for (let g0 = p0; g0 < p1; g0 += group) {
         const columns = Math.min(group, p1 - g0);
+        const panelCount = Math.ceil(columns / 8);
+        const cAt = base + cp + g0 * 4;
+        if (directB) {
+          exports.gemm(ap, ab, as, (b!.offset + g0) * 4, 32, b!.rowStride * 4, cAt, rows, panelCount, k, ldc);
+          continue;
+        }
         let panels = packed === undefined ? base + bp : packed + g0 * k * 4;
         if (packed === undefined) {
           const s0 = Math.floor(g0 / slabs.slab) * slabs.slab;
@@ -252,7 +286,7 @@ function gemmRows(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, start
           }
           exports.packB((b.offset + (g0 - s0) * b.colStride) * 4, b.rowStride, b.colStride, k, columns, panels);
         }
-        exports.gemm(base, panels, base + cp + g0 * 4, rows, Math.ceil(columns / 8), k, ldc);
+        exports.gemm(ap, ab, as, panels, k * 32, 32, cAt, rows, panelCount, k, ldc);
       }
       if (p1 - p0 === n) {
         if (ldc !== n) exports.compact(base + cp, rows, ldc, n);

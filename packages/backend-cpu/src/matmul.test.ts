@@ -110,6 +110,32 @@ describe.runIf(wasmAvailable())("the WASM deterministic matmul equals the JS seq
     }
   });
 
+  it("operands read in place: a transposed A with a short K, a row-major B under few rows", () => {
+    // gemmRows reads Yᵀ (a weight gradient's transposed A) in place when K ≤ 64 and a row-major
+    // B in place when a chunk has ≤ 64 rows; lanes past the last row or column read whatever
+    // lies beyond the copy. Odd sizes around both bounds, with B also at an offset and strided rows.
+    let seed = 5000;
+    for (const m of [1, 3, 4, 5, 17, 63, 64, 65, 130]) {
+      for (const k of [1, 15, 16, 17, 64, 65]) {
+        for (const n of [1, 7, 9, 33]) {
+          expectWasmEqualsSequential(matrix(m, k, "transposed", seed++), matrix(k, n, "dense", seed++), [m, n]);
+          expectWasmEqualsSequential(matrix(m, k, "dense", seed++), matrix(k, n, "dense", seed++), [m, n]);
+        }
+      }
+    }
+    const wide = view(values(20 * 41 + 7, 5999), [20, 33], [41, 1], 7);
+    expectWasmEqualsSequential(matrix(5, 20, "transposed", 6000), wide, [5, 33]);
+    expectWasmEqualsSequential(matrix(256, 16, "transposed", 6001), matrix(16, 784, "dense", 6002), [256, 784]);
+    expectWasmEqualsSequential(matrix(16, 256, "dense", 6003), matrix(256, 784, "dense", 6004), [16, 784]);
+    // Garbage past the copy must stay in its own lanes: NaN and infinity next to the operands.
+    const aData = values(16 * 6 + 8, 6005);
+    aData.fill(Number.NaN, 16 * 6);
+    const bData = values(6 * 12 + 8, 6006);
+    bData.fill(Number.POSITIVE_INFINITY, 6 * 12);
+    expectWasmEqualsSequential(view(aData, [6, 16], [1, 6]), view(values(16 * 13, 6007), [16, 13], [13, 1]), [6, 13]);
+    expectWasmEqualsSequential(view(values(7 * 6, 6008), [7, 6], [6, 1]), view(bData, [6, 11], [12, 1]), [7, 11]);
+  }, 60_000);
+
   it("wide-magnitude values (cancellation, subnormal products, overflow to infinity)", () => {
     let seed = 3000;
     for (const [m, k, n] of [[4, 64, 8], [17, 257, 33], [9, 15, 100]] as const) {

@@ -39,6 +39,8 @@ const cases: [string, () => [CpuView, CpuView, number[]]][] = [
   ["300×200 · 200×100, fixed shares of rows", () => [view(sharedValues(300 * 200, 3), [300, 200], [200, 1]), view(sharedValues(200 * 100, 4), [200, 100], [100, 1]), [300, 100]]],
   ["batch of 5: 70×65 · 65×97 each, claimed segments", () => [view(sharedValues(5 * 70 * 65, 5), [5, 70, 65], [70 * 65, 65, 1]), view(sharedValues(5 * 65 * 97, 6), [5, 65, 97], [65 * 97, 97, 1]), [5, 70, 97]]],
   ["batch of 4 over one weight: 4×33×512 · (512×301)ᵀ", () => [view(sharedValues(4 * 33 * 512, 7), [4, 33, 512], [33 * 512, 512, 1]), view(sharedValues(512 * 301, 8), [4, 512, 301], [0, 1, 512]), [4, 33, 301]]],
+  ["weight gradient Yᵀ·X: (16×256)ᵀ · 16×784, A read in place", () => [view(sharedValues(16 * 256, 13), [256, 16], [1, 256]), view(sharedValues(16 * 784, 14), [16, 784], [784, 1]), [256, 784]]],
+  ["input gradient 17×300 · 300×333, B read in place", () => [view(sharedValues(17 * 300, 15), [17, 300], [300, 1]), view(sharedValues(300 * 333, 16), [300, 333], [333, 1]), [17, 333]]],
   ["one row, K = 4096, N = 512 (GEMV columns shared with the flag off)", () => [view(sharedValues(4096, 11), [1, 4096], [4096, 1]), view(sharedValues(4096 * 512, 12), [4096, 512], [1, 4096]), [1, 512]]],
   ["one row, K = 32768, N = 100 (split-K with the flag off)", () => [view(sharedValues(32768, 9), [1, 32768], [32768, 1]), view(sharedValues(32768 * 100, 10), [32768, 100], [100, 1]), [1, 100]]],
 ];

@@ -16,8 +16,10 @@
 ;; The two GEMV kernels at the end are for the fast (flag off) path only: they sum in partial
 ;; sums across k, so their rounding differs from `gemm`.
 ;;
-;; Keep the module under 4 KiB: browsers compile larger modules synchronously only in workers
-;; (instance.ts then waits for an asynchronous compile), and kernels are synchronous.
+;; Size: the module is a little over 4 KiB. Chrome's main thread refused to compile modules over
+;; 4 KiB synchronously until the limit became 8 MiB, and some WebViews still refuse; there
+;; instance.ts compiles asynchronously and the JS kernels (the same bits in deterministic mode)
+;; run until it is done. Node and workers have no limit. Stay well under 8 MiB.
 (module
   (memory (export "memory") 1)
 
@@ -27,10 +29,14 @@
   ;; (256 KiB) stay in L2 beside the group of packed B (at most 192 KiB, see gemm-wasm.ts).
   (global $MC_BLOCKS i32 (i32.const 64))
 
-  ;; C[4×8] = (load ? C : 0) + A·B over kc steps. A: packed 4 floats per k; B: packed 8 floats
-  ;; per k; C: row stride ldc bytes. Eight accumulators + two B vectors + one broadcast of A fit
-  ;; the 16 xmm registers V8 gives us; unrolling k made TurboFan hoist loads and spill, so don't.
-  (func $tile4x8 (param $a i32) (param $b i32) (param $c i32) (param $kc i32) (param $ldc i32) (param $load i32)
+  ;; C[4×8] = (load ? C : 0) + A·B over kc steps. A: 4 floats (one per row) at a, a + as, …
+  ;; (as = 16 for packed A; a transposed A is read in place); B: 8 floats at b, b + bs, … (bs = 32
+  ;; for packed B; a row-major B is read in place); C: row stride ldc bytes. Eight accumulators +
+  ;; two B vectors + one broadcast of A + one product fit the 15 xmm registers TurboFan allocates
+  ;; (xmm15 is its scratch). Unrolling k made TurboFan interleave the steps and spill (measured
+  ;; slower, 2× and 4×), and a sixth row needs a 16th register, so neither is done. Steps in
+  ;; registers cost nothing over immediates (one add either way).
+  (func $tile4x8 (param $a i32) (param $as i32) (param $b i32) (param $bs i32) (param $c i32) (param $kc i32) (param $ldc i32) (param $load i32)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
     (local $b0 v128) (local $b1 v128) (local $x v128) (local $end i32) (local $p i32)
@@ -48,7 +54,7 @@
         (local.set $p (i32.add (local.get $p) (local.get $ldc)))
         (local.set $c30 (v128.load (local.get $p)))
         (local.set $c31 (v128.load offset=16 (local.get $p)))))
-    (local.set $end (i32.add (local.get $b) (i32.shl (local.get $kc) (i32.const 5))))
+    (local.set $end (i32.add (local.get $b) (i32.mul (local.get $kc) (local.get $bs))))
     (loop $k
       (local.set $b0 (v128.load (local.get $b)))
       (local.set $b1 (v128.load offset=16 (local.get $b)))
@@ -64,8 +70,8 @@
       (local.set $x (v128.load32_splat offset=12 (local.get $a)))
       (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $x) (local.get $b0))))
       (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $x) (local.get $b1))))
-      (local.set $a (i32.add (local.get $a) (i32.const 16)))
-      (local.set $b (i32.add (local.get $b) (i32.const 32)))
+      (local.set $a (i32.add (local.get $a) (local.get $as)))
+      (local.set $b (i32.add (local.get $b) (local.get $bs)))
       (br_if $k (i32.lt_u (local.get $b) (local.get $end))))
     (local.set $p (local.get $c))
     (v128.store (local.get $p) (local.get $c00))
@@ -80,10 +86,10 @@
     (v128.store (local.get $p) (local.get $c30))
     (v128.store offset=16 (local.get $p) (local.get $c31)))
 
-  ;; One row (rows 4m+1..4m+3 left over, or a GEMV) against two panels: C[1×16]. A is read from
-  ;; its lane of a packed block (stride 16 bytes per k). Four accumulator chains hide the add
-  ;; latency better than one 8-wide panel would.
-  (func $tile1x16 (param $a i32) (param $b i32) (param $b2 i32) (param $c i32) (param $kc i32) (param $load i32)
+  ;; One row (rows 4m+1..4m+3 left over) against two panels: C[1×16]. A is read from its lane
+  ;; of a block (step as per k), B as in tile4x8. Four accumulator chains hide the add latency
+  ;; better than one 8-wide panel would.
+  (func $tile1x16 (param $a i32) (param $as i32) (param $b i32) (param $b2 i32) (param $bs i32) (param $c i32) (param $kc i32) (param $load i32)
     (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128) (local $x v128) (local $end i32)
     (if (local.get $load)
       (then
@@ -91,16 +97,16 @@
         (local.set $c1 (v128.load offset=16 (local.get $c)))
         (local.set $c2 (v128.load offset=32 (local.get $c)))
         (local.set $c3 (v128.load offset=48 (local.get $c)))))
-    (local.set $end (i32.add (local.get $b) (i32.shl (local.get $kc) (i32.const 5))))
+    (local.set $end (i32.add (local.get $b) (i32.mul (local.get $kc) (local.get $bs))))
     (loop $k
       (local.set $x (v128.load32_splat (local.get $a)))
       (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $x) (v128.load (local.get $b)))))
       (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $x) (v128.load offset=16 (local.get $b)))))
       (local.set $c2 (f32x4.add (local.get $c2) (f32x4.mul (local.get $x) (v128.load (local.get $b2)))))
       (local.set $c3 (f32x4.add (local.get $c3) (f32x4.mul (local.get $x) (v128.load offset=16 (local.get $b2)))))
-      (local.set $a (i32.add (local.get $a) (i32.const 16)))
-      (local.set $b (i32.add (local.get $b) (i32.const 32)))
-      (local.set $b2 (i32.add (local.get $b2) (i32.const 32)))
+      (local.set $a (i32.add (local.get $a) (local.get $as)))
+      (local.set $b (i32.add (local.get $b) (local.get $bs)))
+      (local.set $b2 (i32.add (local.get $b2) (local.get $bs)))
       (br_if $k (i32.lt_u (local.get $b) (local.get $end))))
     (v128.store (local.get $c) (local.get $c0))
     (v128.store offset=16 (local.get $c) (local.get $c1))
@@ -108,26 +114,32 @@
     (v128.store offset=48 (local.get $c) (local.get $c3)))
 
   ;; One row against one panel: C[1×8], for an odd last panel.
-  (func $tile1x8 (param $a i32) (param $b i32) (param $c i32) (param $kc i32) (param $load i32)
+  (func $tile1x8 (param $a i32) (param $as i32) (param $b i32) (param $bs i32) (param $c i32) (param $kc i32) (param $load i32)
     (local $c0 v128) (local $c1 v128) (local $x v128) (local $end i32)
     (if (local.get $load)
       (then
         (local.set $c0 (v128.load (local.get $c)))
         (local.set $c1 (v128.load offset=16 (local.get $c)))))
-    (local.set $end (i32.add (local.get $b) (i32.shl (local.get $kc) (i32.const 5))))
+    (local.set $end (i32.add (local.get $b) (i32.mul (local.get $kc) (local.get $bs))))
     (loop $k
       (local.set $x (v128.load32_splat (local.get $a)))
       (local.set $c0 (f32x4.add (local.get $c0) (f32x4.mul (local.get $x) (v128.load (local.get $b)))))
       (local.set $c1 (f32x4.add (local.get $c1) (f32x4.mul (local.get $x) (v128.load offset=16 (local.get $b)))))
-      (local.set $a (i32.add (local.get $a) (i32.const 16)))
-      (local.set $b (i32.add (local.get $b) (i32.const 32)))
+      (local.set $a (i32.add (local.get $a) (local.get $as)))
+      (local.set $b (i32.add (local.get $b) (local.get $bs)))
       (br_if $k (i32.lt_u (local.get $b) (local.get $end))))
     (v128.store (local.get $c) (local.get $c0))
     (v128.store offset=16 (local.get $c) (local.get $c1)))
 
-  ;; C[rows × 8·panels] = A·B. A: packA output (ceil(rows/4) blocks of k×4); B: packB output
-  ;; (panels of k×8); C: row stride ldc floats (≥ 8·panels), ceil(rows/4)·4 rows. Needs k ≥ 1.
-  (func (export "gemm") (param $ap i32) (param $bp i32) (param $c i32) (param $rows i32) (param $panels i32) (param $k i32) (param $ldc i32)
+  ;; C[rows × 8·panels] = A·B, needs k ≥ 1. A: ceil(rows/4) blocks of 4 rows, block r at
+  ;; ap + r·ab bytes, its 4 floats for step p at + p·as (packA output: ab = 16k, as = 16; a
+  ;; transposed A in place: ab = 16, as = 4·lda). B: panels of 8 columns, panel j at bp + j·bb,
+  ;; its 8 floats for step p at + p·bs (packB output: bb = 32k, bs = 32; a row-major B in place:
+  ;; bb = 32, bs = 4·ldb). Lanes past the last row or column read whatever is there (each lane
+  ;; is its own output element, and those are never copied out). C: row stride ldc floats
+  ;; (≥ 8·panels), ceil(rows/4)·4 rows.
+  (func (export "gemm") (param $ap i32) (param $ab i32) (param $as i32) (param $bp i32) (param $bb i32) (param $bs i32)
+    (param $c i32) (param $rows i32) (param $panels i32) (param $k i32) (param $ldc i32)
     (local $full i32) (local $k0 i32) (local $kc i32) (local $load i32)
     (local $ib i32) (local $ie i32) (local $p i32) (local $r i32) (local $bptr i32) (local $q i32)
     (local $arow i32) (local $crow i32)
@@ -147,13 +159,13 @@
           (if (i32.gt_u (local.get $ie) (local.get $full)) (then (local.set $ie (local.get $full))))
           (local.set $p (i32.const 0))
           (loop $panelLoop
-            (local.set $bptr (i32.add (local.get $bp)
-              (i32.shl (i32.add (i32.mul (local.get $p) (local.get $k)) (local.get $k0)) (i32.const 5))))
+            (local.set $bptr (i32.add (i32.add (local.get $bp) (i32.mul (local.get $p) (local.get $bb)))
+              (i32.mul (local.get $k0) (local.get $bs))))
             (local.set $r (local.get $ib))
             (loop $rowLoop
               (call $tile4x8
-                (i32.add (local.get $ap) (i32.shl (i32.add (i32.mul (local.get $r) (local.get $k)) (local.get $k0)) (i32.const 4)))
-                (local.get $bptr)
+                (i32.add (i32.add (local.get $ap) (i32.mul (local.get $r) (local.get $ab))) (i32.mul (local.get $k0) (local.get $as)))
+                (local.get $as) (local.get $bptr) (local.get $bs)
                 (i32.add (i32.add (local.get $c) (i32.shl (local.get $p) (i32.const 5)))
                   (i32.mul (i32.shl (local.get $r) (i32.const 2)) (local.get $ldc)))
                 (local.get $kc) (local.get $ldc) (local.get $load))
@@ -163,33 +175,33 @@
             (br_if $panelLoop (i32.lt_u (local.get $p) (local.get $panels))))
           (local.set $ib (local.get $ie))
           (br $blocks)))
-      ;; The 1–3 rows left over live in lanes of the last packed block; one row at a time.
+      ;; The 1–3 rows left over live in lanes of the last block; one row at a time.
       (local.set $q (i32.const 0))
       (block $restDone
         (loop $rest
           (br_if $restDone (i32.ge_u (local.get $q) (i32.and (local.get $rows) (i32.const 3))))
-          (local.set $arow (i32.add (local.get $ap)
-            (i32.add (i32.shl (i32.add (i32.mul (local.get $full) (local.get $k)) (local.get $k0)) (i32.const 4))
-              (i32.shl (local.get $q) (i32.const 2)))))
+          (local.set $arow (i32.add (i32.add (local.get $ap) (i32.mul (local.get $full) (local.get $ab)))
+            (i32.add (i32.mul (local.get $k0) (local.get $as)) (i32.shl (local.get $q) (i32.const 2)))))
           (local.set $crow (i32.add (local.get $c)
             (i32.mul (i32.add (i32.shl (local.get $full) (i32.const 2)) (local.get $q)) (local.get $ldc))))
           (local.set $p (i32.const 0))
           (block $pairsDone
             (loop $pairs
               (br_if $pairsDone (i32.ge_u (i32.add (local.get $p) (i32.const 1)) (local.get $panels)))
-              (local.set $bptr (i32.add (local.get $bp)
-                (i32.shl (i32.add (i32.mul (local.get $p) (local.get $k)) (local.get $k0)) (i32.const 5))))
-              (call $tile1x16 (local.get $arow) (local.get $bptr)
-                (i32.add (local.get $bptr) (i32.shl (local.get $k) (i32.const 5)))
+              (local.set $bptr (i32.add (i32.add (local.get $bp) (i32.mul (local.get $p) (local.get $bb)))
+                (i32.mul (local.get $k0) (local.get $bs))))
+              (call $tile1x16 (local.get $arow) (local.get $as) (local.get $bptr)
+                (i32.add (local.get $bptr) (local.get $bb)) (local.get $bs)
                 (i32.add (local.get $crow) (i32.shl (local.get $p) (i32.const 5)))
                 (local.get $kc) (local.get $load))
               (local.set $p (i32.add (local.get $p) (i32.const 2)))
               (br $pairs)))
           (if (i32.lt_u (local.get $p) (local.get $panels))
             (then
-              (call $tile1x8 (local.get $arow)
-                (i32.add (local.get $bp)
-                  (i32.shl (i32.add (i32.mul (local.get $p) (local.get $k)) (local.get $k0)) (i32.const 5)))
+              (call $tile1x8 (local.get $arow) (local.get $as)
+                (i32.add (i32.add (local.get $bp) (i32.mul (local.get $p) (local.get $bb)))
+                  (i32.mul (local.get $k0) (local.get $bs)))
+                (local.get $bs)
                 (i32.add (local.get $crow) (i32.shl (local.get $p) (i32.const 5)))
                 (local.get $kc) (local.get $load))))
           (local.set $q (i32.add (local.get $q) (i32.const 1)))
