@@ -53,6 +53,16 @@ describe("matmul over the worker pool (dist)", () => {
     expect(workerPool(3)).toBeDefined();
   });
 
+  // One expect per product, not per element: the largest products have 200k elements.
+  const worstGap = (got: CpuView, want: CpuView): number => {
+    let worst = 0;
+    for (let i = 0; i < want.storage.data.length; i++) {
+      const gap = Math.abs(got.storage.data[i]! - want.storage.data[i]!);
+      worst = gap > worst || Number.isNaN(gap) ? gap : worst;
+    }
+    return worst;
+  };
+
   for (const [name, make] of cases) {
     it(`${name}: 1, 2 and 3 threads give the sequential kernel's bits; fast mode stays close`, () => {
       const [a, b, shape] = make();
@@ -65,10 +75,7 @@ describe("matmul over the worker pool (dist)", () => {
         expect(bits(got)).toEqual(bits(want));
         const fast = output(shape);
         fastMatmulKernel([a, b], [fast], {});
-        const k = a.shape[a.shape.length - 1]!;
-        for (let i = 0; i < want.storage.data.length; i++) {
-          expect(Math.abs(fast.storage.data[i]! - want.storage.data[i]!)).toBeLessThanOrEqual(1e-5 * k);
-        }
+        expect(worstGap(fast, want)).toBeLessThanOrEqual(1e-5 * a.shape[a.shape.length - 1]!);
       }
     }, 60_000);
 
@@ -85,10 +92,7 @@ describe("matmul over the worker pool (dist)", () => {
           expect(bits(got)).toEqual(bits(want));
           const fast = output(shape);
           fastMatmulKernel([a, b], [fast], {});
-          const k = a.shape[a.shape.length - 1]!;
-          for (let i = 0; i < want.storage.data.length; i++) {
-            expect(Math.abs(fast.storage.data[i]! - want.storage.data[i]!)).toBeLessThanOrEqual(1e-5 * k);
-          }
+          expect(worstGap(fast, want)).toBeLessThanOrEqual(1e-5 * a.shape[a.shape.length - 1]!);
         }
       }
     }, 60_000);
