@@ -16,7 +16,8 @@ import {
   FLOAT_HELPERS,
   bindings,
   collapseDims,
-  linearMain,
+  ITEMS_PER_THREAD,
+  itemsMain,
   offsetCode,
   runShader,
   wgslType,
@@ -207,18 +208,16 @@ ${spec.helpers ?? ""}
 fn compute(${parameters}) -> ${types[0]} {
   return ${spec.expression};
 }
-${linearMain()}
-  if (index >= info[0]) { return; }
+${itemsMain(`  if (index >= info[0]) { return; }
 ${det ? PRELUDE : ""}
   var rem = index;
 ${names.map((n, j) => `  var ${n} = info[${bases[j]}u];`).join("\n")}
 ${offsetCode(rank, 1, bases.map((b) => b + 1), names)}
-  out[p0] = compute(${argumentsList});
-}`,
+  out[p0] = compute(${argumentsList});`)}`,
     outputs: [output.storage.buffer],
     inputs: [...inputs.map((v) => v.storage.buffer), ...(det ? [constantsBuffer(ctx)] : [])],
     info,
-    workgroups: workgroupsFor(count),
+    workgroups: workgroupsFor(count, ITEMS_PER_THREAD),
   });
 }
 

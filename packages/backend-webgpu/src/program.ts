@@ -66,6 +66,31 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
 }
 
 /**
+ * Items each thread of an elementwise kernel walks (`itemsMain`). On lavapipe (and other CPU
+ * "GPUs") every invocation has a fixed cost of about 15 ns, several times the work of an add or a
+ * copy; four items per thread made a 200k-element add 3× faster there. GPUs do not mind: the
+ * items of one thread are a workgroup apart, so neighbouring lanes still touch neighbouring words.
+ */
+export const ITEMS_PER_THREAD = 4;
+
+/**
+ * Entry point of a kernel whose threads each handle ITEMS_PER_THREAD items: `body` runs once per
+ * item with `index` declared (and may `return` when `index` is past the end: later items are
+ * further still). Launch `workgroupsFor(items, ITEMS_PER_THREAD)` workgroups.
+ */
+export function itemsMain(body: string): string {
+  return `@compute @workgroup_size(${WORKGROUP_SIZE})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+        @builtin(local_invocation_index) lane: u32) {
+  let first = (wid.y * groups.x + wid.x) * ${WORKGROUP_SIZE * ITEMS_PER_THREAD}u + lane;
+  for (var item = 0u; item < ${ITEMS_PER_THREAD}u; item = item + 1u) {
+    let index = first + item * ${WORKGROUP_SIZE}u;
+${body}
+  }
+}`;
+}
+
+/**
  * Float helpers by bit pattern. Shader compilers may assume no NaN or infinity in float
  * comparisons, so NaN tests look at the bits; NaN and infinity constants come from private
  * variables because a WGSL constant expression that evaluates to NaN or infinity is an error.
@@ -162,9 +187,9 @@ export function runShader(ctx: GpuContext, run: ShaderRun): void {
   for (const t of temporaries) ctx.pool.release(t);
 }
 
-/** Workgroups needed for `items` one-per-thread items. */
-export function workgroupsFor(items: number): number {
-  return Math.ceil(items / WORKGROUP_SIZE);
+/** Workgroups needed for `items` items, `perThread` of them per thread. */
+export function workgroupsFor(items: number, perThread = 1): number {
+  return Math.ceil(items / (WORKGROUP_SIZE * perThread));
 }
 
 /**
