@@ -1,5 +1,6 @@
 // GPU memory and command submission: a pool of storage buffers keyed by size, the one command
-// encoder that dispatches are batched into, and reading buffers back to the CPU.
+// encoder that dispatches are batched into, the arena holding their metadata, and reading
+// buffers back to the CPU.
 //
 // The rule that keeps pooled memory safe: a released buffer goes onto a "pending" list and is
 // handed out again only after the commands that used it were submitted. WebGPU runs the queue in
