@@ -1,6 +1,6 @@
 // Running a WGSL compute shader: the pipeline cache (keyed by a shader key), cached bind groups,
-// each dispatch's metadata (shapes, strides, offsets as u32, placed in the batch's arena), the 2-D dispatch grid for
-// large launches, and the WGSL helpers every kernel file shares. Kernel files only produce WGSL
+// each dispatch's metadata (shapes, strides, offsets as u32, placed in the batch's arena), the
+// 2-D dispatch grid for large launches, and the WGSL helpers every kernel file shares. Kernel files only produce WGSL
 // source and metadata; this file is the only one that talks to the command batch.
 import { DTypeError, DeviceError, type DType } from "@lockstep/core";
 import type { GpuContext } from "./device.js";
