@@ -18,6 +18,7 @@ import {
   detTanh,
 } from "./detmath.js";
 import { gatherElements, gatherInto, isBroadcastScalar, isDense, viewOffsets, type CpuStorage, type CpuView } from "./storage.js";
+import { simdBinary, simdUnary, simdWhere } from "./elementwise-simd.js";
 
 type Unary = (x: number) => number;
 type Binary = (a: number, b: number) => number;
@@ -110,6 +111,7 @@ export const DETERMINISTIC_BINARY: Partial<Record<BinaryOp, Binary>> = {
 /** `float32` picks the deterministic twin when one is given; other dtypes use the double version. */
 export function unaryKernel(op: UnaryOp, float32?: Unary): KernelFn<UnaryOp, CpuStorage> {
   return ([x], [out]) => {
+    if (float32 === undefined && simdUnary(op, x!, out!)) return;
     const f = x!.dtype === "float32" && float32 !== undefined ? float32 : UNARY[op];
     const src = gatherElements(x!);
     const dst = outputArray(out!);
@@ -150,6 +152,7 @@ function arithmeticLoop(op: BinaryOp, x: ArrayLike<number>, y: ArrayLike<number>
 export function binaryKernel(op: BinaryOp, float32?: Binary): KernelFn<BinaryOp, CpuStorage> {
   return ([a, b], [out]) => {
     const special = a!.dtype === "int32" ? INT_BINARY[op] : a!.dtype === "float32" ? float32 : undefined;
+    if (special === undefined && simdBinary(op, a!, b!, out!)) return;
     const dst = outputArray(out!);
     const x = gatherElements(a!);
     // A broadcast scalar operand (x + 2, p · lr) is read once instead of being spread out.
@@ -167,6 +170,7 @@ export function binaryKernel(op: BinaryOp, float32?: Binary): KernelFn<BinaryOp,
 }
 
 export const whereKernel: KernelFn<"where", CpuStorage> = ([condition, a, b], [out]) => {
+  if (simdWhere(condition!, a!, b!, out!)) return;
   const c = gatherElements(condition!);
   const x = gatherElements(a!);
   const y = gatherElements(b!);

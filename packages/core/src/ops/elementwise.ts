@@ -25,8 +25,11 @@ import { LockstepTypeError, ShapeError } from "../errors.js";
 
 /** A 0-d tensor holding a JS scalar, on `device`. */
 export function scalarTensor(value: Scalar, dtype: DType, device: string): Tensor {
-  return fromData([castScalar(value, dtype)], dtype, [], device);
+  return fromData([castScalar(value, dtype)], dtype, SCALAR_SHAPE, device);
 }
+
+/** One frozen `[]` for every 0-d tensor made from a JS scalar, so none copies its shape. */
+const SCALAR_SHAPE: Shape = Object.freeze([]);
 
 /**
  * Like torch.broadcast_to: `t` broadcast to `shape` as a stride-0 view (no copy); `t` itself when
@@ -101,11 +104,21 @@ function promote(operands: readonly TensorLike[]): DType {
 }
 
 /** Converts operands to tensors of `dtype` on one device, broadcast to a common shape. */
-export function prepare(operands: readonly TensorLike[], dtype: DType): { inputs: Tensor[]; shape: number[] } {
+export function prepare(operands: readonly TensorLike[], dtype: DType): { inputs: Tensor[]; shape: Shape } {
   const device = commonDevice(operands.filter((o): o is Tensor => o instanceof Tensor));
   const tensors = operands.map((o) => (o instanceof Tensor ? cast(o, dtype) : scalarTensor(o, dtype, device)));
-  let shape: number[] = [];
-  for (const t of tensors) shape = broadcastShapes(shape, t.shape);
+  let shape: Shape = tensors[0]!.shape;
+  for (let i = 1; i < tensors.length; i++) {
+    const own = tensors[i]!.shape;
+    if (!shapesEqual(shape, own)) shape = broadcastShapes(shape, own);
+  }
+  // An operand's own (frozen) shape when it has the result's: the output then shares it.
+  for (const t of tensors) {
+    if (t.shape !== shape && shapesEqual(t.shape, shape)) {
+      shape = t.shape;
+      break;
+    }
+  }
   return { inputs: tensors.map((t) => broadcastView(t, shape)), shape };
 }
 

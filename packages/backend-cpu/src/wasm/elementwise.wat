@@ -1,0 +1,136 @@
+;; WebAssembly SIMD loops for the float32 elementwise kernels (elementwise.ts drives them; they
+;; are assembled by scripts/build-wasm.mjs into elementwise.generated.ts).
+;;
+;; Every pointer is a byte offset into this module's memory, 16-byte aligned; `n` counts elements
+;; and the caller pads every region to a multiple of 16 elements, so the loops run whole vectors
+;; and never need a tail (padding lanes compute on garbage and are never copied out).
+;;
+;; Each lane computes exactly what the JavaScript kernels compute: f32x4 + − × ÷ √ are correctly
+;; rounded, which is what JS's double arithmetic rounded to float32 on store gives; comparisons
+;; are IEEE comparisons; relu is `pmax(x, 0)` = `x < 0 ? 0 : x`, which passes NaN and −0 through
+;; unchanged; where is a bit select. A NaN's payload passes through as it does in the JS loops on
+;; x86-64 (both keep the first NaN operand, quieted); the tests compare the bits with NaN inputs.
+(module
+  (memory (export "memory") 1)
+
+  ;; d = x ∘ y for ∘ = add (0), sub (1), mul (2), div (3).
+  (func (export "arith") (param $op i32) (param $x i32) (param $y i32) (param $d i32) (param $n i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $d) (i32.shl (local.get $n) (i32.const 2))))
+    (block $div (block $mul (block $sub (block $add
+      (br_table $add $sub $mul $div (local.get $op)))
+      (loop $l
+        (v128.store (local.get $d) (f32x4.add (v128.load (local.get $x)) (v128.load (local.get $y))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+        (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
+      (return))
+      (loop $l
+        (v128.store (local.get $d) (f32x4.sub (v128.load (local.get $x)) (v128.load (local.get $y))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+        (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
+      (return))
+      (loop $l
+        (v128.store (local.get $d) (f32x4.mul (v128.load (local.get $x)) (v128.load (local.get $y))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+        (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
+      (return))
+    (loop $l
+      (v128.store (local.get $d) (f32x4.div (v128.load (local.get $x)) (v128.load (local.get $y))))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $y (i32.add (local.get $y) (i32.const 16)))
+      (local.set $d (i32.add (local.get $d) (i32.const 16)))
+      (br_if $l (i32.lt_u (local.get $d) (local.get $end)))))
+
+  ;; Four lane masks (all ones or zero) narrowed to four bytes 0 or 1 at $d.
+  (func $storeMask (param $d i32) (param $m v128)
+    (v128.store32_lane 0 (local.get $d)
+      (v128.and
+        (i8x16.narrow_i16x8_s (i16x8.narrow_i32x4_s (local.get $m) (local.get $m)) (local.get $m))
+        (v128.const i8x16 1 1 1 1 0 0 0 0 0 0 0 0 0 0 0 0))))
+
+  ;; Bytes d = x ∘ y for ∘ = eq (0), ne (1), gt (2), ge (3); the caller swaps x and y for lt, le.
+  (func (export "compare") (param $op i32) (param $x i32) (param $y i32) (param $d i32) (param $n i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $d) (local.get $n)))
+    (block $ge (block $gt (block $ne (block $eq
+      (br_table $eq $ne $gt $ge (local.get $op)))
+      (loop $l
+        (call $storeMask (local.get $d) (f32x4.eq (v128.load (local.get $x)) (v128.load (local.get $y))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (local.set $d (i32.add (local.get $d) (i32.const 4)))
+        (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
+      (return))
+      (loop $l
+        (call $storeMask (local.get $d) (f32x4.ne (v128.load (local.get $x)) (v128.load (local.get $y))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (local.set $d (i32.add (local.get $d) (i32.const 4)))
+        (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
+      (return))
+      (loop $l
+        (call $storeMask (local.get $d) (f32x4.gt (v128.load (local.get $x)) (v128.load (local.get $y))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (local.set $d (i32.add (local.get $d) (i32.const 4)))
+        (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
+      (return))
+    (loop $l
+      (call $storeMask (local.get $d) (f32x4.ge (v128.load (local.get $x)) (v128.load (local.get $y))))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $y (i32.add (local.get $y) (i32.const 16)))
+      (local.set $d (i32.add (local.get $d) (i32.const 4)))
+      (br_if $l (i32.lt_u (local.get $d) (local.get $end)))))
+
+  ;; d = f(x) for f = relu (0), neg (1), abs (2), sqrt (3).
+  (func (export "unary") (param $op i32) (param $x i32) (param $d i32) (param $n i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $d) (i32.shl (local.get $n) (i32.const 2))))
+    (block $sqrt (block $abs (block $neg (block $relu
+      (br_table $relu $neg $abs $sqrt (local.get $op)))
+      (loop $l
+        (v128.store (local.get $d) (f32x4.pmax (v128.load (local.get $x)) (v128.const i32x4 0 0 0 0)))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+        (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
+      (return))
+      (loop $l
+        (v128.store (local.get $d) (f32x4.neg (v128.load (local.get $x))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+        (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
+      (return))
+      (loop $l
+        (v128.store (local.get $d) (f32x4.abs (v128.load (local.get $x))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+        (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
+      (return))
+    (loop $l
+      (v128.store (local.get $d) (f32x4.sqrt (v128.load (local.get $x))))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $d (i32.add (local.get $d) (i32.const 16)))
+      (br_if $l (i32.lt_u (local.get $d) (local.get $end)))))
+
+  ;; 32-bit d = c ? x : y, with c one byte per element (any non-zero byte is true).
+  (func (export "where") (param $c i32) (param $x i32) (param $y i32) (param $d i32) (param $n i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $d) (i32.shl (local.get $n) (i32.const 2))))
+    (loop $l
+      (v128.store (local.get $d)
+        (v128.bitselect (v128.load (local.get $x)) (v128.load (local.get $y))
+          (i32x4.ne
+            (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (local.get $c))))
+            (v128.const i32x4 0 0 0 0))))
+      (local.set $c (i32.add (local.get $c) (i32.const 4)))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $y (i32.add (local.get $y) (i32.const 16)))
+      (local.set $d (i32.add (local.get $d) (i32.const 16)))
+      (br_if $l (i32.lt_u (local.get $d) (local.get $end)))))
+)
