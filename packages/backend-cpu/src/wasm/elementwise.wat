@@ -8,19 +8,20 @@
 ;; Each lane computes exactly what the JavaScript kernels compute: f32x4 + − × ÷ √ are correctly
 ;; rounded, which is what JS's double arithmetic rounded to float32 on store gives; comparisons
 ;; are IEEE comparisons; relu is `pmax(x, 0)` = `x < 0 ? 0 : x`, which passes NaN and −0 through
-;; unchanged; where is a bit select. A NaN's payload passes through as it does in the JS loops on
-;; x86-64 (both keep the first NaN operand, quieted); the tests compare the bits with NaN inputs.
+;; unchanged; where is a bit select. NaN payloads: x86-64 returns the first operand's NaN when both
+;; are NaN, and V8's JS code computes x + y and x · y as y + x and y · x (but x − y and x ÷ y in
+;; order), so add and mul take y first here to keep the JS kernels' bits; the tests check them.
 (module
   (memory (export "memory") 1)
 
-  ;; d = x ∘ y for ∘ = add (0), sub (1), mul (2), div (3).
+  ;; d = x ∘ y for ∘ = add (0), sub (1), mul (2), div (3); add and mul as y ∘ x (see the top).
   (func (export "arith") (param $op i32) (param $x i32) (param $y i32) (param $d i32) (param $n i32)
     (local $end i32)
     (local.set $end (i32.add (local.get $d) (i32.shl (local.get $n) (i32.const 2))))
     (block $div (block $mul (block $sub (block $add
       (br_table $add $sub $mul $div (local.get $op)))
       (loop $l
-        (v128.store (local.get $d) (f32x4.add (v128.load (local.get $x)) (v128.load (local.get $y))))
+        (v128.store (local.get $d) (f32x4.add (v128.load (local.get $y)) (v128.load (local.get $x))))
         (local.set $x (i32.add (local.get $x) (i32.const 16)))
         (local.set $y (i32.add (local.get $y) (i32.const 16)))
         (local.set $d (i32.add (local.get $d) (i32.const 16)))
@@ -34,7 +35,7 @@
         (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
       (return))
       (loop $l
-        (v128.store (local.get $d) (f32x4.mul (v128.load (local.get $x)) (v128.load (local.get $y))))
+        (v128.store (local.get $d) (f32x4.mul (v128.load (local.get $y)) (v128.load (local.get $x))))
         (local.set $x (i32.add (local.get $x) (i32.const 16)))
         (local.set $y (i32.add (local.get $y) (i32.const 16)))
         (local.set $d (i32.add (local.get $d) (i32.const 16)))
