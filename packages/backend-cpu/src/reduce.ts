@@ -9,7 +9,7 @@
 // tree's shape depends only on the reduced length, and the rounding error grows like
 // SUM_BLOCK + log2(n / SUM_BLOCK) instead of n: a running float32 sum of 2.0s stops growing at 2^25.
 import type { KernelFn, ReduceOp } from "@lockstep/core";
-import { elementOffsets, type CpuStorage, type CpuView } from "./storage.js";
+import { elementOffsets, mergeDims, type CpuStorage, type CpuView } from "./storage.js";
 
 interface Plan {
   /** Storage offset of the first reduced element for each output element. */
@@ -76,12 +76,123 @@ export function treeSum(src: ArrayLike<number>, base: number, reduced: Int32Arra
   return total;
 }
 
+/** treeSum over src[start], src[start + 1], …: the same tree, for rows that lie contiguously. */
+function treeSumRow(src: Float32Array, start: number, n: number): number {
+  let depth = 0;
+  let block = 0;
+  for (let begin = start, stop = start + n; begin < stop; begin += SUM_BLOCK) {
+    const end = Math.min(begin + SUM_BLOCK, stop);
+    let acc = 0;
+    for (let r = begin; r < end; r++) acc = Math.fround(acc + src[r]!);
+    block++;
+    for (let m = 31 - Math.clz32(block & -block); m > 0; m--) acc = Math.fround(stack[--depth]! + acc);
+    stack[depth++] = acc;
+  }
+  if (depth === 0) return 0;
+  let total = stack[--depth]!;
+  while (depth > 0) total = Math.fround(stack[--depth]! + total);
+  return total;
+}
+
+/**
+ * treeSum of every column at once: dst[j] = the tree over src[start + j + r·rowStride] for
+ * r = 0…n−1. Each column meets the same additions in the same order as in treeSum (the tree's
+ * shape depends only on n); walking rows outermost reads memory in order instead of striding
+ * down one column at a time. Float32Array stores round each sum, as Math.fround does.
+ */
+function treeSumColumns(src: Float32Array, start: number, n: number, rowStride: number, cols: number, dst: Float32Array): void {
+  // Row k of `partial` holds the k-th pending block sum of every column (treeSum's stack).
+  const partial = new Float32Array((33 - Math.clz32(Math.ceil(n / SUM_BLOCK))) * cols);
+  let depth = 0;
+  let block = 0;
+  for (let begin = 0; begin < n; begin += SUM_BLOCK) {
+    const end = Math.min(begin + SUM_BLOCK, n);
+    const acc = partial.subarray(depth * cols, (depth + 1) * cols);
+    acc.fill(0);
+    for (let r = begin; r < end; r++) {
+      const row = start + r * rowStride;
+      for (let j = 0; j < cols; j++) acc[j] = acc[j]! + src[row + j]!;
+    }
+    depth++;
+    block++;
+    for (let m = 31 - Math.clz32(block & -block); m > 0; m--) {
+      // Fold the top (the newer sum) into the one below it: below + top, as treeSum adds.
+      const top = (depth - 1) * cols;
+      const below = top - cols;
+      for (let j = 0; j < cols; j++) partial[below + j] = partial[below + j]! + partial[top + j]!;
+      depth--;
+    }
+  }
+  if (depth === 0) {
+    dst.fill(0, 0, cols);
+    return;
+  }
+  const last = (depth - 1) * cols;
+  for (let j = 0; j < cols; j++) dst[j] = partial[last + j]!;
+  for (let d = depth - 2; d >= 0; d--) {
+    for (let j = 0; j < cols; j++) dst[j] = partial[d * cols + j]! + dst[j]!;
+  }
+}
+
+/** Sums in double, in order, rounded once on store: the fast float32 sum for contiguous rows. */
+function doubleSumRow(src: Float32Array, start: number, n: number): number {
+  let acc = 0;
+  for (let r = start, stop = start + n; r < stop; r++) acc += src[r]!;
+  return acc;
+}
+
+/** doubleSumRow of every column at once (see treeSumColumns): each column in row order. */
+function doubleSumColumns(src: Float32Array, start: number, n: number, rowStride: number, cols: number, dst: Float32Array): void {
+  const acc = new Float64Array(cols);
+  for (let r = 0; r < n; r++) {
+    const row = start + r * rowStride;
+    for (let j = 0; j < cols; j++) acc[j] += src[row + j]!;
+  }
+  dst.set(acc);
+}
+
+/**
+ * The float32 sum without offset tables when the layout allows: the reduced elements of each
+ * output contiguous (rows), or the outputs contiguous and the reduced elements one strided dim
+ * (columns). False when neither holds; the general loop runs then.
+ */
+function float32Sum(x: CpuView, out: CpuView, dims: readonly number[], tree: boolean): boolean {
+  const keptShape: number[] = [];
+  const keptStrides: number[] = [];
+  const reducedShape: number[] = [];
+  const reducedStrides: number[] = [];
+  for (let d = 0; d < x.shape.length; d++) {
+    (dims.includes(d) ? reducedShape : keptShape).push(x.shape[d]!);
+    (dims.includes(d) ? reducedStrides : keptStrides).push(x.strides[d]!);
+  }
+  let n = 1;
+  for (const size of reducedShape) n *= size;
+  if (n === 0) return false;
+  const reduced = mergeDims(reducedShape, reducedStrides);
+  if (reduced.shape.length !== 1) return false;
+  const kept = mergeDims(keptShape, keptStrides);
+  const src = x.storage.data as Float32Array;
+  const dst = out.storage.data as Float32Array;
+  if (reduced.strides[0] === 1 || n === 1) {
+    const bases = elementOffsets(kept.shape, kept.strides, x.offset);
+    for (let o = 0; o < bases.length; o++) dst[o] = tree ? treeSumRow(src, bases[o]!, n) : doubleSumRow(src, bases[o]!, n);
+    return true;
+  }
+  if (kept.shape.length === 1 && kept.strides[0] === 1) {
+    const columns = tree ? treeSumColumns : doubleSumColumns;
+    columns(src, x.offset, n, reduced.strides[0]!, kept.shape[0]!, dst);
+    return true;
+  }
+  return false;
+}
+
 /**
  * `roundEachStep` false: float32 accumulates in double and rounds once (fast, more accurate, CPU
  * only). True: rounded to float32 at every step, bit-identical to the WebGPU kernel.
  */
 export function reduceKernel(op: ReduceOp, roundEachStep: boolean): KernelFn<ReduceOp, CpuStorage> {
   return ([x], [out], { dims }) => {
+    if (op === "sum" && out!.dtype === "float32" && x!.dtype === "float32" && float32Sum(x!, out!, dims, roundEachStep)) return;
     const { bases, reduced } = plan(x!, dims);
     const { init } = STEPS[op];
     const dtype = out!.dtype;

@@ -164,6 +164,10 @@ export function gatherInto(view: CpuView, out: DataArray, at: number): void {
   const { shape, strides } = mergeDims(view.shape, view.strides);
   const src = view.storage.data;
   const ndim = shape.length;
+  if (ndim === 2 && strides[1] !== 1 && src instanceof Float32Array && out instanceof Float32Array) {
+    gatherTiles(src, view.offset, shape[0]!, shape[1]!, strides[0]!, strides[1]!, out, at);
+    return;
+  }
   const inner = shape[ndim - 1]!;
   const innerStride = strides[ndim - 1]!;
   const index = new Array<number>(ndim).fill(0);
@@ -177,6 +181,29 @@ export function gatherInto(view: CpuView, out: DataArray, at: number): void {
       if (index[d]! < shape[d]!) break;
       position -= strides[d]! * shape[d]!;
       index[d] = 0;
+    }
+  }
+}
+
+/** Rows × columns of a tile: a 32×32 float32 tile reads and writes whole cache lines. */
+const TILE = 32;
+
+/**
+ * out[at + r·cols + c] = src[offset + r·rowStride + c·colStride], tile by tile: a transposed view
+ * (colStride large) read row by row would touch a new cache line per element and evict it before
+ * the neighbouring rows need it. Within a tile the loop runs down the source's contiguous
+ * direction. Its own function, only ever given Float32Arrays, so V8's element accesses stay
+ * monomorphic (gatherInto's own loop sees every dtype).
+ */
+function gatherTiles(src: Float32Array, offset: number, rows: number, cols: number, rowStride: number, colStride: number, out: Float32Array, at: number): void {
+  for (let r0 = 0; r0 < rows; r0 += TILE) {
+    const r1 = Math.min(r0 + TILE, rows);
+    for (let c0 = 0; c0 < cols; c0 += TILE) {
+      const c1 = Math.min(c0 + TILE, cols);
+      for (let c = c0; c < c1; c++) {
+        const from = offset + c * colStride;
+        for (let r = r0, o = at + r0 * cols + c; r < r1; r++, o += cols) out[o] = src[from + r * rowStride]!;
+      }
     }
   }
 }
