@@ -2,7 +2,7 @@
 // promoted to one dtype and broadcast to the output shape, so each kernel is one loop. Values are
 // computed in double and rounded when stored, which for + − × ÷ √ gives the correctly rounded
 // float32 result.
-import type { BinaryOp, DType, KernelFn, UnaryOp } from "@lockstep/core";
+import type { BinaryOp, DataArray, DType, KernelFn, UnaryOp } from "@lockstep/core";
 import { erf, gelu, geluTanh, sigmoid } from "./math.js";
 import {
   detDiv,
@@ -108,10 +108,51 @@ export const DETERMINISTIC_BINARY: Partial<Record<BinaryOp, Binary>> = {
   pow: detPow,
 };
 
+type Loop = (src: DataArray, dst: DataArray) => void;
+
+// One loop literal per op: V8 keeps type feedback per function literal, so a loop shared by every
+// op calls its `f` through a megamorphic call site (no inlining, a call per element), while each
+// of these sees one function, which it inlines. The functions are UNARY's and the detmath twins.
+const FAST_LOOPS: Record<Exclude<UnaryOp, "logicalNot">, Loop> = {
+  neg: (s, d) => { const f = UNARY.neg; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  exp: (s, d) => { const f = UNARY.exp; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  log: (s, d) => { const f = UNARY.log; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  sqrt: (s, d) => { const f = UNARY.sqrt; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  rsqrt: (s, d) => { const f = UNARY.rsqrt; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  abs: (s, d) => { const f = UNARY.abs; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  sign: (s, d) => { const f = UNARY.sign; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  relu: (s, d) => { const f = UNARY.relu; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  sigmoid: (s, d) => { const f = UNARY.sigmoid; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  tanh: (s, d) => { const f = UNARY.tanh; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  erf: (s, d) => { const f = UNARY.erf; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  gelu: (s, d) => { const f = UNARY.gelu; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  geluTanh: (s, d) => { const f = UNARY.geluTanh; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+};
+
+const DETERMINISTIC_LOOPS = new Map<Unary, Loop>([
+  [detExp, (s, d) => { for (let i = 0; i < d.length; i++) d[i] = detExp(s[i]!); }],
+  [detLog, (s, d) => { for (let i = 0; i < d.length; i++) d[i] = detLog(s[i]!); }],
+  [detSqrt, (s, d) => { for (let i = 0; i < d.length; i++) d[i] = detSqrt(s[i]!); }],
+  [detRsqrt, (s, d) => { for (let i = 0; i < d.length; i++) d[i] = detRsqrt(s[i]!); }],
+  [detSigmoid, (s, d) => { for (let i = 0; i < d.length; i++) d[i] = detSigmoid(s[i]!); }],
+  [detTanh, (s, d) => { for (let i = 0; i < d.length; i++) d[i] = detTanh(s[i]!); }],
+  [detErf, (s, d) => { for (let i = 0; i < d.length; i++) d[i] = detErf(s[i]!); }],
+  [detGelu, (s, d) => { for (let i = 0; i < d.length; i++) d[i] = detGelu(s[i]!); }],
+  [detGeluTanh, (s, d) => { for (let i = 0; i < d.length; i++) d[i] = detGeluTanh(s[i]!); }],
+]);
+
 /** `float32` picks the deterministic twin when one is given; other dtypes use the double version. */
 export function unaryKernel(op: UnaryOp, float32?: Unary): KernelFn<UnaryOp, CpuStorage> {
+  const fastLoop = op === "logicalNot" ? undefined : FAST_LOOPS[op];
+  const twinLoop = float32 === undefined ? undefined : DETERMINISTIC_LOOPS.get(float32);
   return ([x], [out]) => {
     if (float32 === undefined && simdUnary(op, x!, out!)) return;
+    const dtype = x!.dtype;
+    const loop = dtype === "float32" && float32 !== undefined ? twinLoop : dtype === "bool" ? undefined : fastLoop;
+    if (loop !== undefined) {
+      loop(gatherElements(x!), outputArray(out!));
+      return;
+    }
     const f = x!.dtype === "float32" && float32 !== undefined ? float32 : UNARY[op];
     const src = gatherElements(x!);
     const dst = outputArray(out!);
