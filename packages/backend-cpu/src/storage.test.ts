@@ -1,7 +1,7 @@
 // The pool of released CPU storages: a released array comes back for the next allocation of the
 // same dtype and length, reading as zeros like a fresh one; an upload overwrites it whole.
 import { afterEach, describe, expect, it } from "vitest";
-import { clearStoragePool, cpuBackend } from "./storage.js";
+import { clearStoragePool, cpuBackend, gatherElements, viewOffsets, type CpuView } from "./storage.js";
 
 afterEach(() => clearStoragePool());
 
@@ -32,5 +32,23 @@ describe("CPU storage pool", () => {
     const a = cpuBackend.allocate("float32", 8);
     cpuBackend.release(a);
     expect(cpuBackend.allocate("float32", 8).data).not.toBe(a.data);
+  });
+});
+
+describe("gatherElements", () => {
+  it("reads float32 transposes and strided 2-d views tile by tile in row-major order", () => {
+    for (const [rows, cols] of [[1, 1], [3, 70], [33, 31], [64, 65], [100, 7]] as const) {
+      const data = cpuBackend.allocate("float32", 2 * rows * cols + 3).data;
+      for (let i = 0; i < data.length; i++) data[i] = i % 2 === 0 ? i : -i * 1e-40;
+      const views: CpuView[] = [
+        { storage: { device: "cpu", dtype: "float32", length: data.length, data }, dtype: "float32", shape: [rows, cols], strides: [1, rows], offset: 3 },
+        { storage: { device: "cpu", dtype: "float32", length: data.length, data }, dtype: "float32", shape: [rows, cols], strides: [2 * cols, 2], offset: 1 },
+        { storage: { device: "cpu", dtype: "float32", length: data.length, data }, dtype: "float32", shape: [rows, cols], strides: [0, 2], offset: 0 },
+      ];
+      for (const view of views) {
+        const expected = Array.from(viewOffsets(view), (o) => data[o]);
+        expect(Array.from(gatherElements(view)), `[${rows}, ${cols}] strides [${view.strides}]`).toEqual(expected);
+      }
+    }
   });
 });
