@@ -137,7 +137,9 @@ export function isDense(view: CpuView): boolean {
 
 /** True when every element of the view is the same storage element (a broadcast scalar). */
 export function isBroadcastScalar(view: CpuView): boolean {
-  return view.shape.every((size, i) => size === 1 || view.strides[i] === 0);
+  // A loop, not every(): shapes are frozen arrays, which miss the builtins' fast paths.
+  for (let i = 0; i < view.shape.length; i++) if (view.shape[i] !== 1 && view.strides[i] !== 0) return false;
+  return true;
 }
 
 /** The view's elements in row-major order as a plain typed array (a subarray when dense). */
