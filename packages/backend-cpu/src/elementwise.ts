@@ -229,6 +229,12 @@ function converter(to: DType): (v: number) => number {
 export const castKernel: KernelFn<"cast", CpuStorage> = ([x], [out]) => {
   const src = gatherElements(x!);
   const dst = outputArray(out!);
+  // To a float dtype, and from int or bool to int32, the conversion is the one an element store
+  // does, which set() does for the whole array in native code.
+  if (out!.dtype === "float32" || out!.dtype === "float64" || (out!.dtype === "int32" && !(src instanceof Float32Array || src instanceof Float64Array))) {
+    dst.set(src);
+    return;
+  }
   const convert = converter(out!.dtype);
   for (let i = 0; i < dst.length; i++) dst[i] = convert(src[i]!);
 };
