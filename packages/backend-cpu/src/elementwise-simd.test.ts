@@ -5,7 +5,7 @@
 // quiet them or not depending on V8's tier, so their bits were never defined.
 import type { BinaryOp, DType, UnaryOp } from "@lockstep/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { binaryKernel, unaryKernel, whereKernel } from "./elementwise.js";
+import { binaryKernel, copyKernel, unaryKernel, whereKernel } from "./elementwise.js";
 import { setSimdElementwise } from "./elementwise-simd.js";
 import { cpuBackend, type CpuView } from "./storage.js";
 
@@ -170,5 +170,38 @@ describe("WebAssembly elementwise loops", () => {
     binaryKernel("add")([a, a], [out], {});
     unaryKernel("relu")([a], [out], {});
     expect(out.storage.data.length).toBe(0);
+  });
+});
+
+describe("WebAssembly transposed copies", () => {
+  it("give the JS copy's bits for transposes of every size around the 4×4 blocks, offset and sliced", () => {
+    for (const rows of [1, 3, 4, 5, 8, 13, 33]) {
+      for (const cols of [1, 4, 6, 7, 16, 31]) {
+        for (const [extra, offset] of [[0, 0], [3, 5]]) {
+          // Stored as cols × (rows + extra): the view [rows, cols] with strides [1, rows + extra].
+          const ld = rows + extra;
+          const storage = randomStorage("float32", cols * ld + offset);
+          const x: CpuView = { storage, dtype: "float32", shape: [rows, cols], strides: [1, ld], offset };
+          const [simd, js] = both("float32", rows, cols, (out) => copyKernel([x], [out], {}));
+          expect(firstDifference(simd, js), `[${rows}, ${cols}] ld ${ld} offset ${offset}`).toBe(-1);
+          const expected = new Float32Array(rows * cols);
+          for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) expected[r * cols + c] = storage.data[offset + r + c * ld]!;
+          expect(firstDifference(simd, new Uint8Array(expected.buffer)), `[${rows}, ${cols}] against the definition`).toBe(-1);
+        }
+      }
+    }
+  });
+
+  it("leave batched transposes (three dims after merging) to the JS copy", () => {
+    const storage = randomStorage("float32", 2 * 5 * 6);
+    const x: CpuView = { storage, dtype: "float32", shape: [2, 5, 6], strides: [30, 1, 5], offset: 0 };
+    const results: Uint8Array[] = [];
+    for (const simd of [true, false]) {
+      setSimdElementwise(simd);
+      const out: CpuView = { storage: cpuBackend.allocate("float32", 60), dtype: "float32", shape: [2, 5, 6], strides: [30, 6, 1], offset: 0 };
+      copyKernel([x], [out], {});
+      results.push(new Uint8Array(out.storage.data.buffer.slice(0)));
+    }
+    expect(firstDifference(results[0]!, results[1]!)).toBe(-1);
   });
 });
