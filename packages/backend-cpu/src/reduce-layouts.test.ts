@@ -81,7 +81,7 @@ function dimSets(ndim: number): number[][] {
 describe("float32 sum layout fast paths", () => {
   it("equal the general loop bit for bit", () => {
     const B = SUM_BLOCK;
-    const shapes = [[1], [7], [B], [B + 1], [3 * B + 5], [4, 5], [B + 3, 3], [3, 2 * B + 1], [9 * B, 2], [2, 3, 4], [3, B + 1, 5], [0, 3], [3, 0]];
+    const shapes = [[1], [7], [B], [B + 1], [3 * B + 5], [4, 5], [B + 3, 3], [3, 2 * B + 1], [9 * B, 2], [2, 3, 4], [3, B + 1, 5], [5, 3 * B + 7], [6, 2, 9 * B + 1], [0, 3], [3, 0]];
     for (const shape of shapes) {
       for (const x of layouts(shape)) {
         for (const dims of dimSets(shape.length)) {
@@ -98,10 +98,12 @@ describe("float32 sum layout fast paths", () => {
 
   it("sum long columns in the tree's order (9 levels of pending blocks)", () => {
     const rows = 300 * SUM_BLOCK + 7;
-    const x: CpuView = { storage: cpuBackend.allocate("float32", rows * 3), dtype: "float32", shape: [rows, 3], strides: [3, 1], offset: 0 };
-    for (let i = 0; i < rows * 3; i++) x.storage.data[i] = value();
-    const out: CpuView = { storage: cpuBackend.allocate("float32", 3), dtype: "float32", shape: [3], strides: [1], offset: 0 };
-    reduceKernel("sum", true)([x], [out], { dims: [0], keepdim: false } as never);
-    expect(bits(out.storage.data as Float32Array)).toEqual(bits(reference(x, [0], true)));
+    const x: CpuView = { storage: cpuBackend.allocate("float32", rows * 6), dtype: "float32", shape: [rows, 6], strides: [6, 1], offset: 0 };
+    for (let i = 0; i < rows * 6; i++) x.storage.data[i] = value();
+    const out: CpuView = { storage: cpuBackend.allocate("float32", 6), dtype: "float32", shape: [6], strides: [1], offset: 0 };
+    for (const tree of [true, false]) {
+      reduceKernel("sum", tree)([x], [out], { dims: [0], keepdim: false } as never);
+      expect(bits(out.storage.data as Float32Array)).toEqual(bits(reference(x, [0], tree)));
+    }
   });
 });

@@ -76,14 +76,14 @@ export function treeSum(src: ArrayLike<number>, base: number, reduced: Int32Arra
   return total;
 }
 
-/** treeSum over src[start], src[start + 1], …: the same tree, for rows that lie contiguously. */
-function treeSumRow(src: Float32Array, start: number, n: number): number {
+/** treeSum over src[start], src[start + stride], …: the same tree, without an offset table. */
+function treeSumStrided(src: Float32Array, start: number, n: number, stride: number): number {
   let depth = 0;
   let block = 0;
-  for (let begin = start, stop = start + n; begin < stop; begin += SUM_BLOCK) {
-    const end = Math.min(begin + SUM_BLOCK, stop);
+  for (let begin = 0; begin < n; begin += SUM_BLOCK) {
+    const end = Math.min(begin + SUM_BLOCK, n);
     let acc = 0;
-    for (let r = begin; r < end; r++) acc = Math.fround(acc + src[r]!);
+    for (let r = begin, p = start + begin * stride; r < end; r++, p += stride) acc = Math.fround(acc + src[p]!);
     block++;
     for (let m = 31 - Math.clz32(block & -block); m > 0; m--) acc = Math.fround(stack[--depth]! + acc);
     stack[depth++] = acc;
@@ -94,67 +94,99 @@ function treeSumRow(src: Float32Array, start: number, n: number): number {
   return total;
 }
 
+/** Pending block sums of four outputs, lane-interleaved (treeSum's stack, four wide). */
+const stack4 = new Float32Array(4 * 64);
+
 /**
- * treeSum of every column at once: dst[j] = the tree over src[start + j + r·rowStride] for
- * r = 0…n−1. Each column meets the same additions in the same order as in treeSum (the tree's
- * shape depends only on n); walking rows outermost reads memory in order instead of striding
- * down one column at a time. Float32Array stores round each sum, as Math.fround does.
+ * treeSumStrided of four outputs at once, lane k reading src[start + k·lane + r·stride]: each lane
+ * meets the same additions in the same order as alone. Four independent chains keep the adder
+ * busy (one chain waits on each rounding), and for neighbouring columns (lane 1) one pass down
+ * the rows reads each cache line once for all four.
  */
-function treeSumColumns(src: Float32Array, start: number, n: number, rowStride: number, cols: number, dst: Float32Array): void {
-  // Row k of `partial` holds the k-th pending block sum of every column (treeSum's stack).
-  const partial = new Float32Array((33 - Math.clz32(Math.ceil(n / SUM_BLOCK))) * cols);
+function treeSum4(src: Float32Array, start: number, n: number, stride: number, lane: number, dst: Float32Array, at: number): void {
+  const l2 = 2 * lane;
+  const l3 = 3 * lane;
   let depth = 0;
   let block = 0;
   for (let begin = 0; begin < n; begin += SUM_BLOCK) {
     const end = Math.min(begin + SUM_BLOCK, n);
-    const acc = partial.subarray(depth * cols, (depth + 1) * cols);
-    acc.fill(0);
-    for (let r = begin; r < end; r++) {
-      const row = start + r * rowStride;
-      for (let j = 0; j < cols; j++) acc[j] = acc[j]! + src[row + j]!;
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    for (let r = begin, p = start + begin * stride; r < end; r++, p += stride) {
+      a0 = Math.fround(a0 + src[p]!);
+      a1 = Math.fround(a1 + src[p + lane]!);
+      a2 = Math.fround(a2 + src[p + l2]!);
+      a3 = Math.fround(a3 + src[p + l3]!);
     }
-    depth++;
     block++;
     for (let m = 31 - Math.clz32(block & -block); m > 0; m--) {
-      // Fold the top (the newer sum) into the one below it: below + top, as treeSum adds.
-      const top = (depth - 1) * cols;
-      const below = top - cols;
-      for (let j = 0; j < cols; j++) partial[below + j] = partial[below + j]! + partial[top + j]!;
-      depth--;
+      const top = 4 * --depth;
+      a0 = Math.fround(stack4[top]! + a0);
+      a1 = Math.fround(stack4[top + 1]! + a1);
+      a2 = Math.fround(stack4[top + 2]! + a2);
+      a3 = Math.fround(stack4[top + 3]! + a3);
     }
+    const top = 4 * depth++;
+    stack4[top] = a0;
+    stack4[top + 1] = a1;
+    stack4[top + 2] = a2;
+    stack4[top + 3] = a3;
   }
   if (depth === 0) {
-    dst.fill(0, 0, cols);
+    dst.fill(0, at, at + 4);
     return;
   }
-  const last = (depth - 1) * cols;
-  for (let j = 0; j < cols; j++) dst[j] = partial[last + j]!;
-  for (let d = depth - 2; d >= 0; d--) {
-    for (let j = 0; j < cols; j++) dst[j] = partial[d * cols + j]! + dst[j]!;
+  const last = 4 * --depth;
+  let t0 = stack4[last]!;
+  let t1 = stack4[last + 1]!;
+  let t2 = stack4[last + 2]!;
+  let t3 = stack4[last + 3]!;
+  while (depth > 0) {
+    const below = 4 * --depth;
+    t0 = Math.fround(stack4[below]! + t0);
+    t1 = Math.fround(stack4[below + 1]! + t1);
+    t2 = Math.fround(stack4[below + 2]! + t2);
+    t3 = Math.fround(stack4[below + 3]! + t3);
   }
+  dst[at] = t0;
+  dst[at + 1] = t1;
+  dst[at + 2] = t2;
+  dst[at + 3] = t3;
 }
 
-/** Sums in double, in order, rounded once on store: the fast float32 sum for contiguous rows. */
-function doubleSumRow(src: Float32Array, start: number, n: number): number {
+/** Sums in double, in order, rounded once on store: the fast float32 sum without an offset table. */
+function doubleSumStrided(src: Float32Array, start: number, n: number, stride: number): number {
   let acc = 0;
-  for (let r = start, stop = start + n; r < stop; r++) acc += src[r]!;
+  for (let r = 0, p = start; r < n; r++, p += stride) acc += src[p]!;
   return acc;
 }
 
-/** doubleSumRow of every column at once (see treeSumColumns): each column in row order. */
-function doubleSumColumns(src: Float32Array, start: number, n: number, rowStride: number, cols: number, dst: Float32Array): void {
-  const acc = new Float64Array(cols);
-  for (let r = 0; r < n; r++) {
-    const row = start + r * rowStride;
-    for (let j = 0; j < cols; j++) acc[j] += src[row + j]!;
+/** doubleSumStrided of four outputs at once (see treeSum4). */
+function doubleSum4(src: Float32Array, start: number, n: number, stride: number, lane: number, dst: Float32Array, at: number): void {
+  const l2 = 2 * lane;
+  const l3 = 3 * lane;
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  for (let r = 0, p = start; r < n; r++, p += stride) {
+    a0 += src[p]!;
+    a1 += src[p + lane]!;
+    a2 += src[p + l2]!;
+    a3 += src[p + l3]!;
   }
-  dst.set(acc);
+  dst[at] = a0;
+  dst[at + 1] = a1;
+  dst[at + 2] = a2;
+  dst[at + 3] = a3;
 }
 
 /**
- * The float32 sum without offset tables when the layout allows: the reduced elements of each
- * output contiguous (rows), or the outputs contiguous and the reduced elements one strided dim
- * (columns). False when neither holds; the general loop runs then.
+ * The float32 sum without a table of reduced offsets when the reduced dims merge into one
+ * strided run (rows, columns, or any single dim); outputs evenly spaced in the input (one kept
+ * dim after merging) are summed four at a time. False when the reduced dims do not merge; the general loop runs then.
  */
 function float32Sum(x: CpuView, out: CpuView, dims: readonly number[], tree: boolean): boolean {
   const keptShape: number[] = [];
@@ -173,17 +205,24 @@ function float32Sum(x: CpuView, out: CpuView, dims: readonly number[], tree: boo
   const kept = mergeDims(keptShape, keptStrides);
   const src = x.storage.data as Float32Array;
   const dst = out.storage.data as Float32Array;
-  if (reduced.strides[0] === 1 || n === 1) {
-    const bases = elementOffsets(kept.shape, kept.strides, x.offset);
-    for (let o = 0; o < bases.length; o++) dst[o] = tree ? treeSumRow(src, bases[o]!, n) : doubleSumRow(src, bases[o]!, n);
+  const stride = reduced.strides[0]!;
+  if (kept.shape.length === 1) {
+    // Outputs evenly spaced in the input (rows, columns): four per pass.
+    const outputs = kept.shape[0]!;
+    const lane = kept.strides[0]!;
+    let j = 0;
+    for (; j + 4 <= outputs; j += 4) (tree ? treeSum4 : doubleSum4)(src, x.offset + j * lane, n, stride, lane, dst, j);
+    for (; j < outputs; j++) {
+      const start = x.offset + j * lane;
+      dst[j] = tree ? treeSumStrided(src, start, n, stride) : doubleSumStrided(src, start, n, stride);
+    }
     return true;
   }
-  if (kept.shape.length === 1 && kept.strides[0] === 1) {
-    const columns = tree ? treeSumColumns : doubleSumColumns;
-    columns(src, x.offset, n, reduced.strides[0]!, kept.shape[0]!, dst);
-    return true;
+  const bases = elementOffsets(kept.shape, kept.strides, x.offset);
+  for (let o = 0; o < bases.length; o++) {
+    dst[o] = tree ? treeSumStrided(src, bases[o]!, n, stride) : doubleSumStrided(src, bases[o]!, n, stride);
   }
-  return false;
+  return true;
 }
 
 /**
