@@ -11,7 +11,7 @@
 // (÷, √) use them only in fast mode.
 import type { BinaryOp, DataArray, UnaryOp } from "@lockstep/core";
 import { ELEMENTWISE_WASM_BASE64 } from "./wasm/elementwise.generated.js";
-import { gatherInto, isBroadcastScalar, isDense, mergeDims, type CpuView } from "./storage.js";
+import { gatherElements, isBroadcastScalar, isDense, mergeDims, type CpuView } from "./storage.js";
 
 interface ElementwiseExports {
   readonly memory: WebAssembly.Memory;
@@ -103,12 +103,26 @@ function padded(n: number): number {
   return (n + 15) & ~15;
 }
 
-/** Copies `view`'s n elements in row-major order into `target` from element `at` on. */
-function stage(view: CpuView, target: DataArray, at: number, n: number): void {
-  const src = view.storage.data;
-  if (isDense(view)) target.set(src.subarray(view.offset, view.offset + n), at);
-  else if (isBroadcastScalar(view)) target.fill(src[view.offset]!, at, at + n);
-  else gatherInto(view, target, at);
+/**
+ * Elements per call into the module: operands are copied in and results out this many at a time,
+ * so the module's memory stays small (≤ 13 × CHUNK bytes) and in cache whatever the tensor's size.
+ */
+const CHUNK = 16384;
+
+/** An operand's elements in row-major order: a run of an array, or one broadcast value. */
+type Source = { readonly array: DataArray; readonly start: number } | { readonly value: number };
+
+/** Dense views are read in place; strided ones are gathered once, as the JS kernels do. */
+function source(view: CpuView): Source {
+  if (isDense(view)) return { array: view.storage.data, start: view.offset };
+  if (isBroadcastScalar(view)) return { value: view.storage.data[view.offset]! };
+  return { array: gatherElements(view), start: 0 };
+}
+
+/** Copies elements [from, from + length) of `src` into `target` from element `at` on. */
+function stage(src: Source, target: DataArray, at: number, from: number, length: number): void {
+  if ("value" in src) target.fill(src.value, at, at + length);
+  else target.set(src.array.subarray(src.start + from, src.start + from + length), at);
 }
 
 function count(view: CpuView): number {
@@ -116,6 +130,13 @@ function count(view: CpuView): number {
   for (const s of view.shape) n *= s;
   return n;
 }
+
+// Regions, in 32-bit elements: x at 0, y at CHUNK, the result at 2·CHUNK (bytes for a
+// comparison), condition bytes for where at byte 12·CHUNK.
+const X = 0;
+const Y = CHUNK;
+const D = 2 * CHUNK;
+const C_BYTES = 12 * CHUNK;
 
 /**
  * Runs a float32 binary op in WebAssembly when it has a loop there; false when it does not (or
@@ -129,19 +150,22 @@ export function simdBinary(op: BinaryOp, a: CpuView, b: CpuView, out: CpuView): 
   const s = instance();
   if (s === null) return false;
   const n = count(out);
-  if (n === 0) return true;
-  const p = padded(n);
-  // Regions, in floats: x at 0, y at p, the result at 2p (bytes for a comparison).
-  s.reserve(12 * p);
-  stage(a, s.f32, 0, n);
-  stage(b, s.f32, p, n);
-  if (arith !== undefined) {
-    s.exports.arith(arith, 0, 4 * p, 8 * p, p);
-    out.storage.data.set(s.f32.subarray(2 * p, 2 * p + n), out.offset);
-  } else {
-    const [code, swap] = compare!;
-    s.exports.compare(code, swap ? 4 * p : 0, swap ? 0 : 4 * p, 8 * p, p);
-    out.storage.data.set(s.u8.subarray(8 * p, 8 * p + n), out.offset);
+  const x = source(a);
+  const y = source(b);
+  const dst = out.storage.data;
+  s.reserve(12 * CHUNK);
+  for (let from = 0; from < n; from += CHUNK) {
+    const length = Math.min(CHUNK, n - from);
+    stage(x, s.f32, X, from, length);
+    stage(y, s.f32, Y, from, length);
+    if (arith !== undefined) {
+      s.exports.arith(arith, 4 * X, 4 * Y, 4 * D, padded(length));
+      dst.set(s.f32.subarray(D, D + length), out.offset + from);
+    } else {
+      const [code, swap] = compare!;
+      s.exports.compare(code, swap ? 4 * Y : 4 * X, swap ? 4 * X : 4 * Y, 4 * D, padded(length));
+      dst.set(s.u8.subarray(4 * D, 4 * D + length), out.offset + from);
+    }
   }
   return true;
 }
@@ -153,12 +177,15 @@ export function simdUnary(op: UnaryOp, x: CpuView, out: CpuView): boolean {
   const s = instance();
   if (s === null) return false;
   const n = count(out);
-  if (n === 0) return true;
-  const p = padded(n);
-  s.reserve(8 * p);
-  stage(x, s.f32, 0, n);
-  s.exports.unary(code, 0, 4 * p, p);
-  out.storage.data.set(s.f32.subarray(p, p + n), out.offset);
+  const src = source(x);
+  const dst = out.storage.data;
+  s.reserve(12 * CHUNK);
+  for (let from = 0; from < n; from += CHUNK) {
+    const length = Math.min(CHUNK, n - from);
+    stage(src, s.f32, X, from, length);
+    s.exports.unary(code, 4 * X, 4 * D, padded(length));
+    dst.set(s.f32.subarray(D, D + length), out.offset + from);
+  }
   return true;
 }
 
@@ -168,18 +195,25 @@ export function simdWhere(condition: CpuView, a: CpuView, b: CpuView, out: CpuVi
   const s = instance();
   if (s === null) return false;
   const n = count(out);
-  if (n === 0) return true;
-  const p = padded(n);
-  // x at 0, y at p, the result at 2p (in 32-bit elements), the condition bytes at byte 12p.
-  s.reserve(13 * p);
+  const c = source(condition);
+  const x = source(a);
+  const y = source(b);
+  const dst = out.storage.data;
+  s.reserve(13 * CHUNK);
   const values = s.arrayFor(a);
-  stage(a, values, 0, n);
-  stage(b, values, p, n);
-  stage(condition, s.u8, 12 * p, n);
-  s.exports.where(12 * p, 0, 4 * p, 8 * p, p);
-  out.storage.data.set(s.arrayFor(out).subarray(2 * p, 2 * p + n), out.offset);
+  for (let from = 0; from < n; from += CHUNK) {
+    const length = Math.min(CHUNK, n - from);
+    stage(x, values, X, from, length);
+    stage(y, values, Y, from, length);
+    stage(c, s.u8, C_BYTES, from, length);
+    s.exports.where(C_BYTES, 4 * X, 4 * Y, 4 * D, padded(length));
+    dst.set(values.subarray(D, D + length), out.offset + from);
+  }
   return true;
 }
+
+/** Most elements (source span plus result) a transposed copy stages: 32 MiB of memory. */
+const TRANSPOSE_MAX = 2 ** 23;
 
 /**
  * Copies a float32 view that is a transpose in memory — rows × cols after merging dims, row
@@ -196,6 +230,8 @@ export function simdTransposeCopy(x: CpuView, out: DataArray, at: number): boole
   const cols = shape[1]!;
   const ld = strides[1]!;
   if (rows < 4 || cols < 4 || ld < rows) return false;
+  // In one piece, so only up to a size whose copies the module's memory may keep for good.
+  if ((cols - 1) * ld + rows + rows * cols > TRANSPOSE_MAX) return false;
   const s = instance();
   if (s === null) return false;
   const src = x.storage.data;
