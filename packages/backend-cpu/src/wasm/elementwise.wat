@@ -49,46 +49,64 @@
       (local.set $d (i32.add (local.get $d) (i32.const 16)))
       (br_if $l (i32.lt_u (local.get $d) (local.get $end)))))
 
-  ;; Four lane masks (all ones or zero) narrowed to four bytes 0 or 1 at $d.
-  (func $storeMask (param $d i32) (param $m v128)
-    (v128.store32_lane 0 (local.get $d)
-      (v128.and
-        (i8x16.narrow_i16x8_s (i16x8.narrow_i32x4_s (local.get $m) (local.get $m)) (local.get $m))
-        (v128.const i8x16 1 1 1 1 0 0 0 0 0 0 0 0 0 0 0 0))))
+  ;; Sixteen lane masks (all ones or zero, four vectors) narrowed to sixteen bytes 0 or 1.
+  (func $pack (param $m0 v128) (param $m1 v128) (param $m2 v128) (param $m3 v128) (result v128)
+    (v128.and
+      (i8x16.narrow_i16x8_s
+        (i16x8.narrow_i32x4_s (local.get $m0) (local.get $m1))
+        (i16x8.narrow_i32x4_s (local.get $m2) (local.get $m3)))
+      (v128.const i8x16 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1)))
 
-  ;; Bytes d = x ∘ y for ∘ = eq (0), ne (1), gt (2), ge (3); the caller swaps x and y for lt, le.
+  ;; Bytes d = x ∘ y for ∘ = eq (0), ne (1), gt (2), ge (3), sixteen per step; the caller swaps x
+  ;; and y for lt, le.
   (func (export "compare") (param $op i32) (param $x i32) (param $y i32) (param $d i32) (param $n i32)
     (local $end i32)
     (local.set $end (i32.add (local.get $d) (local.get $n)))
     (block $ge (block $gt (block $ne (block $eq
       (br_table $eq $ne $gt $ge (local.get $op)))
       (loop $l
-        (call $storeMask (local.get $d) (f32x4.eq (v128.load (local.get $x)) (v128.load (local.get $y))))
-        (local.set $x (i32.add (local.get $x) (i32.const 16)))
-        (local.set $y (i32.add (local.get $y) (i32.const 16)))
-        (local.set $d (i32.add (local.get $d) (i32.const 4)))
+        (v128.store (local.get $d) (call $pack
+          (f32x4.eq (v128.load (local.get $x)) (v128.load (local.get $y)))
+          (f32x4.eq (v128.load offset=16 (local.get $x)) (v128.load offset=16 (local.get $y)))
+          (f32x4.eq (v128.load offset=32 (local.get $x)) (v128.load offset=32 (local.get $y)))
+          (f32x4.eq (v128.load offset=48 (local.get $x)) (v128.load offset=48 (local.get $y)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 64)))
+        (local.set $y (i32.add (local.get $y) (i32.const 64)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
         (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
       (return))
       (loop $l
-        (call $storeMask (local.get $d) (f32x4.ne (v128.load (local.get $x)) (v128.load (local.get $y))))
-        (local.set $x (i32.add (local.get $x) (i32.const 16)))
-        (local.set $y (i32.add (local.get $y) (i32.const 16)))
-        (local.set $d (i32.add (local.get $d) (i32.const 4)))
+        (v128.store (local.get $d) (call $pack
+          (f32x4.ne (v128.load (local.get $x)) (v128.load (local.get $y)))
+          (f32x4.ne (v128.load offset=16 (local.get $x)) (v128.load offset=16 (local.get $y)))
+          (f32x4.ne (v128.load offset=32 (local.get $x)) (v128.load offset=32 (local.get $y)))
+          (f32x4.ne (v128.load offset=48 (local.get $x)) (v128.load offset=48 (local.get $y)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 64)))
+        (local.set $y (i32.add (local.get $y) (i32.const 64)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
         (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
       (return))
       (loop $l
-        (call $storeMask (local.get $d) (f32x4.gt (v128.load (local.get $x)) (v128.load (local.get $y))))
-        (local.set $x (i32.add (local.get $x) (i32.const 16)))
-        (local.set $y (i32.add (local.get $y) (i32.const 16)))
-        (local.set $d (i32.add (local.get $d) (i32.const 4)))
+        (v128.store (local.get $d) (call $pack
+          (f32x4.gt (v128.load (local.get $x)) (v128.load (local.get $y)))
+          (f32x4.gt (v128.load offset=16 (local.get $x)) (v128.load offset=16 (local.get $y)))
+          (f32x4.gt (v128.load offset=32 (local.get $x)) (v128.load offset=32 (local.get $y)))
+          (f32x4.gt (v128.load offset=48 (local.get $x)) (v128.load offset=48 (local.get $y)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 64)))
+        (local.set $y (i32.add (local.get $y) (i32.const 64)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
         (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
       (return))
     (loop $l
-      (call $storeMask (local.get $d) (f32x4.ge (v128.load (local.get $x)) (v128.load (local.get $y))))
-      (local.set $x (i32.add (local.get $x) (i32.const 16)))
-      (local.set $y (i32.add (local.get $y) (i32.const 16)))
-      (local.set $d (i32.add (local.get $d) (i32.const 4)))
-      (br_if $l (i32.lt_u (local.get $d) (local.get $end)))))
+        (v128.store (local.get $d) (call $pack
+          (f32x4.ge (v128.load (local.get $x)) (v128.load (local.get $y)))
+          (f32x4.ge (v128.load offset=16 (local.get $x)) (v128.load offset=16 (local.get $y)))
+          (f32x4.ge (v128.load offset=32 (local.get $x)) (v128.load offset=32 (local.get $y)))
+          (f32x4.ge (v128.load offset=48 (local.get $x)) (v128.load offset=48 (local.get $y)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 64)))
+        (local.set $y (i32.add (local.get $y) (i32.const 64)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+        (br_if $l (i32.lt_u (local.get $d) (local.get $end)))))
 
   ;; d = f(x) for f = relu (0), neg (1), abs (2), sqrt (3).
   (func (export "unary") (param $op i32) (param $x i32) (param $d i32) (param $n i32)
