@@ -1,14 +1,16 @@
 // The float32 elementwise kernels that run in WebAssembly SIMD (wasm/elementwise.wat): + − × ÷,
-// comparisons, relu, neg, abs, sqrt, where, and copies of transposed views. Storages are JS typed arrays, so each call stages
-// its operands into the module's memory (a set() for a dense view, a fill() for a broadcast
-// scalar, a strided walk otherwise), runs one loop and copies the result out. Measured on the
-// 2-core VM (Node 20): 1.2–1.7 ns per element with the copies against 4–10 ns for the JS loops,
-// whose comparisons and selects branch on the data (a misprediction per other element on signs)
-// and whose loads convert every float32 to double and back.
+// comparisons, relu, neg, abs, sqrt, where, and copies of transposed views. Storages are JS typed
+// arrays, so each call copies its operands into the module's memory chunk by chunk (a set() from
+// a dense view, a fill() for a broadcast scalar; a strided view is gathered once first), runs one
+// loop per chunk and copies the result out. Measured on the 2-core VM (Node 20): 1.2–1.7 ns per
+// element with the copies against 4–10 ns for the JS loops, whose comparisons and selects branch
+// on the data (a misprediction per other element on signs) and whose loads convert every float32
+// to double and back.
 //
-// The results are the JS kernels' bits (see elementwise.wat and elementwise-simd.test.ts), so
-// these loops serve both modes; the ops whose deterministic float32 version is a detmath twin
-// (÷, √) use them only in fast mode.
+// The results are the JS kernels' bits (see elementwise.wat and elementwise-simd.test.ts; the
+// payload of NaN ∘ NaN, which the JS kernels never fixed, aside), so these loops serve both
+// modes; the ops whose deterministic float32 version is a detmath twin (÷, √) use them only in
+// fast mode.
 import type { BinaryOp, DataArray, UnaryOp } from "@lockstep/core";
 import { ELEMENTWISE_WASM_BASE64 } from "./wasm/elementwise.generated.js";
 import { gatherElements, isBroadcastScalar, isDense, mergeDims, type CpuView } from "./storage.js";
