@@ -195,17 +195,25 @@ function cachedB(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment): numbe
   const key = packKey(task, seg);
   const hit = w.cache.get(key);
   if (hit !== undefined) return hit;
+  const at = w.cache.add(key, roundUp(task.colEnd - task.colStart, 8) * task.k * 4);
+  if (at === undefined) return undefined;
+  packPanels(w, task, seg, at, 0);
+  return at;
+}
+
+/**
+ * Packs B's columns [colStart, colEnd) as consecutive k×8 panels at byte `at`, copying slab by
+ * slab through scratch that starts `scratch` bytes into this call's reserved space.
+ */
+function packPanels(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, at: number, scratch: number): void {
   const { k } = task;
   const width = task.colEnd - task.colStart;
-  const at = w.cache.add(key, roundUp(width, 8) * k * 4);
-  if (at === undefined) return undefined;
   const slabs = slabsOf(k, width, groupColumns(k, width), seg);
-  const base = w.reserve(4 * slabs.floats);
+  const base = w.reserve(scratch + 4 * slabs.floats) + scratch;
   for (let s0 = 0; s0 < width; s0 += slabs.slab) {
     const b = copySlab(w, task, seg, slabs, s0, base);
     w.exports.packB(b.offset * 4, b.rowStride, b.colStride, k, Math.min(slabs.slab, width - s0), at + s0 * k * 4);
   }
-  return at;
 }
 
 /**
@@ -302,48 +310,29 @@ function gemmRows(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, start
 }
 
 /**
- * Fast mode, one output row: a GEMV kernel over columns [colStart, colEnd), on B's panels when
- * the pack cache has them, else on B in pieces that are copied into a cache-hot scratch area and
- * read once there: groups of columns with x·Wᵀ's
- * layout (columns contiguous in k, for gemvRows), else chunks of k (for gemvColumns, which adds
- * each chunk's sums to the running result).
+ * Fast mode, one output row: `gemvColumns` (partial sums, so not the deterministic order) on each
+ * k×8 panel of packed B — B's panels from the pack cache when it has them, else packed into
+ * scratch now. Both ways run the same arithmetic, so a result never depends on what the cache
+ * held: the same call gives the same bits the first time and every time after.
  */
 function gemvRow(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, r: number): void {
   const { k, n, colStart, colEnd } = task;
-  const { bRow, bCol } = seg;
   const width = colEnd - colStart;
-  const packed = cachedB(w, task, seg);
-  if (packed !== undefined) {
-    // B's panels are k×8 row-major blocks: gemvColumns runs on each as an 8-column matrix.
-    const base = w.reserve(roundUp(k, 4) * 4 + roundUp(width, 8) * 4);
-    const cp = base + roundUp(k, 4) * 4;
-    copyRegion(task.a, seg.aBase + (r - seg.row) * seg.aRow, 1, k, 0, seg.aCol, copyKind(1, k, 0, seg.aCol, true), w.floats, base / 4);
-    for (let j = 0; j < width; j += 8) w.exports.gemvColumns(base, packed + j * k * 4, cp + j * 4, k, 8, 8, 0);
-    task.c.set(w.floats.subarray(cp / 4, cp / 4 + width), r * n + colStart);
-    return;
+  const xBytes = roundUp(k, 4) * 4;
+  const cBytes = roundUp(width, 8) * 4;
+  const cached = cachedB(w, task, seg);
+  // Scratch: [x][c][packed B unless cached][slab copies while packing].
+  const packedBytes = cached === undefined ? roundUp(width, 8) * k * 4 : 0;
+  const base = w.reserve(xBytes + cBytes + packedBytes);
+  let packed = cached;
+  if (packed === undefined) {
+    packed = base + xBytes + cBytes;
+    packPanels(w, task, seg, packed, xBytes + cBytes + packedBytes);
   }
-  const transposed = bRow === 1 && bCol !== 1;
-  const group = transposed ? Math.min(width, Math.max(4, Math.floor(GROUP_FLOATS / k / 4) * 4)) : width;
-  const chunk = transposed ? k : Math.min(k, Math.max(2, Math.floor(GROUP_FLOATS / width / 2) * 2));
-  let kind = copyKind(chunk, group, bRow, bCol, false);
-  // gemvRows wants contiguous columns, gemvColumns contiguous rows; gather anything else.
-  if (kind === "span" && bRow !== 1 && bCol !== 1) kind = "gather";
-  const base = w.reserve(roundUp(k, 4) * 4 + roundUp(width, 4) * 4 + 4 * copySize(chunk, group, bRow, bCol, kind));
-  const cp = base + roundUp(k, 4) * 4;
-  const bp = cp + roundUp(width, 4) * 4;
-  const floats = w.floats;
-  copyRegion(task.a, seg.aBase + (r - seg.row) * seg.aRow, 1, k, 0, seg.aCol, copyKind(1, k, 0, seg.aCol, true), floats, base / 4);
-  const bShare = seg.bBase + colStart * bCol;
-  for (let g0 = 0; g0 < width; g0 += group) {
-    for (let p0 = 0; p0 < k; p0 += chunk) {
-      const columns = Math.min(group, width - g0);
-      const rows = Math.min(chunk, k - p0);
-      const b = copyRegion(task.b, bShare + g0 * bCol + p0 * bRow, rows, columns, bRow, bCol, kind, floats, bp / 4);
-      if (b.rowStride === 1 && b.colStride !== 1) w.exports.gemvRows(base + p0 * 4, b.offset * 4, cp + g0 * 4, rows, columns, b.colStride);
-      else w.exports.gemvColumns(base + p0 * 4, b.offset * 4, cp + g0 * 4, rows, columns, b.rowStride, p0 === 0 ? 0 : 1);
-    }
-  }
-  task.c.set(floats.subarray(cp / 4, cp / 4 + width), r * n + colStart);
+  const cp = base + xBytes;
+  copyRegion(task.a, seg.aBase + (r - seg.row) * seg.aRow, 1, k, 0, seg.aCol, copyKind(1, k, 0, seg.aCol, true), w.floats, base / 4);
+  for (let j = 0; j < width; j += 8) w.exports.gemvColumns(base, packed + j * k * 4, cp + j * 4, k, 8, 8, 0);
+  task.c.set(w.floats.subarray(cp / 4, cp / 4 + width), r * n + colStart);
 }
 
 /** Fast mode takes a GEMV kernel for one row (partial sums: not the deterministic order). */

@@ -73,3 +73,27 @@ describe("a cached packed weight after in-place writes and dispose", () => {
     }
   }
 });
+
+describe("fast mode does not depend on what the cache holds", () => {
+  const threadsBefore = getNumThreads();
+  afterAll(() => setNumThreads(threadsBefore));
+  // A one-row product in fast mode sums in partial sums (not the deterministic order); the first
+  // call packs the weight into scratch, later ones find it cached. Both must give the same bits,
+  // or a model's output would change between its first and second call on the same input.
+  for (const [k, n] of [[768, 768], [784, 256], [37, 29]] as const) {
+    for (const threads of [1, 2]) {
+      it(`1×${k} · (${n}×${k})ᵀ and 1×${n}·(${n}×${k}) give the same bits on calls 1 to 4, ${threads} thread(s)`, () => {
+        setNumThreads(threads);
+        useDeterministicAlgorithms(false);
+        const x = tensor(values(k, k + 1)).reshape([1, k]);
+        const w = tensor(values(n * k, n + 2)).reshape([n, k]);
+        const xn = tensor(values(n, n + 3)).reshape([1, n]);
+        const first = [bits(x.matmul(w.t())), bits(xn.matmul(w))];
+        for (let call = 2; call <= 4; call++) {
+          expect(bits(x.matmul(w.t())), `x·Wᵀ call ${call}`).toEqual(first[0]);
+          expect(bits(xn.matmul(w)), `x·W call ${call}`).toEqual(first[1]);
+        }
+      });
+    }
+  }
+});
