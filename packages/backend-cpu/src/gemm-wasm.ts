@@ -145,16 +145,16 @@ function chunkRows(k: number, width: number): number {
 }
 
 /**
- * Rows per chunk of a segment with `rows` rows. Several threads on one segment that has at least
- * as many rows as columns (or whose B is in the pack cache, so B costs nothing to share) get a
- * chunk each: each thread packs its own rows of A once and its share of C, instead of all of A
- * (B is then packed by every thread, which costs less than A here). Otherwise the threads share
- * out runs of columns of each chunk, and each packs all of the chunk's A.
+ * Rows per chunk of a segment with `rows` rows. Several threads on one segment with at least as
+ * many rows as columns get a chunk each: each thread packs its own rows of A once (and writes its
+ * own rows of C), and every thread packs or reads all of B, which is the smaller operand. With
+ * fewer rows than columns the threads share out runs of columns of each chunk instead, and each
+ * packs all of the chunk's A.
  */
 function chunkOf(task: WasmGemmTask, rows: number): number {
   const width = task.colEnd - task.colStart;
   const chunk = chunkRows(task.k, width);
-  const byRows = task.threads > 1 && task.segments.length === 1 && (rows >= width || task.bStamp !== undefined);
+  const byRows = task.threads > 1 && task.segments.length === 1 && rows >= width;
   return byRows ? Math.min(chunk, Math.max(4, roundUp(Math.ceil(rows / task.threads), 4))) : chunk;
 }
 
@@ -330,8 +330,28 @@ function gemmChunk(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, r0: 
   let slabCopied = -1;
   let b: Placed | undefined;
   if (directB) b = copyRegion(task.b, seg.bBase + colStart, k, width, seg.bRow, 1, bKind, floats, (base + slabAt) / 4);
+  // Columns [runStart, runEnd) of C are done here and not yet copied out: claims that follow one
+  // another make one run, so a thread that takes all of a chunk copies it out in one piece.
+  let runStart = p0;
+  let runEnd = p0;
+  const copyOut = () => {
+    if (runEnd - runStart === n) {
+      if (ldc !== n) w.exports.compact(base + cp, rows, ldc, n);
+      c.set(floats.subarray((base + cp) / 4, (base + cp) / 4 + rows * n), r0 * n);
+      return;
+    }
+    for (let i = 0; i < rows; i++) {
+      const from = (base + cp) / 4 + i * ldc;
+      c.set(floats.subarray(from + runStart, from + runEnd), (r0 + i) * n + colStart + runStart);
+    }
+  };
   for (; p0 < width; p0 = claims.claim() * piece) {
     const p1 = Math.min(width, p0 + piece);
+    if (p0 !== runEnd) {
+      copyOut();
+      runStart = p0;
+    }
+    runEnd = p1;
     for (let g0 = p0; g0 < p1; g0 += group) {
       const columns = Math.min(group, p1 - g0);
       const panelCount = Math.ceil(columns / 8);
@@ -351,16 +371,8 @@ function gemmChunk(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, r0: 
       }
       multiply(w, ap, !directA, rows4, as, panels, k * 32, 32, cAt, rows, panelCount, k, ldc);
     }
-    if (p1 - p0 === n) {
-      if (ldc !== n) w.exports.compact(base + cp, rows, ldc, n);
-      c.set(floats.subarray((base + cp) / 4, (base + cp) / 4 + rows * n), r0 * n);
-    } else {
-      for (let i = 0; i < rows; i++) {
-        const from = (base + cp) / 4 + i * ldc;
-        c.set(floats.subarray(from + p0, from + p1), (r0 + i) * n + colStart + p0);
-      }
-    }
   }
+  copyOut();
 }
 
 /**
