@@ -17,7 +17,7 @@
 ;; The two GEMV kernels at the end are for the fast (flag off) path only: they sum in partial
 ;; sums across k, so their rounding differs from `gemm`.
 ;;
-;; Size: the module is a little over 4 KiB. Chrome's main thread refused to compile modules over
+;; Size: the module is about 4 KiB (just under, for now). Chrome's main thread refused to compile modules over
 ;; 4 KiB synchronously until the limit became 8 MiB, and some WebViews still refuse; there
 ;; instance.ts compiles asynchronously and the JS kernels (the same bits in deterministic mode)
 ;; run until it is done. Node and workers have no limit. Stay well under 8 MiB.
