@@ -2,7 +2,7 @@
 // promoted to one dtype and broadcast to the output shape, so each kernel is one loop. Values are
 // computed in double and rounded when stored, which for + − × ÷ √ gives the correctly rounded
 // float32 result.
-import type { BinaryOp, DType, KernelFn, UnaryOp } from "@lockstep/core";
+import type { BinaryOp, DataArray, DType, KernelFn, UnaryOp } from "@lockstep/core";
 import { erf, gelu, geluTanh, sigmoid } from "./math.js";
 import {
   detDiv,
@@ -18,6 +18,7 @@ import {
   detTanh,
 } from "./detmath.js";
 import { gatherElements, gatherInto, isBroadcastScalar, isDense, viewOffsets, type CpuStorage, type CpuView } from "./storage.js";
+import { simdBinary, simdTransposeCopy, simdUnary, simdWhere } from "./elementwise-simd.js";
 
 type Unary = (x: number) => number;
 type Binary = (a: number, b: number) => number;
@@ -107,9 +108,51 @@ export const DETERMINISTIC_BINARY: Partial<Record<BinaryOp, Binary>> = {
   pow: detPow,
 };
 
+type Loop = (src: DataArray, dst: DataArray) => void;
+
+// One loop literal per op: V8 keeps type feedback per function literal, so a loop shared by every
+// op calls its `f` through a megamorphic call site (no inlining, a call per element), while each
+// of these sees one function, which it inlines. The functions are UNARY's and the detmath twins.
+const FAST_LOOPS: Record<Exclude<UnaryOp, "logicalNot">, Loop> = {
+  neg: (s, d) => { const f = UNARY.neg; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  exp: (s, d) => { const f = UNARY.exp; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  log: (s, d) => { const f = UNARY.log; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  sqrt: (s, d) => { const f = UNARY.sqrt; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  rsqrt: (s, d) => { const f = UNARY.rsqrt; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  abs: (s, d) => { const f = UNARY.abs; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  sign: (s, d) => { const f = UNARY.sign; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  relu: (s, d) => { const f = UNARY.relu; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  sigmoid: (s, d) => { const f = UNARY.sigmoid; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  tanh: (s, d) => { const f = UNARY.tanh; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  erf: (s, d) => { const f = UNARY.erf; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  gelu: (s, d) => { const f = UNARY.gelu; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+  geluTanh: (s, d) => { const f = UNARY.geluTanh; for (let i = 0; i < d.length; i++) d[i] = f(s[i]!); },
+};
+
+const DETERMINISTIC_LOOPS = new Map<Unary, Loop>([
+  [detExp, (s, d) => { for (let i = 0; i < d.length; i++) d[i] = detExp(s[i]!); }],
+  [detLog, (s, d) => { for (let i = 0; i < d.length; i++) d[i] = detLog(s[i]!); }],
+  [detSqrt, (s, d) => { for (let i = 0; i < d.length; i++) d[i] = detSqrt(s[i]!); }],
+  [detRsqrt, (s, d) => { for (let i = 0; i < d.length; i++) d[i] = detRsqrt(s[i]!); }],
+  [detSigmoid, (s, d) => { for (let i = 0; i < d.length; i++) d[i] = detSigmoid(s[i]!); }],
+  [detTanh, (s, d) => { for (let i = 0; i < d.length; i++) d[i] = detTanh(s[i]!); }],
+  [detErf, (s, d) => { for (let i = 0; i < d.length; i++) d[i] = detErf(s[i]!); }],
+  [detGelu, (s, d) => { for (let i = 0; i < d.length; i++) d[i] = detGelu(s[i]!); }],
+  [detGeluTanh, (s, d) => { for (let i = 0; i < d.length; i++) d[i] = detGeluTanh(s[i]!); }],
+]);
+
 /** `float32` picks the deterministic twin when one is given; other dtypes use the double version. */
 export function unaryKernel(op: UnaryOp, float32?: Unary): KernelFn<UnaryOp, CpuStorage> {
+  const fastLoop = op === "logicalNot" ? undefined : FAST_LOOPS[op];
+  const twinLoop = float32 === undefined ? undefined : DETERMINISTIC_LOOPS.get(float32);
   return ([x], [out]) => {
+    if (float32 === undefined && simdUnary(op, x!, out!)) return;
+    const dtype = x!.dtype;
+    const loop = dtype === "float32" && float32 !== undefined ? twinLoop : dtype === "bool" ? undefined : fastLoop;
+    if (loop !== undefined) {
+      loop(gatherElements(x!), outputArray(out!));
+      return;
+    }
     const f = x!.dtype === "float32" && float32 !== undefined ? float32 : UNARY[op];
     const src = gatherElements(x!);
     const dst = outputArray(out!);
@@ -150,6 +193,7 @@ function arithmeticLoop(op: BinaryOp, x: ArrayLike<number>, y: ArrayLike<number>
 export function binaryKernel(op: BinaryOp, float32?: Binary): KernelFn<BinaryOp, CpuStorage> {
   return ([a, b], [out]) => {
     const special = a!.dtype === "int32" ? INT_BINARY[op] : a!.dtype === "float32" ? float32 : undefined;
+    if (special === undefined && simdBinary(op, a!, b!, out!)) return;
     const dst = outputArray(out!);
     const x = gatherElements(a!);
     // A broadcast scalar operand (x + 2, p · lr) is read once instead of being spread out.
@@ -167,6 +211,7 @@ export function binaryKernel(op: BinaryOp, float32?: Binary): KernelFn<BinaryOp,
 }
 
 export const whereKernel: KernelFn<"where", CpuStorage> = ([condition, a, b], [out]) => {
+  if (simdWhere(condition!, a!, b!, out!)) return;
   const c = gatherElements(condition!);
   const x = gatherElements(a!);
   const y = gatherElements(b!);
@@ -184,6 +229,12 @@ function converter(to: DType): (v: number) => number {
 export const castKernel: KernelFn<"cast", CpuStorage> = ([x], [out]) => {
   const src = gatherElements(x!);
   const dst = outputArray(out!);
+  // To a float dtype, and from int or bool to int32, the conversion is the one an element store
+  // does, which set() does for the whole array in native code.
+  if (out!.dtype === "float32" || out!.dtype === "float64" || (out!.dtype === "int32" && !(src instanceof Float32Array || src instanceof Float64Array))) {
+    dst.set(src);
+    return;
+  }
   const convert = converter(out!.dtype);
   for (let i = 0; i < dst.length; i++) dst[i] = convert(src[i]!);
 };
@@ -194,7 +245,7 @@ export const copyKernel: KernelFn<"copy", CpuStorage> = ([x], [out]) => {
   if (isDense(o) && o.storage.data !== x!.storage.data) {
     // Straight into the output: no intermediate array.
     if (isDense(x!)) o.storage.data.set(gatherElements(x!), o.offset);
-    else gatherInto(x!, o.storage.data, o.offset);
+    else if (!simdTransposeCopy(x!, o.storage.data, o.offset)) gatherInto(x!, o.storage.data, o.offset);
     return;
   }
   const src = gatherElements(x!);

@@ -9,7 +9,7 @@
 // tree's shape depends only on the reduced length, and the rounding error grows like
 // SUM_BLOCK + log2(n / SUM_BLOCK) instead of n: a running float32 sum of 2.0s stops growing at 2^25.
 import type { KernelFn, ReduceOp } from "@lockstep/core";
-import { elementOffsets, type CpuStorage, type CpuView } from "./storage.js";
+import { elementOffsets, mergeDims, type CpuStorage, type CpuView } from "./storage.js";
 
 interface Plan {
   /** Storage offset of the first reduced element for each output element. */
@@ -76,12 +76,162 @@ export function treeSum(src: ArrayLike<number>, base: number, reduced: Int32Arra
   return total;
 }
 
+/** treeSum over src[start], src[start + stride], …: the same tree, without an offset table. */
+function treeSumStrided(src: Float32Array, start: number, n: number, stride: number): number {
+  let depth = 0;
+  let block = 0;
+  for (let begin = 0; begin < n; begin += SUM_BLOCK) {
+    const end = Math.min(begin + SUM_BLOCK, n);
+    let acc = 0;
+    for (let r = begin, p = start + begin * stride; r < end; r++, p += stride) acc = Math.fround(acc + src[p]!);
+    block++;
+    for (let m = 31 - Math.clz32(block & -block); m > 0; m--) acc = Math.fround(stack[--depth]! + acc);
+    stack[depth++] = acc;
+  }
+  if (depth === 0) return 0;
+  let total = stack[--depth]!;
+  while (depth > 0) total = Math.fround(stack[--depth]! + total);
+  return total;
+}
+
+/** Pending block sums of four outputs, lane-interleaved (treeSum's stack, four wide). */
+const stack4 = new Float32Array(4 * 64);
+
+/**
+ * treeSumStrided of four outputs at once, lane k reading src[start + k·lane + r·stride]: each lane
+ * meets the same additions in the same order as alone. Four independent chains keep the adder
+ * busy (one chain waits on each rounding), and for neighbouring columns (lane 1) one pass down
+ * the rows reads each cache line once for all four.
+ */
+function treeSum4(src: Float32Array, start: number, n: number, stride: number, lane: number, dst: Float32Array, at: number): void {
+  const l2 = 2 * lane;
+  const l3 = 3 * lane;
+  let depth = 0;
+  let block = 0;
+  for (let begin = 0; begin < n; begin += SUM_BLOCK) {
+    const end = Math.min(begin + SUM_BLOCK, n);
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    for (let r = begin, p = start + begin * stride; r < end; r++, p += stride) {
+      a0 = Math.fround(a0 + src[p]!);
+      a1 = Math.fround(a1 + src[p + lane]!);
+      a2 = Math.fround(a2 + src[p + l2]!);
+      a3 = Math.fround(a3 + src[p + l3]!);
+    }
+    block++;
+    for (let m = 31 - Math.clz32(block & -block); m > 0; m--) {
+      const top = 4 * --depth;
+      a0 = Math.fround(stack4[top]! + a0);
+      a1 = Math.fround(stack4[top + 1]! + a1);
+      a2 = Math.fround(stack4[top + 2]! + a2);
+      a3 = Math.fround(stack4[top + 3]! + a3);
+    }
+    const top = 4 * depth++;
+    stack4[top] = a0;
+    stack4[top + 1] = a1;
+    stack4[top + 2] = a2;
+    stack4[top + 3] = a3;
+  }
+  if (depth === 0) {
+    dst.fill(0, at, at + 4);
+    return;
+  }
+  const last = 4 * --depth;
+  let t0 = stack4[last]!;
+  let t1 = stack4[last + 1]!;
+  let t2 = stack4[last + 2]!;
+  let t3 = stack4[last + 3]!;
+  while (depth > 0) {
+    const below = 4 * --depth;
+    t0 = Math.fround(stack4[below]! + t0);
+    t1 = Math.fround(stack4[below + 1]! + t1);
+    t2 = Math.fround(stack4[below + 2]! + t2);
+    t3 = Math.fround(stack4[below + 3]! + t3);
+  }
+  dst[at] = t0;
+  dst[at + 1] = t1;
+  dst[at + 2] = t2;
+  dst[at + 3] = t3;
+}
+
+/** Sums in double, in order, rounded once on store: the fast float32 sum without an offset table. */
+function doubleSumStrided(src: Float32Array, start: number, n: number, stride: number): number {
+  let acc = 0;
+  for (let r = 0, p = start; r < n; r++, p += stride) acc += src[p]!;
+  return acc;
+}
+
+/** doubleSumStrided of four outputs at once (see treeSum4). */
+function doubleSum4(src: Float32Array, start: number, n: number, stride: number, lane: number, dst: Float32Array, at: number): void {
+  const l2 = 2 * lane;
+  const l3 = 3 * lane;
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  for (let r = 0, p = start; r < n; r++, p += stride) {
+    a0 += src[p]!;
+    a1 += src[p + lane]!;
+    a2 += src[p + l2]!;
+    a3 += src[p + l3]!;
+  }
+  dst[at] = a0;
+  dst[at + 1] = a1;
+  dst[at + 2] = a2;
+  dst[at + 3] = a3;
+}
+
+/**
+ * The float32 sum without a table of reduced offsets when the reduced dims merge into one
+ * strided run (rows, columns, or any single dim); outputs evenly spaced in the input (one kept
+ * dim after merging) are summed four at a time. False when the reduced dims do not merge; the general loop runs then.
+ */
+function float32Sum(x: CpuView, out: CpuView, dims: readonly number[], tree: boolean): boolean {
+  const keptShape: number[] = [];
+  const keptStrides: number[] = [];
+  const reducedShape: number[] = [];
+  const reducedStrides: number[] = [];
+  for (let d = 0; d < x.shape.length; d++) {
+    (dims.includes(d) ? reducedShape : keptShape).push(x.shape[d]!);
+    (dims.includes(d) ? reducedStrides : keptStrides).push(x.strides[d]!);
+  }
+  let n = 1;
+  for (const size of reducedShape) n *= size;
+  if (n === 0) return false;
+  const reduced = mergeDims(reducedShape, reducedStrides);
+  if (reduced.shape.length !== 1) return false;
+  const kept = mergeDims(keptShape, keptStrides);
+  const src = x.storage.data as Float32Array;
+  const dst = out.storage.data as Float32Array;
+  const stride = reduced.strides[0]!;
+  if (kept.shape.length === 1) {
+    // Outputs evenly spaced in the input (rows, columns): four per pass.
+    const outputs = kept.shape[0]!;
+    const lane = kept.strides[0]!;
+    let j = 0;
+    for (; j + 4 <= outputs; j += 4) (tree ? treeSum4 : doubleSum4)(src, x.offset + j * lane, n, stride, lane, dst, j);
+    for (; j < outputs; j++) {
+      const start = x.offset + j * lane;
+      dst[j] = tree ? treeSumStrided(src, start, n, stride) : doubleSumStrided(src, start, n, stride);
+    }
+    return true;
+  }
+  const bases = elementOffsets(kept.shape, kept.strides, x.offset);
+  for (let o = 0; o < bases.length; o++) {
+    dst[o] = tree ? treeSumStrided(src, bases[o]!, n, stride) : doubleSumStrided(src, bases[o]!, n, stride);
+  }
+  return true;
+}
+
 /**
  * `roundEachStep` false: float32 accumulates in double and rounds once (fast, more accurate, CPU
  * only). True: rounded to float32 at every step, bit-identical to the WebGPU kernel.
  */
 export function reduceKernel(op: ReduceOp, roundEachStep: boolean): KernelFn<ReduceOp, CpuStorage> {
   return ([x], [out], { dims }) => {
+    if (op === "sum" && out!.dtype === "float32" && x!.dtype === "float32" && float32Sum(x!, out!, dims, roundEachStep)) return;
     const { bases, reduced } = plan(x!, dims);
     const { init } = STEPS[op];
     const dtype = out!.dtype;

@@ -24,13 +24,45 @@ function newArray(dtype: DType, length: number): DataArray {
   }
 }
 
+/**
+ * Arrays of released storages, by dtype and length, for the next allocation of the same size. A
+ * training step allocates the same sizes every step, and a fresh array costs far more than
+ * zeroing an old one: a SharedArrayBuffer of 16 KiB took ~5 µs to create here, and its fresh
+ * pages fault on first write. Only what `dispose()`/`scope()` releases comes back (storages the
+ * garbage collector takes are simply gone), and the pool holds at most POOL_MAX_BYTES.
+ */
+const pool: Record<DType, Map<number, DataArray[]>> = { float32: new Map(), float64: new Map(), int32: new Map(), bool: new Map() };
+const POOL_MAX_BYTES = 64 * 2 ** 20;
+/** Smaller arrays are cheaper to create than to look up. */
+const POOL_MIN_BYTES = 4096;
+/** At most this many arrays of one size wait in the pool. */
+const POOL_MAX_PER_SIZE = 16;
+let pooledBytes = 0;
+
+/** A pooled array of this size, not zeroed, or undefined. */
+function reuse(dtype: DType, length: number): DataArray | undefined {
+  if (pooledBytes === 0) return undefined;
+  const data = pool[dtype].get(length)?.pop();
+  if (data !== undefined) pooledBytes -= data.byteLength;
+  return data;
+}
+
+/** Test hook: empties the pool of released arrays. */
+export function clearStoragePool(): void {
+  for (const sizes of Object.values(pool)) sizes.clear();
+  pooledBytes = 0;
+}
+
 export const cpuBackend: Backend<CpuStorage> = {
   device: "cpu",
   allocate(dtype: DType, length: number): CpuStorage {
-    return { device: "cpu", dtype, length, data: newArray(dtype, length) };
+    const old = reuse(dtype, length);
+    // Kernels may rely on a new storage reading as zeros, as a fresh array does.
+    const data = old === undefined ? newArray(dtype, length) : old.fill(0);
+    return { device: "cpu", dtype, length, data };
   },
   upload(data: DataArray, dtype: DType): CpuStorage {
-    const copy = newArray(dtype, data.length);
+    const copy = reuse(dtype, data.length) ?? newArray(dtype, data.length);
     copy.set(data);
     return { device: "cpu", dtype, length: data.length, data: copy };
   },
@@ -43,8 +75,16 @@ export const cpuBackend: Backend<CpuStorage> = {
   readSync(storage: CpuStorage): DataArray {
     return storage.data.slice();
   },
-  release(): void {
-    // The garbage collector reclaims typed arrays; nothing to pool on CPU.
+  release(storage: CpuStorage): void {
+    // The caller (Tensor.dispose when the last view goes) guarantees nothing reads it again.
+    const data = storage.data;
+    if (data.byteLength < POOL_MIN_BYTES || pooledBytes + data.byteLength > POOL_MAX_BYTES) return;
+    const sizes = pool[storage.dtype];
+    let list = sizes.get(data.length);
+    if (list === undefined) sizes.set(data.length, (list = []));
+    if (list.length >= POOL_MAX_PER_SIZE) return;
+    list.push(data);
+    pooledBytes += data.byteLength;
   },
 };
 
@@ -97,7 +137,9 @@ export function isDense(view: CpuView): boolean {
 
 /** True when every element of the view is the same storage element (a broadcast scalar). */
 export function isBroadcastScalar(view: CpuView): boolean {
-  return view.shape.every((size, i) => size === 1 || view.strides[i] === 0);
+  // A loop, not every(): shapes are frozen arrays, which miss the builtins' fast paths.
+  for (let i = 0; i < view.shape.length; i++) if (view.shape[i] !== 1 && view.strides[i] !== 0) return false;
+  return true;
 }
 
 /** The view's elements in row-major order as a plain typed array (a subarray when dense). */
@@ -124,6 +166,10 @@ export function gatherInto(view: CpuView, out: DataArray, at: number): void {
   const { shape, strides } = mergeDims(view.shape, view.strides);
   const src = view.storage.data;
   const ndim = shape.length;
+  if (ndim === 2 && strides[1] !== 1 && src instanceof Float32Array && out instanceof Float32Array) {
+    gatherTiles(src, view.offset, shape[0]!, shape[1]!, strides[0]!, strides[1]!, out, at);
+    return;
+  }
   const inner = shape[ndim - 1]!;
   const innerStride = strides[ndim - 1]!;
   const index = new Array<number>(ndim).fill(0);
@@ -137,6 +183,30 @@ export function gatherInto(view: CpuView, out: DataArray, at: number): void {
       if (index[d]! < shape[d]!) break;
       position -= strides[d]! * shape[d]!;
       index[d] = 0;
+    }
+  }
+}
+
+/** Rows × columns of a tile: a 32×32 float32 tile reads and writes whole cache lines. */
+const TILE = 32;
+
+/**
+ * out[at + r·cols + c] = src[offset + r·rowStride + c·colStride], tile by tile: a transposed view
+ * (colStride large) read row by row would touch a new cache line per element and evict it before
+ * the neighbouring rows need it (measured 1.6 ns/element against 2.2 for the plain walk on a
+ * [256, 784] transpose here). Its own function, only ever given Float32Arrays, so V8's element accesses stay
+ * monomorphic (gatherInto's own loop sees every dtype).
+ */
+function gatherTiles(src: Float32Array, offset: number, rows: number, cols: number, rowStride: number, colStride: number, out: Float32Array, at: number): void {
+  for (let r0 = 0; r0 < rows; r0 += TILE) {
+    const r1 = Math.min(r0 + TILE, rows);
+    for (let c0 = 0; c0 < cols; c0 += TILE) {
+      const c1 = Math.min(c0 + TILE, cols);
+      for (let r = r0; r < r1; r++) {
+        const from = offset + r * rowStride;
+        const to = at + r * cols;
+        for (let c = c0; c < c1; c++) out[to + c] = src[from + c * colStride]!;
+      }
     }
   }
 }

@@ -1,5 +1,6 @@
 // GPU memory and command submission: a pool of storage buffers keyed by size, the one command
-// encoder that dispatches are batched into, and reading buffers back to the CPU.
+// encoder that dispatches are batched into, the arena holding their metadata, and reading
+// buffers back to the CPU.
 //
 // The rule that keeps pooled memory safe: a released buffer goes onto a "pending" list and is
 // handed out again only after the commands that used it were submitted. WebGPU runs the queue in
@@ -34,6 +35,8 @@ export class BufferPool {
   pooledBytes = 0;
   /** Buffers created since the device was made; for tests that check reuse. */
   created = 0;
+  /** Called after a storage buffer is destroyed (cached bind groups that name it must go). */
+  onDestroy: () => void = () => {};
 
   constructor(
     device: GPUDevice,
@@ -79,6 +82,7 @@ export class BufferPool {
         // Destroying after submit is safe: WebGPU frees the memory once the commands finished.
         this.pooledBytes -= buffer.size;
         buffer.destroy();
+        this.onDestroy();
         continue;
       }
       let list = this.#free.get(buffer.size);
@@ -112,6 +116,7 @@ export class BufferPool {
 
   /** Destroys every free buffer (pending ones are freed at the next submit). */
   emptyFree(): void {
+    if (this.#free.size > 0) this.onDestroy();
     for (const map of [this.#free, this.#staging]) {
       for (const list of map.values()) {
         for (const buffer of list) {
@@ -125,6 +130,48 @@ export class BufferPool {
 }
 
 /**
+ * The metadata (shapes, strides, offsets) of every dispatch in the open command batch, packed
+ * into one storage buffer that each dispatch binds at its own dynamic offset. The words collect
+ * on the CPU and go to the GPU in one queue write just before the batch is submitted (a queue
+ * write lands before the commands submitted after it), instead of one pooled buffer and one
+ * write per dispatch: fewer calls into the driver, and no small buffers cycling through the pool.
+ */
+export class InfoArena {
+  readonly buffer: GPUBuffer;
+  readonly #words: Uint32Array;
+  #used = 0;
+
+  constructor(
+    device: GPUDevice,
+    /** Bytes of metadata one batch may hold before it must be submitted. */
+    readonly capacity: number,
+    /** Bytes each dispatch sees from its offset on: the most metadata one dispatch may have. */
+    readonly window: number,
+    /** The adapter's minStorageBufferOffsetAlignment. */
+    readonly alignment: number,
+  ) {
+    this.buffer = device.createBuffer({ label: "lockstep dispatch metadata", size: capacity + window, usage: Usage.STORAGE | Usage.COPY_DST });
+    this.#words = new Uint32Array((capacity + window) / 4);
+  }
+
+  /** The byte offset `info` was placed at, or undefined when this batch's arena is full. */
+  place(info: Uint32Array): number | undefined {
+    const at = this.#used;
+    if (at > this.capacity) return undefined;
+    this.#words.set(info, at / 4);
+    this.#used = at + Math.max(this.alignment, Math.ceil(info.byteLength / this.alignment) * this.alignment);
+    return at;
+  }
+
+  /** Writes the placed metadata to the GPU (before the submit of the commands that read it). */
+  flush(queue: GPUQueue): void {
+    if (this.#used === 0) return;
+    queue.writeBuffer(this.buffer, 0, this.#words.buffer, this.#words.byteOffset, Math.min(this.#used, this.#words.byteLength));
+    this.#used = 0;
+  }
+}
+
+/**
  * The command encoder that kernels record into. Dispatches share one compute pass until a copy
  * needs the encoder; everything is submitted before a read, before a queue write to a buffer
  * that recorded commands may use, and after `maxDispatches` dispatches so the pending work and
@@ -132,6 +179,7 @@ export class BufferPool {
  */
 export class CommandBatch {
   readonly #device: GPUDevice;
+  readonly #beforeSubmit: () => void;
   readonly #afterSubmit: () => void;
   #encoder: GPUCommandEncoder | undefined;
   #pass: GPUComputePassEncoder | undefined;
@@ -139,8 +187,9 @@ export class CommandBatch {
   /** Submits so far; for tests and diagnostics. */
   submits = 0;
 
-  constructor(device: GPUDevice, afterSubmit: () => void, readonly maxDispatches = 64) {
+  constructor(device: GPUDevice, beforeSubmit: () => void, afterSubmit: () => void, readonly maxDispatches = 64) {
     this.#device = device;
+    this.#beforeSubmit = beforeSubmit;
     this.#afterSubmit = afterSubmit;
   }
 
@@ -152,10 +201,10 @@ export class CommandBatch {
     return (this.#encoder ??= this.#device.createCommandEncoder());
   }
 
-  dispatch(pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, x: number, y: number): void {
+  dispatch(pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, infoOffset: number, x: number, y: number): void {
     if (this.#pass === undefined) this.#pass = this.#getEncoder().beginComputePass();
     this.#pass.setPipeline(pipeline);
-    this.#pass.setBindGroup(0, bindGroup);
+    this.#pass.setBindGroup(0, bindGroup, [infoOffset]);
     this.#pass.dispatchWorkgroups(x, y);
     if (++this.#dispatches >= this.maxDispatches) this.submit();
   }
@@ -174,6 +223,7 @@ export class CommandBatch {
   submit(): void {
     if (this.#encoder !== undefined) {
       this.#endPass();
+      this.#beforeSubmit();
       const commands = this.#encoder.finish();
       this.#encoder = undefined;
       this.#dispatches = 0;

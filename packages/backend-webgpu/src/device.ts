@@ -3,10 +3,15 @@
 // batch, pipeline cache, and what happened to the device (lost, validation errors).
 // Not here: the Backend contract (backend.ts) and shader code (program.ts and the kernel files).
 import { DeviceError } from "@lockstep/core";
-import { BufferPool, CommandBatch, Usage } from "./buffers.js";
+import { BufferPool, CommandBatch, InfoArena, Usage } from "./buffers.js";
 
 /** Size of the index-error record: count, op, index, size, dim (u32 each), padded. */
 export const INDEX_ERROR_BYTES = 32;
+
+/** Metadata one command batch may hold (64 dispatches of up to 1 KiB each). */
+const INFO_ARENA_BYTES = 64 * 1024;
+/** The most metadata one dispatch may have: 1024 u32 (shapes and strides of rank ~200). */
+export const INFO_WINDOW_BYTES = 4096;
 
 /** Options of `init()` and `isAvailable()`. */
 export interface InitOptions {
@@ -157,7 +162,11 @@ export class GpuContext {
   readonly device: GPUDevice;
   readonly pool: BufferPool;
   readonly batch: CommandBatch;
+  /** Every dispatch's metadata, written once per batch. */
+  readonly metadata: InfoArena;
   readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** Bind groups by layout and buffers (program.ts); emptied whenever a pooled buffer is destroyed. */
+  readonly bindGroups = new Map<string, GPUBindGroup>();
   readonly layouts = new Map<string, GPUBindGroupLayout>();
   /** Bumped by every new context: storages remember theirs, so a storage from a lost device is caught. */
   readonly generation: number;
@@ -187,7 +196,13 @@ export class GpuContext {
     this.info = info;
     this.generation = generation;
     this.pool = new BufferPool(device, maxPooledBytes);
-    this.batch = new CommandBatch(device, () => this.pool.recycle());
+    this.pool.onDestroy = () => this.bindGroups.clear();
+    this.metadata = new InfoArena(device, INFO_ARENA_BYTES, INFO_WINDOW_BYTES, device.limits.minStorageBufferOffsetAlignment);
+    this.batch = new CommandBatch(
+      device,
+      () => this.metadata.flush(device.queue),
+      () => this.pool.recycle(),
+    );
     device.lost.then((lost) => {
       this.lost ??= `${lost.reason === "destroyed" ? "it was destroyed" : "the driver lost it"}${lost.message ? ` (${lost.message})` : ""}`;
     });

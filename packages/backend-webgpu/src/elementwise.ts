@@ -16,7 +16,8 @@ import {
   FLOAT_HELPERS,
   bindings,
   collapseDims,
-  linearMain,
+  ITEMS_PER_THREAD,
+  itemsMain,
   offsetCode,
   runShader,
   wgslType,
@@ -193,33 +194,38 @@ export function mapElements(output: WebGPUView, inputs: readonly WebGPUView[], s
     info.set(strides[j]!, bases[j]! + 1);
   });
   const types = operands.map((v) => wgslType(v.dtype));
-  const names = operands.map((_, j) => `p${j}`);
-  const parameters = inputs.map((_, i) => `${INPUT_NAMES[i]}: ${types[i + 1]}`).join(", ");
-  const argumentsList = inputs.map((_, i) => `in${i}[p${i + 1}]`).join(", ");
   const det = spec.deterministicMath === true;
-  const inputBindings = inputs.map((_, i): [string, string] => [`in${i}`, types[i + 1]!]);
-  if (det) inputBindings.push([CONSTANTS_BINDING, "u32"]);
   runShader(ctx, {
     key: `map:${spec.key}:${types.join(",")}:r${rank}`,
-    source: () => `${bindings([["out", types[0]!]], inputBindings)}
+    source: () => mapSource(spec, types, bases, rank),
+    outputs: [output.storage.buffer],
+    inputs: [...inputs.map((v) => v.storage.buffer), ...(det ? [constantsBuffer(ctx)] : [])],
+    info,
+    workgroups: workgroupsFor(count, ITEMS_PER_THREAD),
+  });
+}
+
+/** WGSL of a `mapElements` kernel: `types` of the output then the inputs, metadata at `bases`. */
+function mapSource(spec: MapSpec, types: readonly string[], bases: readonly number[], rank: number): string {
+  const inputs = types.length - 1;
+  const names = types.map((_, j) => `p${j}`);
+  const parameters = INPUT_NAMES.slice(0, inputs).map((name, i) => `${name}: ${types[i + 1]}`).join(", ");
+  const argumentsList = names.slice(1).map((p, i) => `in${i}[${p}]`).join(", ");
+  const det = spec.deterministicMath === true;
+  const inputBindings = types.slice(1).map((type, i): [string, string] => [`in${i}`, type]);
+  if (det) inputBindings.push([CONSTANTS_BINDING, "u32"]);
+  return `${bindings([["out", types[0]!]], inputBindings)}
 ${FLOAT_HELPERS}
 ${spec.helpers ?? ""}
 fn compute(${parameters}) -> ${types[0]} {
   return ${spec.expression};
 }
-${linearMain()}
-  if (index >= info[0]) { return; }
+${itemsMain(`  if (index >= info[0]) { return; }
 ${det ? PRELUDE : ""}
   var rem = index;
 ${names.map((n, j) => `  var ${n} = info[${bases[j]}u];`).join("\n")}
 ${offsetCode(rank, 1, bases.map((b) => b + 1), names)}
-  out[p0] = compute(${argumentsList});
-}`,
-    outputs: [output.storage.buffer],
-    inputs: [...inputs.map((v) => v.storage.buffer), ...(det ? [constantsBuffer(ctx)] : [])],
-    info,
-    workgroups: workgroupsFor(count),
-  });
+  out[p0] = compute(${argumentsList});`)}`;
 }
 
 /** The ops whose fast expressions call fastmath.ts (other kernels compile without it). */
@@ -232,35 +238,48 @@ const FAST_MATH_OPS = new Set<string>(["exp", "log", "sqrt", "rsqrt", "sigmoid",
 export function unaryKernel(op: UnaryOp, deterministic: boolean): KernelFn<UnaryOp, WebGPUStorage> {
   const twin = deterministic ? deterministicExpression(op) : undefined;
   const mode = twin === undefined ? "" : ":det";
-  return ([x], [out]) => {
-    const kind = wgslType(x!.dtype);
-    const expression = unaryExpression(op, kind, deterministic) ?? unsupported(`${op} on ${x!.dtype}`);
+  // The spec depends only on the input's element type: built once per type, not per call.
+  const specs = new Map<Kind, MapSpec>();
+  const specFor = (kind: Kind, dtype: string): MapSpec => {
+    const expression = unaryExpression(op, kind, deterministic) ?? unsupported(`${op} on ${dtype}`);
     // Bool inputs of float ops evaluate the float expression through a helper.
     const floatHelper =
       kind === "u32" && op !== "logicalNot" ? `fn unary_f32(a: f32) -> f32 { return ${unaryExpression(op, "f32", deterministic)}; }` : "";
     const math = twin !== undefined && kind !== "i32" ? twin.helpers : FAST_MATH_OPS.has(op) ? FAST_MATH : "";
-    mapElements(out!, [x!], {
+    return {
       key: `unary:${op}${mode}`,
       expression,
       helpers: EXACT_HELPERS + math + floatHelper,
       deterministicMath: twin !== undefined && kind !== "i32",
-    });
+    };
+  };
+  return ([x], [out]) => {
+    const kind = wgslType(x!.dtype);
+    let spec = specs.get(kind);
+    if (spec === undefined) specs.set(kind, (spec = specFor(kind, x!.dtype)));
+    mapElements(out!, [x!], spec);
   };
 }
 
 /** The kernel of a binary op; `deterministic` as for `unaryKernel` (div and pow have twins). */
 export function binaryKernel(op: BinaryOp, deterministic: boolean): KernelFn<BinaryOp, WebGPUStorage> {
   const twin = deterministic ? deterministicExpression(op) : undefined;
-  return ([a, b], [out]) => {
-    const kind = wgslType(a!.dtype);
-    const expression = binaryExpression(op, kind, deterministic) ?? unsupported(`${op} on ${a!.dtype}`);
+  const specs = new Map<Kind, MapSpec>();
+  const specFor = (kind: Kind, dtype: string): MapSpec => {
+    const expression = binaryExpression(op, kind, deterministic) ?? unsupported(`${op} on ${dtype}`);
     const useTwin = twin !== undefined && kind === "f32";
-    mapElements(out!, [a!, b!], {
+    return {
       key: `binary:${op}${useTwin ? ":det" : ""}`,
       expression,
       helpers: EXACT_HELPERS + (useTwin ? twin.helpers : FAST_MATH_OPS.has(op) ? FAST_MATH : ""),
       deterministicMath: useTwin,
-    });
+    };
+  };
+  return ([a, b], [out]) => {
+    const kind = wgslType(a!.dtype);
+    let spec = specs.get(kind);
+    if (spec === undefined) specs.set(kind, (spec = specFor(kind, a!.dtype)));
+    mapElements(out!, [a!, b!], spec);
   };
 }
 

@@ -44,7 +44,11 @@ export function formatShape(shape: Shape): string {
 }
 
 export function shapesEqual(a: Shape, b: Shape): boolean {
-  return a.length === b.length && a.every((s, i) => s === b[i]);
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  // A loop, not every(): shapes are frozen arrays, which miss the builtins' fast paths.
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** NumPy/PyTorch broadcasting of two shapes. */

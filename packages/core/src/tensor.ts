@@ -86,6 +86,24 @@ function shapeFromArgs(fn: string, arg: string, args: ShapeArgs): number[] {
 }
 
 /**
+ * `a` itself when it is already frozen (another tensor's shape or strides: sharing is safe, and
+ * freezing a fresh array is the costliest step of making a tensor), else a frozen copy.
+ */
+function frozenCopy(a: readonly number[]): readonly number[] {
+  return Object.isFrozen(a) ? a : Object.freeze(a.slice());
+}
+
+/** Frozen row-major strides of frozen shapes, so outputs shaped like an input share both arrays. */
+const stridesOfShape = new WeakMap<readonly number[], readonly number[]>();
+
+function rowMajorStrides(shape: Shape): readonly number[] {
+  if (!Object.isFrozen(shape)) return contiguousStrides(shape);
+  let strides = stridesOfShape.get(shape);
+  if (strides === undefined) stridesOfShape.set(shape, (strides = Object.freeze(contiguousStrides(shape))));
+  return strides;
+}
+
+/**
  * An n-dimensional array on a device, like torch.Tensor: a shape, strides and offset over a storage
  * shared with its views, plus autograd fields. Create one with `tensor`, `zeros`, `randn`, ...;
  * free its memory early with `dispose()` or `scope()`.
@@ -122,8 +140,8 @@ export class Tensor {
 
   private constructor(handle: StorageHandle, shape: Shape, strides: readonly number[], offset: number) {
     this.#handle = handle;
-    this.shape = Object.freeze([...shape]);
-    this.strides = Object.freeze([...strides]);
+    this.shape = frozenCopy(shape);
+    this.strides = frozenCopy(strides);
     this.offset = offset;
     this.dtype = handle.storage.dtype;
     this.device = handle.storage.device;
@@ -132,7 +150,7 @@ export class Tensor {
   }
 
   /** @internal Wraps freshly allocated storage. */
-  static fromStorage(storage: Storage, backend: Backend, shape: Shape, strides = contiguousStrides(shape)): Tensor {
+  static fromStorage(storage: Storage, backend: Backend, shape: Shape, strides = rowMajorStrides(shape)): Tensor {
     return new Tensor({ storage, backend, refs: 1, version: 0, rebases: 0, stamp: newStamp() }, shape, strides, 0);
   }
 

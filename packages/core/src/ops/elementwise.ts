@@ -1,6 +1,6 @@
 // Elementwise ops: type promotion and broadcasting happen here, once, for every backend; the
 // primitive kernels then see inputs of one dtype and one shape (broadcast dims have stride 0).
-import { castScalar, isFloating, resultType, type DType, type DataArray } from "../dtype.js";
+import { allocateArray, castScalar, isFloating, resultType, type DType, type DataArray } from "../dtype.js";
 import { DTypeError, ValueError } from "../errors.js";
 import { fromData, makeView, runPrimitive, commonDevice } from "../dispatch.js";
 import type { BinaryOp, UnaryOp } from "../primitives.js";
@@ -25,8 +25,13 @@ import { LockstepTypeError, ShapeError } from "../errors.js";
 
 /** A 0-d tensor holding a JS scalar, on `device`. */
 export function scalarTensor(value: Scalar, dtype: DType, device: string): Tensor {
-  return fromData([castScalar(value, dtype)], dtype, [], device);
+  const data = allocateArray(dtype, 1);
+  data[0] = castScalar(value, dtype);
+  return fromData(data, dtype, SCALAR_SHAPE, device);
 }
+
+/** One frozen `[]` for every 0-d tensor made from a JS scalar, so none copies its shape. */
+const SCALAR_SHAPE: Shape = Object.freeze([]);
 
 /**
  * Like torch.broadcast_to: `t` broadcast to `shape` as a stride-0 view (no copy); `t` itself when
@@ -65,12 +70,20 @@ export function broadcastTo(t: Tensor, shape: Shape): Tensor {
 function broadcastView(t: Tensor, shape: Shape): Tensor {
   if (shapesEqual(t.shape, shape)) return t;
   const lead = shape.length - t.ndim;
-  const strides = shape.map((size, i) => {
+  // A 0-d operand (every JS scalar) broadcasts with all strides 0: one shared frozen array.
+  const strides = t.ndim === 0 ? zeroStrides(shape.length) : shape.map((size, i) => {
     if (i < lead) return 0;
     const own = t.shape[i - lead]!;
     return own === 1 && size !== 1 ? 0 : t.strides[i - lead]!;
   });
   return makeView(t, "expand", { shape: [...shape] }, shape, strides, t.offset);
+}
+
+/** Frozen all-zero strides by rank (see broadcastView). */
+const ZERO_STRIDES: (readonly number[])[] = [];
+
+function zeroStrides(ndim: number): readonly number[] {
+  return (ZERO_STRIDES[ndim] ??= Object.freeze(new Array<number>(ndim).fill(0)));
 }
 
 /** Returns `t` in `dtype`, casting only when needed. */
@@ -83,6 +96,16 @@ export function cast(t: Tensor, dtype: DType): Tensor {
 
 /** The dtype PyTorch's result_type gives: dimensioned tensors first, then 0-d tensors and scalars by category. */
 function promote(operands: readonly TensorLike[]): DType {
+  // The common cases without the lists: two tensors of one dtype, or a floating tensor and a
+  // JS scalar (a scalar never lifts a floating tensor's dtype).
+  if (operands.length === 2) {
+    const [a, b] = operands;
+    if (a instanceof Tensor) {
+      if (b instanceof Tensor ? a.dtype === b.dtype : isFloating(a.dtype)) return a.dtype;
+    } else if (b instanceof Tensor && isFloating(b.dtype)) {
+      return b.dtype;
+    }
+  }
   const dimensioned: DType[] = [];
   const zeroDim: DType[] = [];
   const scalars: Scalar[] = [];
@@ -101,11 +124,23 @@ function promote(operands: readonly TensorLike[]): DType {
 }
 
 /** Converts operands to tensors of `dtype` on one device, broadcast to a common shape. */
-export function prepare(operands: readonly TensorLike[], dtype: DType): { inputs: Tensor[]; shape: number[] } {
+export function prepare(operands: readonly TensorLike[], dtype: DType): { inputs: Tensor[]; shape: Shape } {
   const device = commonDevice(operands.filter((o): o is Tensor => o instanceof Tensor));
   const tensors = operands.map((o) => (o instanceof Tensor ? cast(o, dtype) : scalarTensor(o, dtype, device)));
-  let shape: number[] = [];
-  for (const t of tensors) shape = broadcastShapes(shape, t.shape);
+  let shape: Shape = tensors[0]!.shape;
+  for (let i = 1; i < tensors.length; i++) {
+    const own = tensors[i]!.shape;
+    if (own.length === 0) continue; // a 0-d operand broadcasts to anything
+    if (shape.length === 0) shape = own;
+    else if (!shapesEqual(shape, own)) shape = broadcastShapes(shape, own);
+  }
+  // An operand's own (frozen) shape when it has the result's: the output then shares it.
+  for (const t of tensors) {
+    if (t.shape !== shape && shapesEqual(t.shape, shape)) {
+      shape = t.shape;
+      break;
+    }
+  }
   return { inputs: tensors.map((t) => broadcastView(t, shape)), shape };
 }
 
@@ -365,7 +400,7 @@ function shapeOf(x: TensorLike): readonly number[] {
 
 function withCondition(condition: Tensor, a: TensorLike, b: TensorLike, dtype: DType) {
   const values = prepare([a, b], dtype);
-  const shape = broadcastShapes(condition.shape, values.shape);
+  const shape = shapesEqual(condition.shape, values.shape) ? values.shape : broadcastShapes(condition.shape, values.shape);
   return {
     inputs: [broadcastView(condition, shape), broadcastView(values.inputs[0]!, shape), broadcastView(values.inputs[1]!, shape)],
     shape,

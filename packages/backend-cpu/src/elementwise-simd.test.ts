@@ -1,0 +1,253 @@
+// The WebAssembly elementwise loops against the JS kernels they replace, bit for bit: random
+// values over the whole float32 range plus quiet NaNs with payloads and both signs, ±0, ±Inf,
+// subnormals and repeated values (for the comparisons), in dense, offset, strided, transposed
+// and broadcast layouts of odd lengths. Signalling NaNs are left out: the JS loops themselves
+// quiet them or not depending on V8's tier, so their bits were never defined. So is the payload
+// of an arithmetic op on two NaNs: V8's optimized code may commute x + y, and the JS kernel gave
+// either operand's payload in one process, so where both operands are NaN only NaN is required.
+import type { BinaryOp, DType, UnaryOp } from "@lockstep/core";
+import { afterEach, describe, expect, it } from "vitest";
+import { binaryKernel, copyKernel, unaryKernel, whereKernel } from "./elementwise.js";
+import { setSimdElementwise } from "./elementwise-simd.js";
+import { cpuBackend, gatherElements, type CpuView } from "./storage.js";
+
+let seed = 12345;
+function next(): number {
+  seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+  return seed / 2 ** 32;
+}
+
+/** Bit patterns of float32 values, specials included. */
+function specialBits(): number {
+  const r = next();
+  const sign = next() < 0.5 ? 0x80000000 : 0;
+  if (r < 0.08) return (0x7fc00000 | Math.floor(next() * 0x3fffff) | sign) >>> 0; // quiet NaN, payload
+  if (r < 0.14) return sign; // ±0
+  if (r < 0.2) return (0x7f800000 | sign) >>> 0; // ±Inf
+  if (r < 0.3) return (Math.floor(next() * 0x7fffff) + 1) | sign; // subnormal
+  if (r < 0.35) return (0x3f800000 | sign) >>> 0; // ±1
+  return (Math.floor(next() * 0x7f000000) | sign) >>> 0; // any finite magnitude
+}
+
+function storageOf(dtype: DType, length: number, fill: (i: number) => number) {
+  const storage = cpuBackend.allocate(dtype, length);
+  if (dtype === "float32") {
+    const bits = new Uint32Array(storage.data.buffer, storage.data.byteOffset, length);
+    for (let i = 0; i < length; i++) bits[i] = fill(i);
+  } else {
+    for (let i = 0; i < length; i++) storage.data[i] = fill(i);
+  }
+  return storage;
+}
+
+function randomStorage(dtype: DType, length: number, pool?: Uint32Array) {
+  if (dtype === "float32") return storageOf(dtype, length, () => (pool !== undefined && next() < 0.3 ? pool[Math.floor(next() * pool.length)]! : specialBits()));
+  if (dtype === "bool") return storageOf(dtype, length, () => (next() < 0.5 ? 1 : 0));
+  if (dtype === "int32") return storageOf(dtype, length, () => Math.floor((next() - 0.5) * 2 ** 32));
+  return storageOf(dtype, length, () => (next() - 0.5) * 2 ** Math.floor(next() * 60 - 30));
+}
+
+type Layout = "dense" | "offset" | "strided" | "transposed" | "scalar" | "rows";
+const LAYOUTS: Layout[] = ["dense", "offset", "strided", "transposed", "scalar", "rows"];
+
+/** A [r, c] view of fresh random storage in the given layout. */
+function view(dtype: DType, r: number, c: number, layout: Layout, pool?: Uint32Array): CpuView {
+  const n = r * c;
+  const make = (length: number) => randomStorage(dtype, length, pool);
+  switch (layout) {
+    case "dense":
+      return { storage: make(n), dtype, shape: [r, c], strides: [c, 1], offset: 0 };
+    case "offset":
+      return { storage: make(n + 3), dtype, shape: [r, c], strides: [c, 1], offset: 3 };
+    case "strided":
+      return { storage: make(2 * n + 1), dtype, shape: [r, c], strides: [2 * c, 2], offset: 1 };
+    case "transposed":
+      return { storage: make(n), dtype, shape: [r, c], strides: [1, r], offset: 0 };
+    case "scalar":
+      return { storage: make(2), dtype, shape: [r, c], strides: [0, 0], offset: 1 };
+    case "rows":
+      return { storage: make(c), dtype, shape: [r, c], strides: [0, 1], offset: 0 };
+  }
+}
+
+function output(dtype: DType, r: number, c: number): CpuView {
+  return { storage: cpuBackend.allocate(dtype, r * c), dtype, shape: [r, c], strides: [c, 1], offset: 0 };
+}
+
+/** Runs `kernel` with the WebAssembly loops on and off; returns both outputs' bytes. */
+function both(outDType: DType, r: number, c: number, run: (out: CpuView) => void): [Uint8Array, Uint8Array] {
+  const results: Uint8Array[] = [];
+  for (const simd of [true, false]) {
+    setSimdElementwise(simd);
+    const out = output(outDType, r, c);
+    run(out);
+    results.push(new Uint8Array(out.storage.data.buffer, out.storage.data.byteOffset, out.storage.data.byteLength));
+  }
+  return [results[0]!, results[1]!];
+}
+
+/** Index of the first differing element (by `size` bytes), for the failure message. */
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
+  return -1;
+}
+
+const ARITHMETIC = new Set<BinaryOp>(["add", "sub", "mul", "div", "maximum", "pow"]);
+
+/**
+ * For a float32 arithmetic op, checks that both results are NaN where both operands are, then
+ * writes one canonical NaN into both, so the byte comparison that follows ignores those payloads.
+ */
+function equateTwoNaNResults(op: BinaryOp, a: CpuView, b: CpuView, simd: Uint8Array, js: Uint8Array): void {
+  if (a.dtype !== "float32" || !ARITHMETIC.has(op)) return;
+  const x = gatherElements(a);
+  const y = gatherElements(b);
+  const rs = new Float32Array(simd.buffer, simd.byteOffset, x.length);
+  const rj = new Float32Array(js.buffer, js.byteOffset, x.length);
+  for (let i = 0; i < x.length; i++) {
+    if (Number.isNaN(x[i]!) && Number.isNaN(y[i]!)) {
+      expect(Number.isNaN(rs[i]!) && Number.isNaN(rj[i]!), `${op}: NaN ∘ NaN at ${i}`).toBe(true);
+      rs[i] = NaN;
+      rj[i] = NaN;
+    }
+  }
+}
+
+const SHAPES: [number, number][] = [[1, 1], [1, 3], [3, 5], [4, 4], [1, 17], [7, 33], [13, 77]];
+const BINARY: BinaryOp[] = ["add", "sub", "mul", "div", "eq", "ne", "lt", "le", "gt", "ge", "maximum", "pow"];
+const COMPARISONS = new Set<BinaryOp>(["eq", "ne", "lt", "le", "gt", "ge"]);
+const DTYPES: DType[] = ["float32", "float64", "int32", "bool"];
+
+afterEach(() => setSimdElementwise(true));
+
+describe("WebAssembly elementwise loops", () => {
+  it("give the JS kernels' bits for every binary op, layout pair and dtype", () => {
+    for (const op of BINARY) {
+      const kernel = binaryKernel(op);
+      for (const dtype of DTYPES) {
+        for (const [r, c] of SHAPES) {
+          for (const la of LAYOUTS) {
+            for (const lb of LAYOUTS) {
+              const a = view(dtype, r, c, la);
+              // Half of b's values repeat a's, so equal operands meet in the comparisons.
+              const pool = dtype === "float32" ? new Uint32Array(a.storage.data.buffer, a.storage.data.byteOffset, a.storage.length) : undefined;
+              const b = view(dtype, r, c, lb, pool);
+              const outDType = COMPARISONS.has(op) ? "bool" : dtype;
+              const [simd, js] = both(outDType, r, c, (out) => kernel([a, b], [out], {}));
+              equateTwoNaNResults(op, a, b, simd, js);
+              expect(firstDifference(simd, js), `${op} ${dtype} [${r},${c}] ${la} ∘ ${lb}`).toBe(-1);
+            }
+          }
+        }
+      }
+    }
+  });
+
+  it("give the JS kernels' bits for relu, neg, abs and sqrt", () => {
+    const ops: UnaryOp[] = ["relu", "neg", "abs", "sqrt", "exp"];
+    for (const op of ops) {
+      const kernel = unaryKernel(op);
+      for (const dtype of ["float32", "float64", "int32"] as DType[]) {
+        for (const [r, c] of SHAPES) {
+          for (const layout of LAYOUTS) {
+            const x = view(dtype, r, c, layout);
+            const outDType = op === "sqrt" || op === "exp" ? (dtype === "int32" ? "float32" : dtype) : dtype;
+            if (outDType !== dtype) continue; // core casts ints to float first
+            const [simd, js] = both(outDType, r, c, (out) => kernel([x], [out], {}));
+            expect(firstDifference(simd, js), `${op} ${dtype} [${r},${c}] ${layout}`).toBe(-1);
+          }
+        }
+      }
+    }
+  });
+
+  it("give the JS kernel's bits for where on float32 and int32 (and leave float64 to JS)", () => {
+    for (const dtype of ["float32", "int32", "float64"] as DType[]) {
+      for (const [r, c] of SHAPES) {
+        for (const lc of ["dense", "strided", "rows", "scalar"] as Layout[]) {
+          for (const la of LAYOUTS) {
+            for (const lb of ["dense", "scalar", "transposed"] as Layout[]) {
+              const condition = view("bool", r, c, lc);
+              const a = view(dtype, r, c, la);
+              const b = view(dtype, r, c, lb);
+              const [simd, js] = both(dtype, r, c, (out) => whereKernel([condition, a, b], [out], {}));
+              expect(firstDifference(simd, js), `where ${dtype} [${r},${c}] ${lc} ${la} ${lb}`).toBe(-1);
+            }
+          }
+        }
+      }
+    }
+  });
+
+  it("treat any non-zero condition byte as true, like the JS kernel", () => {
+    const n = 37;
+    const condition: CpuView = { storage: storageOf("bool", n, (i) => (i % 3 === 0 ? 0 : i)), dtype: "bool", shape: [1, n], strides: [n, 1], offset: 0 };
+    const a = view("float32", 1, n, "dense");
+    const b = view("float32", 1, n, "dense");
+    const [simd, js] = both("float32", 1, n, (out) => whereKernel([condition, a, b], [out], {}));
+    expect(firstDifference(simd, js)).toBe(-1);
+  });
+
+  it("handle empty tensors", () => {
+    const a: CpuView = { storage: cpuBackend.allocate("float32", 0), dtype: "float32", shape: [0, 3], strides: [3, 1], offset: 0 };
+    const out: CpuView = { storage: cpuBackend.allocate("float32", 0), dtype: "float32", shape: [0, 3], strides: [3, 1], offset: 0 };
+    binaryKernel("add")([a, a], [out], {});
+    unaryKernel("relu")([a], [out], {});
+    expect(out.storage.data.length).toBe(0);
+  });
+});
+
+describe("WebAssembly transposed copies", () => {
+  it("give the JS copy's bits for transposes of every size around the 4×4 blocks, offset and sliced", () => {
+    for (const rows of [1, 3, 4, 5, 8, 13, 33]) {
+      for (const cols of [1, 4, 6, 7, 16, 31]) {
+        for (const [extra, offset] of [[0, 0], [3, 5]]) {
+          // Stored as cols × (rows + extra): the view [rows, cols] with strides [1, rows + extra].
+          const ld = rows + extra;
+          const storage = randomStorage("float32", cols * ld + offset);
+          const x: CpuView = { storage, dtype: "float32", shape: [rows, cols], strides: [1, ld], offset };
+          const [simd, js] = both("float32", rows, cols, (out) => copyKernel([x], [out], {}));
+          expect(firstDifference(simd, js), `[${rows}, ${cols}] ld ${ld} offset ${offset}`).toBe(-1);
+          const expected = new Float32Array(rows * cols);
+          for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) expected[r * cols + c] = storage.data[offset + r + c * ld]!;
+          expect(firstDifference(simd, new Uint8Array(expected.buffer)), `[${rows}, ${cols}] against the definition`).toBe(-1);
+        }
+      }
+    }
+  });
+
+  it("leave batched transposes (three dims after merging) to the JS copy", () => {
+    const storage = randomStorage("float32", 2 * 5 * 6);
+    const x: CpuView = { storage, dtype: "float32", shape: [2, 5, 6], strides: [30, 1, 5], offset: 0 };
+    const results: Uint8Array[] = [];
+    for (const simd of [true, false]) {
+      setSimdElementwise(simd);
+      const out: CpuView = { storage: cpuBackend.allocate("float32", 60), dtype: "float32", shape: [2, 5, 6], strides: [30, 6, 1], offset: 0 };
+      copyKernel([x], [out], {});
+      results.push(new Uint8Array(out.storage.data.buffer.slice(0)));
+    }
+    expect(firstDifference(results[0]!, results[1]!)).toBe(-1);
+  });
+});
+
+describe("WebAssembly elementwise loops over several chunks", () => {
+  it("give the JS kernels' bits past the 16384-element chunk, in every layout", () => {
+    const [r, c] = [3, 11_001];
+    for (const la of LAYOUTS) {
+      for (const lb of ["dense", "scalar", "transposed", "rows"] as Layout[]) {
+        const a = view("float32", r, c, la);
+        const b = view("float32", r, c, lb);
+        for (const op of ["add", "div", "lt"] as BinaryOp[]) {
+          const [simd, js] = both(op === "lt" ? "bool" : "float32", r, c, (out) => binaryKernel(op)([a, b], [out], {}));
+          equateTwoNaNResults(op, a, b, simd, js);
+          expect(firstDifference(simd, js), `${op} ${la} ∘ ${lb}`).toBe(-1);
+        }
+        const [simd, js] = both("float32", r, c, (out) => unaryKernel("relu")([a], [out], {}));
+        expect(firstDifference(simd, js), `relu ${la}`).toBe(-1);
+        const condition = view("bool", r, c, lb);
+        const [ws, wj] = both("float32", r, c, (out) => whereKernel([condition, a, b], [out], {}));
+        expect(firstDifference(ws, wj), `where ${lb} ${la} ${lb}`).toBe(-1);
+      }
+    }
+  });
+});

@@ -1,0 +1,194 @@
+;; WebAssembly SIMD loops for the float32 elementwise kernels (elementwise.ts drives them; they
+;; are assembled by scripts/build-wasm.mjs into elementwise.generated.ts).
+;;
+;; Every pointer is a byte offset into this module's memory, 16-byte aligned; `n` counts elements
+;; and the caller pads every region to a multiple of 16 elements, so the loops run whole vectors
+;; and never need a tail (padding lanes compute on garbage and are never copied out).
+;;
+;; Each lane computes exactly what the JavaScript kernels compute: f32x4 + − × ÷ √ are correctly
+;; rounded, which is what JS's double arithmetic rounded to float32 on store gives; comparisons
+;; are IEEE comparisons; relu is `pmax(x, 0)` = `x < 0 ? 0 : x`, which passes NaN and −0 through
+;; unchanged; where is a bit select. NaN payloads: x86-64 returns the first operand's NaN when both
+;; are NaN. V8's JS code usually computes x + y and x · y as y + x and y · x (x − y and x ÷ y in
+;; order), so add and mul take y first here; but optimized JS may commute them either way, so the
+;; payload of NaN + NaN was never fixed by the JS kernels (the tests require only NaN there).
+(module
+  (memory (export "memory") 1)
+
+  ;; d = x ∘ y for ∘ = add (0), sub (1), mul (2), div (3); add and mul as y ∘ x (see the top).
+  (func (export "arith") (param $op i32) (param $x i32) (param $y i32) (param $d i32) (param $n i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $d) (i32.shl (local.get $n) (i32.const 2))))
+    (block $div (block $mul (block $sub (block $add
+      (br_table $add $sub $mul $div (local.get $op)))
+      (loop $l
+        (v128.store (local.get $d) (f32x4.add (v128.load (local.get $y)) (v128.load (local.get $x))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+        (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
+      (return))
+      (loop $l
+        (v128.store (local.get $d) (f32x4.sub (v128.load (local.get $x)) (v128.load (local.get $y))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+        (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
+      (return))
+      (loop $l
+        (v128.store (local.get $d) (f32x4.mul (v128.load (local.get $y)) (v128.load (local.get $x))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+        (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
+      (return))
+    (loop $l
+      (v128.store (local.get $d) (f32x4.div (v128.load (local.get $x)) (v128.load (local.get $y))))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $y (i32.add (local.get $y) (i32.const 16)))
+      (local.set $d (i32.add (local.get $d) (i32.const 16)))
+      (br_if $l (i32.lt_u (local.get $d) (local.get $end)))))
+
+  ;; Sixteen lane masks (all ones or zero, four vectors) narrowed to sixteen bytes 0 or 1.
+  (func $pack (param $m0 v128) (param $m1 v128) (param $m2 v128) (param $m3 v128) (result v128)
+    (v128.and
+      (i8x16.narrow_i16x8_s
+        (i16x8.narrow_i32x4_s (local.get $m0) (local.get $m1))
+        (i16x8.narrow_i32x4_s (local.get $m2) (local.get $m3)))
+      (v128.const i8x16 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1)))
+
+  ;; Bytes d = x ∘ y for ∘ = eq (0), ne (1), gt (2), ge (3), sixteen per step; the caller swaps x
+  ;; and y for lt, le.
+  (func (export "compare") (param $op i32) (param $x i32) (param $y i32) (param $d i32) (param $n i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $d) (local.get $n)))
+    (block $ge (block $gt (block $ne (block $eq
+      (br_table $eq $ne $gt $ge (local.get $op)))
+      (loop $l
+        (v128.store (local.get $d) (call $pack
+          (f32x4.eq (v128.load (local.get $x)) (v128.load (local.get $y)))
+          (f32x4.eq (v128.load offset=16 (local.get $x)) (v128.load offset=16 (local.get $y)))
+          (f32x4.eq (v128.load offset=32 (local.get $x)) (v128.load offset=32 (local.get $y)))
+          (f32x4.eq (v128.load offset=48 (local.get $x)) (v128.load offset=48 (local.get $y)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 64)))
+        (local.set $y (i32.add (local.get $y) (i32.const 64)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+        (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
+      (return))
+      (loop $l
+        (v128.store (local.get $d) (call $pack
+          (f32x4.ne (v128.load (local.get $x)) (v128.load (local.get $y)))
+          (f32x4.ne (v128.load offset=16 (local.get $x)) (v128.load offset=16 (local.get $y)))
+          (f32x4.ne (v128.load offset=32 (local.get $x)) (v128.load offset=32 (local.get $y)))
+          (f32x4.ne (v128.load offset=48 (local.get $x)) (v128.load offset=48 (local.get $y)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 64)))
+        (local.set $y (i32.add (local.get $y) (i32.const 64)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+        (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
+      (return))
+      (loop $l
+        (v128.store (local.get $d) (call $pack
+          (f32x4.gt (v128.load (local.get $x)) (v128.load (local.get $y)))
+          (f32x4.gt (v128.load offset=16 (local.get $x)) (v128.load offset=16 (local.get $y)))
+          (f32x4.gt (v128.load offset=32 (local.get $x)) (v128.load offset=32 (local.get $y)))
+          (f32x4.gt (v128.load offset=48 (local.get $x)) (v128.load offset=48 (local.get $y)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 64)))
+        (local.set $y (i32.add (local.get $y) (i32.const 64)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+        (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
+      (return))
+    (loop $l
+        (v128.store (local.get $d) (call $pack
+          (f32x4.ge (v128.load (local.get $x)) (v128.load (local.get $y)))
+          (f32x4.ge (v128.load offset=16 (local.get $x)) (v128.load offset=16 (local.get $y)))
+          (f32x4.ge (v128.load offset=32 (local.get $x)) (v128.load offset=32 (local.get $y)))
+          (f32x4.ge (v128.load offset=48 (local.get $x)) (v128.load offset=48 (local.get $y)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 64)))
+        (local.set $y (i32.add (local.get $y) (i32.const 64)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+        (br_if $l (i32.lt_u (local.get $d) (local.get $end)))))
+
+  ;; d = f(x) for f = relu (0), neg (1), abs (2), sqrt (3).
+  (func (export "unary") (param $op i32) (param $x i32) (param $d i32) (param $n i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $d) (i32.shl (local.get $n) (i32.const 2))))
+    (block $sqrt (block $abs (block $neg (block $relu
+      (br_table $relu $neg $abs $sqrt (local.get $op)))
+      (loop $l
+        (v128.store (local.get $d) (f32x4.pmax (v128.load (local.get $x)) (v128.const i32x4 0 0 0 0)))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+        (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
+      (return))
+      (loop $l
+        (v128.store (local.get $d) (f32x4.neg (v128.load (local.get $x))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+        (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
+      (return))
+      (loop $l
+        (v128.store (local.get $d) (f32x4.abs (v128.load (local.get $x))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+        (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
+      (return))
+    (loop $l
+      (v128.store (local.get $d) (f32x4.sqrt (v128.load (local.get $x))))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $d (i32.add (local.get $d) (i32.const 16)))
+      (br_if $l (i32.lt_u (local.get $d) (local.get $end)))))
+
+  ;; 32-bit d = c ? x : y, with c one byte per element (any non-zero byte is true).
+  (func (export "where") (param $c i32) (param $x i32) (param $y i32) (param $d i32) (param $n i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $d) (i32.shl (local.get $n) (i32.const 2))))
+    (loop $l
+      (v128.store (local.get $d)
+        (v128.bitselect (v128.load (local.get $x)) (v128.load (local.get $y))
+          (i32x4.ne
+            (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (local.get $c))))
+            (v128.const i32x4 0 0 0 0))))
+      (local.set $c (i32.add (local.get $c) (i32.const 4)))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $y (i32.add (local.get $y) (i32.const 16)))
+      (local.set $d (i32.add (local.get $d) (i32.const 16)))
+      (br_if $l (i32.lt_u (local.get $d) (local.get $end)))))
+
+  ;; Whole 4×4 blocks of a transpose: o[r·ldo + c] = s[c·ld + r] for r < rows, c < cols, both
+  ;; multiples of 4 (the caller copies the ragged edges). Pure data movement, so every bit passes.
+  (func (export "transpose") (param $s i32) (param $ld i32) (param $o i32) (param $ldo i32) (param $rows i32) (param $cols i32)
+    (local $r i32) (local $c i32) (local $p i32) (local $q i32) (local $ldb i32) (local $colsb i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $ldb (i32.shl (local.get $ld) (i32.const 2)))
+    (local.set $colsb (i32.shl (local.get $ldo) (i32.const 2)))
+    (block $done
+      (br_if $done (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $cols))))
+      (loop $cl
+        (local.set $r (i32.const 0))
+        (loop $rl
+          ;; p: s[c·ld + r]; q: o[r·ldo + c] (bytes)
+          (local.set $p (i32.add (local.get $s)
+            (i32.shl (i32.add (i32.mul (local.get $c) (local.get $ld)) (local.get $r)) (i32.const 2))))
+          (local.set $q (i32.add (local.get $o)
+            (i32.shl (i32.add (i32.mul (local.get $r) (local.get $ldo)) (local.get $c)) (i32.const 2))))
+          (local.set $a0 (v128.load (local.get $p)))
+          (local.set $a1 (v128.load (i32.add (local.get $p) (local.get $ldb))))
+          (local.set $a2 (v128.load (i32.add (local.get $p) (i32.shl (local.get $ldb) (i32.const 1)))))
+          (local.set $a3 (v128.load (i32.add (local.get $p) (i32.mul (local.get $ldb) (i32.const 3)))))
+          (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a0) (local.get $a1)))
+          (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a0) (local.get $a1)))
+          (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a2) (local.get $a3)))
+          (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a2) (local.get $a3)))
+          (v128.store (local.get $q) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+          (local.set $q (i32.add (local.get $q) (local.get $colsb)))
+          (v128.store (local.get $q) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+          (local.set $q (i32.add (local.get $q) (local.get $colsb)))
+          (v128.store (local.get $q) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+          (local.set $q (i32.add (local.get $q) (local.get $colsb)))
+          (v128.store (local.get $q) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+          (local.set $r (i32.add (local.get $r) (i32.const 4)))
+          (br_if $rl (i32.lt_u (local.get $r) (local.get $rows))))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br_if $cl (i32.lt_u (local.get $c) (local.get $cols))))))
+)
