@@ -360,7 +360,7 @@ function gemmChunk(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, r0: 
         multiply(w, ap, !directA, rows4, as, (b!.offset + g0) * 4, 32, b!.rowStride * 4, cAt, rows, panelCount, k, ldc);
         continue;
       }
-      let panels = packed === undefined ? base + bp : packed + g0 * k * 4;
+      const panels = packed === undefined ? base + bp : packed + g0 * k * 4;
       if (packed === undefined) {
         const s0 = Math.floor(g0 / slabs.slab) * slabs.slab;
         if (b === undefined || slabCopied !== s0) {
