@@ -3,7 +3,7 @@
 // this thread's WebAssembly memory, packs them, multiplies, and copies the result out. It runs
 // on the main thread and in pool workers alike; matmul.ts decides the shares. Copies cost about
 // as much as a small product's arithmetic, so each operand crosses main memory once where the
-// layout allows (see gemmRows).
+// layout allows (see gemmChunk).
 //
 // Rounding: with `deterministic` (and in fast mode for several rows) every output element is
 // acc = fround(acc + fround(a·b)) over k = 0..K−1 — whatever the share, the row chunk or the K
@@ -45,8 +45,13 @@ export interface WasmGemmTask {
    * hold up the others. Which thread computes an element never changes its arithmetic.
    */
   claims?: Int32Array;
-  /** Threads running the task (sizes the pieces when `claims` is set). */
+  /** Threads running the task (sizes the pieces and the chunks of rows when `claims` is set). */
   threads: number;
+  /**
+   * The chunk (claim slot) this thread starts at; it then walks the others in a cycle. Threads
+   * start at different chunks, so each one mostly packs only its own rows of A.
+   */
+  first: number;
   /**
    * B's content stamp (core's `View.stamp`) when B is worth keeping packed in each thread's
    * cache (matmul.ts decides: a B multiplied again in the same layout); else undefined.
@@ -54,6 +59,8 @@ export interface WasmGemmTask {
   bStamp?: number;
 }
 
+/** K block: a 4×KC block of packed A (4 KiB) and a KC×8 panel of packed B (8 KiB) stay in L1. */
+const KC = 256;
 /** Packed B is made and used one group of columns at a time, small enough to stay in L2. */
 const GROUP_FLOATS = 48 * 1024;
 /**
@@ -62,7 +69,7 @@ const GROUP_FLOATS = 48 * 1024;
  */
 const CHUNK_FLOATS = 1 << 22;
 /**
- * Chunks of at most this many rows read a row-major B in place (see gemmRows): below it, packing
+ * Chunks of at most this many rows read a row-major B in place (see gemmChunk): below it, packing
  * B costs more than the kernel loses to B's longer stride.
  */
 const DIRECT_B_MAX_ROWS = 64;
@@ -137,23 +144,89 @@ function chunkRows(k: number, width: number): number {
   return Math.max(4, Math.floor(CHUNK_FLOATS / Math.max(k, roundUp(width, 8)) / 4) * 4);
 }
 
-/** Hands out the pieces of one chunk of rows: through the shared counter, or all in order. */
+/**
+ * Rows per chunk of a segment with `rows` rows. Several threads on one segment with at least as
+ * many rows as columns get a chunk each: each thread packs its own rows of A once (and writes its
+ * own rows of C), and every thread packs or reads all of B, which is the smaller operand. With
+ * fewer rows than columns the threads share out runs of columns of each chunk instead, and each
+ * packs all of the chunk's A.
+ */
+function chunkOf(task: WasmGemmTask, rows: number): number {
+  const width = task.colEnd - task.colStart;
+  const chunk = chunkRows(task.k, width);
+  const byRows = task.threads > 1 && task.segments.length === 1 && rows >= width;
+  return byRows ? Math.min(chunk, Math.max(4, roundUp(Math.ceil(rows / task.threads), 4))) : chunk;
+}
+
+/** C's row stride in scratch: 8-aligned, and off multiples of 1 KiB, whose rows would share cache sets. */
+function cStride(width: number): number {
+  const ldc = roundUp(width, 8);
+  return ldc % 256 === 0 ? ldc + 16 : ldc;
+}
+
+/** Hands out the pieces of one chunk of rows: through its shared counter, or all in order. */
 class Claims {
-  #slot = 0;
   #next = 0;
-  constructor(readonly counters: Int32Array | undefined) {}
-  /** The next unclaimed piece of the current chunk. */
+  constructor(
+    readonly counters: Int32Array | undefined,
+    readonly slot: number,
+  ) {}
+  /** The next unclaimed piece of the chunk. */
   claim(): number {
-    return this.counters === undefined ? this.#next++ : Atomics.add(this.counters, this.#slot, 1);
-  }
-  /** Moves to the next chunk (every thread walks the chunks in the same order). */
-  nextChunk(): void {
-    this.#slot++;
-    this.#next = 0;
+    return this.counters === undefined ? this.#next++ : Atomics.add(this.counters, this.slot, 1);
   }
 }
 
-/** How `gemmRows` copies B in: slabs of `slab` columns, each copied at once with `kind`. */
+/** One unit of claiming: rows [start, end) of a segment, multiplied as one chunk (or one GEMV row). */
+interface Chunk {
+  seg: MatmulSegment;
+  start: number;
+  end: number;
+  gemv: boolean;
+}
+
+/** The task's chunks in claim-slot order (every thread computes the same list). */
+function chunksOf(task: WasmGemmTask): Chunk[] {
+  const out: Chunk[] = [];
+  for (const seg of task.segments) {
+    const start = Math.max(seg.row, task.rowStart);
+    const end = Math.min(seg.row + seg.rows, task.rowEnd);
+    if (start >= end) continue;
+    if (gemv(task, end - start)) {
+      out.push({ seg, start, end, gemv: true });
+      continue;
+    }
+    const chunk = chunkOf(task, end - start);
+    for (let r0 = start; r0 < end; r0 += chunk) out.push({ seg, start: r0, end: Math.min(end, r0 + chunk), gemv: false });
+  }
+  return out;
+}
+
+/**
+ * C (+)= A·B through `gemm`, K block by K block (at most KC steps each; the accumulators go
+ * through C between blocks, which is exact). A is packed (`aPacked`: K block after K block, each
+ * `rows4`·kc floats, so the rows of a block that `gemm` sweeps are contiguous and spread over all
+ * cache sets — blocks at a 16 KiB stride used a quarter of L2's sets) or read in place with step
+ * `as` per k. B: panels at bp + j·bb, step bs per k.
+ */
+function multiply(
+  w: GemmInstance, ap: number, aPacked: boolean, rows4: number, as: number,
+  bp: number, bb: number, bs: number, c: number, rows: number, panels: number, k: number, ldc: number,
+): void {
+  for (let k0 = 0; k0 < k; k0 += KC) {
+    const kc = Math.min(KC, k - k0);
+    const a = aPacked ? ap + k0 * rows4 * 4 : ap + k0 * as;
+    w.exports.gemm(a, aPacked ? 16 * kc : 16, aPacked ? 16 : as, bp + k0 * bs, bb, bs, c, rows, panels, kc, ldc, k0 === 0 ? 0 : 1);
+  }
+}
+
+/** Packs rows×k of A at `src` (float strides) into `dst` K block by K block (see `multiply`). */
+function packBlocks(w: GemmInstance, src: number, rowStride: number, colStride: number, rows: number, k: number, dst: number): void {
+  const rows4 = roundUp(rows, 4);
+  for (let k0 = 0; k0 < k; k0 += KC) w.exports.packA(src + 4 * k0 * colStride, rowStride, colStride, rows, Math.min(KC, k - k0), dst + 4 * k0 * rows4);
+}
+
+/** How `gemmChunk` copies B in: slabs of `slab` columns, each copied at once with `kind`. */
 interface Slabs {
   slab: number;
   kind: CopyKind;
@@ -217,10 +290,11 @@ function packPanels(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, at:
 }
 
 /**
- * Output rows [start, end) of one segment, columns [colStart, colEnd), through `gemm`. Rows go
- * in chunks (A, and C). Columns go in groups: each group of B is packed and multiplied against
- * the whole chunk while it is hot in cache; runs of groups make the pieces that threads claim.
- * When B is in this thread's pack cache (see `cachedB`) its panels are used as they are.
+ * Output rows [r0, r1) of one segment (one chunk), columns [colStart, colEnd), through `gemm`.
+ * Columns go in groups: each group of B is packed and multiplied against the whole chunk while
+ * it is hot in cache; runs of groups make the pieces that threads claim. The chunk's A is copied
+ * and packed once, when this thread claims its first piece of the chunk. When B is in this
+ * thread's pack cache (see `cachedB`) its panels are used as they are.
  *
  * Packing pays for itself only when each packed float is used many times. A small product (a
  * training step's [16, K] activations and gradients) uses each float of B once per 4 rows of A,
@@ -229,84 +303,84 @@ function packPanels(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, at:
  * are contiguous at each k) when K is short (`directA`). Neither changes a single rounding: the
  * kernel reads the same floats in the same order, only from other addresses.
  */
-function gemmRows(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, start: number, end: number, claims: Claims): void {
+function gemmChunk(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, r0: number, r1: number, claims: Claims): void {
   const { k, n, colStart } = task;
   const { aRow, aCol } = seg;
   const width = task.colEnd - colStart;
-  const ldc = roundUp(width, 8);
+  const rows = r1 - r0;
+  const rows4 = roundUp(rows, 4);
+  const ldc = cStride(width);
   const group = groupColumns(k, width);
   const groups = Math.ceil(width / group);
   const pieceCount = claims.counters === undefined ? 1 : Math.min(groups, 4 * task.threads);
   const piece = Math.ceil(groups / pieceCount) * group;
+  let p0 = claims.claim() * piece;
+  if (p0 >= width) return;
   const packed = cachedB(w, task, seg);
-  const chunk = Math.min(end - start, chunkRows(k, width));
-  const directB = packed === undefined && seg.bCol === 1 && chunk <= DIRECT_B_MAX_ROWS && k * seg.bRow <= CHUNK_FLOATS;
+  const directB = packed === undefined && seg.bCol === 1 && rows <= DIRECT_B_MAX_ROWS && k * seg.bRow <= CHUNK_FLOATS;
   const bKind = directB ? copyKind(k, width, seg.bRow, 1, false) : "span";
   const slabs = packed === undefined && !directB ? slabsOf(k, width, group, seg) : { slab: 0, kind: "span" as const, floats: directB ? roundUp(copySize(k, width, seg.bRow, 1, bKind), 4) + 8 : 0 };
-  const aKind = copyKind(chunk, k, aRow, aCol, false);
+  const aKind = copyKind(rows, k, aRow, aCol, false);
   const directA = aKind === "span" && aRow === 1 && aCol !== 1 && k <= DIRECT_A_MAX_K;
   // Scratch, in bytes from `base`: [packed A][C][packed group of B][copy of B or of a slab of it][copy of A].
-  const cp = directA ? 0 : roundUp(chunk, 4) * k * 4;
-  const bp = cp + roundUp(chunk, 4) * ldc * 4;
+  const cp = directA ? 0 : rows4 * k * 4;
+  const bp = cp + rows4 * ldc * 4;
   const slabAt = bp + (packed === undefined && !directB ? group * k * 4 : 0);
   const aRaw = slabAt + 4 * slabs.floats;
-  const base = w.reserve(aRaw + 4 * copySize(chunk, k, aRow, aCol, aKind) + 16);
+  const base = w.reserve(aRaw + 4 * copySize(rows, k, aRow, aCol, aKind) + 16);
   const floats = w.floats;
-  const { exports } = w;
   const c = task.c;
+  const a = copyRegion(task.a, seg.aBase + (r0 - seg.row) * aRow, rows, k, aRow, aCol, aKind, floats, (base + aRaw) / 4);
+  // Where `gemm` finds A: packed K block by K block at `base`, or in place with step `as` per k.
+  const ap = directA ? a.offset * 4 : base;
+  const as = directA ? a.colStride * 4 : 16;
+  if (!directA) packBlocks(w, a.offset * 4, a.rowStride, a.colStride, rows, k, base);
   let slabCopied = -1;
   let b: Placed | undefined;
-  // Where `gemm` finds A: the block stride and the step per k, in bytes.
-  let ap = base;
-  let ab = k * 16;
-  let as = 16;
-  for (let r0 = start; r0 < end; r0 += chunk, claims.nextChunk()) {
-    const rows = Math.min(chunk, end - r0);
-    let aPacked = false;
-    for (let p0 = claims.claim() * piece; p0 < width; p0 = claims.claim() * piece) {
-      if (!aPacked) {
-        const a = copyRegion(task.a, seg.aBase + (r0 - seg.row) * aRow, rows, k, aRow, aCol, aKind, floats, (base + aRaw) / 4);
-        if (directA) {
-          ap = a.offset * 4;
-          ab = 16;
-          as = a.colStride * 4;
-        } else {
-          exports.packA(a.offset * 4, a.rowStride, a.colStride, rows, k, base);
-        }
-        aPacked = true;
+  if (directB) b = copyRegion(task.b, seg.bBase + colStart, k, width, seg.bRow, 1, bKind, floats, (base + slabAt) / 4);
+  // Columns [runStart, runEnd) of C are done here and not yet copied out: claims that follow one
+  // another make one run, so a thread that takes all of a chunk copies it out in one piece.
+  let runStart = p0;
+  let runEnd = p0;
+  const copyOut = () => {
+    if (runEnd - runStart === n) {
+      if (ldc !== n) w.exports.compact(base + cp, rows, ldc, n);
+      c.set(floats.subarray((base + cp) / 4, (base + cp) / 4 + rows * n), r0 * n);
+      return;
+    }
+    for (let i = 0; i < rows; i++) {
+      const from = (base + cp) / 4 + i * ldc;
+      c.set(floats.subarray(from + runStart, from + runEnd), (r0 + i) * n + colStart + runStart);
+    }
+  };
+  for (; p0 < width; p0 = claims.claim() * piece) {
+    const p1 = Math.min(width, p0 + piece);
+    if (p0 !== runEnd) {
+      copyOut();
+      runStart = p0;
+    }
+    runEnd = p1;
+    for (let g0 = p0; g0 < p1; g0 += group) {
+      const columns = Math.min(group, p1 - g0);
+      const panelCount = Math.ceil(columns / 8);
+      const cAt = base + cp + g0 * 4;
+      if (directB) {
+        multiply(w, ap, !directA, rows4, as, (b!.offset + g0) * 4, 32, b!.rowStride * 4, cAt, rows, panelCount, k, ldc);
+        continue;
       }
-      if (directB && b === undefined) b = copyRegion(task.b, seg.bBase + colStart, k, width, seg.bRow, 1, bKind, floats, (base + slabAt) / 4);
-      const p1 = Math.min(width, p0 + piece);
-      for (let g0 = p0; g0 < p1; g0 += group) {
-        const columns = Math.min(group, p1 - g0);
-        const panelCount = Math.ceil(columns / 8);
-        const cAt = base + cp + g0 * 4;
-        if (directB) {
-          exports.gemm(ap, ab, as, (b!.offset + g0) * 4, 32, b!.rowStride * 4, cAt, rows, panelCount, k, ldc);
-          continue;
+      const panels = packed === undefined ? base + bp : packed + g0 * k * 4;
+      if (packed === undefined) {
+        const s0 = Math.floor(g0 / slabs.slab) * slabs.slab;
+        if (b === undefined || slabCopied !== s0) {
+          b = copySlab(w, task, seg, slabs, s0, base + slabAt);
+          slabCopied = s0;
         }
-        let panels = packed === undefined ? base + bp : packed + g0 * k * 4;
-        if (packed === undefined) {
-          const s0 = Math.floor(g0 / slabs.slab) * slabs.slab;
-          if (b === undefined || slabCopied !== s0) {
-            b = copySlab(w, task, seg, slabs, s0, base + slabAt);
-            slabCopied = s0;
-          }
-          exports.packB((b.offset + (g0 - s0) * b.colStride) * 4, b.rowStride, b.colStride, k, columns, panels);
-        }
-        exports.gemm(ap, ab, as, panels, k * 32, 32, cAt, rows, panelCount, k, ldc);
+        w.exports.packB((b.offset + (g0 - s0) * b.colStride) * 4, b.rowStride, b.colStride, k, columns, panels);
       }
-      if (p1 - p0 === n) {
-        if (ldc !== n) exports.compact(base + cp, rows, ldc, n);
-        c.set(floats.subarray((base + cp) / 4, (base + cp) / 4 + rows * n), r0 * n);
-      } else {
-        for (let i = 0; i < rows; i++) {
-          const from = (base + cp) / 4 + i * ldc;
-          c.set(floats.subarray(from + p0, from + p1), (r0 + i) * n + colStart + p0);
-        }
-      }
+      multiply(w, ap, !directA, rows4, as, panels, k * 32, 32, cAt, rows, panelCount, k, ldc);
     }
   }
+  copyOut();
 }
 
 /**
@@ -340,15 +414,9 @@ function gemv(task: WasmGemmTask, rows: number): boolean {
   return !task.deterministic && rows === 1;
 }
 
-/** How many claim counters a task needs: one per chunk of rows of each segment. */
+/** How many claim counters a task needs: one per chunk (see `chunksOf`). */
 export function claimSlots(task: WasmGemmTask): number {
-  const chunk = chunkRows(task.k, task.colEnd - task.colStart);
-  let slots = 0;
-  for (const seg of task.segments) {
-    const rows = Math.min(seg.row + seg.rows, task.rowEnd) - Math.max(seg.row, task.rowStart);
-    if (rows > 0) slots += gemv(task, rows) ? 1 : Math.ceil(rows / chunk);
-  }
-  return slots;
+  return chunksOf(task).length;
 }
 
 /** Runs the task's share on this thread. False when WebAssembly SIMD is not available here. */
@@ -361,17 +429,13 @@ export function runWasmGemm(task: WasmGemmTask): boolean {
     for (let r = rowStart; r < rowEnd; r++) task.c.fill(0, r * n + colStart, r * n + colEnd);
     return true;
   }
-  const claims = new Claims(task.claims);
-  for (const seg of task.segments) {
-    const start = Math.max(seg.row, rowStart);
-    const end = Math.min(seg.row + seg.rows, rowEnd);
-    if (start >= end) continue;
-    if (gemv(task, end - start)) {
-      if (claims.claim() === 0) gemvRow(w, task, seg, start);
-      claims.nextChunk();
-    } else {
-      gemmRows(w, task, seg, start, end, claims);
-    }
+  const chunks = chunksOf(task);
+  for (let i = 0; i < chunks.length; i++) {
+    const slot = (task.first + i) % chunks.length;
+    const { seg, start, end } = chunks[slot]!;
+    const claims = new Claims(task.claims, slot);
+    if (!chunks[slot]!.gemv) gemmChunk(w, task, seg, start, end, claims);
+    else if (claims.claim() === 0) gemvRow(w, task, seg, start);
   }
   return true;
 }

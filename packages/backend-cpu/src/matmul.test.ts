@@ -96,6 +96,10 @@ describe.runIf(wasmAvailable())("the WASM deterministic matmul equals the JS seq
     expectWasmEqualsSequential(matrix(2, 8192, "dense", 15), matrix(8192, 600, "dense", 16), [2, 600]);
     expectWasmEqualsSequential(matrix(6, 768, "dense", 11), matrix(768, 150, "transposed", 12), [6, 150]);
     expectWasmEqualsSequential(matrix(6, 768, "dense", 13), matrix(768, 150, "dense", 14), [6, 150]);
+    // Widths that are multiples of 256 floats get a padded row stride for C in scratch; packed A
+    // is laid out K block by K block (here 3 blocks, the last one short).
+    expectWasmEqualsSequential(matrix(70, 600, "dense", 17), matrix(600, 256, "dense", 18), [70, 256]);
+    expectWasmEqualsSequential(matrix(67, 513, "transposed", 19), matrix(513, 512, "transposed", 20), [67, 512]);
   }, 60_000);
 
   it("transposed and strided operands, every combination of layouts", () => {

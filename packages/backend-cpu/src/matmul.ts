@@ -128,7 +128,7 @@ function withTask(t: WasmGemmTask, over: Partial<WasmGemmTask>): WasmGemmTask {
     a: over.a ?? t.a, b: over.b ?? t.b, c: over.c ?? t.c, segments: over.segments ?? t.segments,
     k: over.k ?? t.k, n: t.n, rowStart: over.rowStart ?? t.rowStart, rowEnd: over.rowEnd ?? t.rowEnd,
     colStart: over.colStart ?? t.colStart, colEnd: over.colEnd ?? t.colEnd, deterministic: t.deterministic,
-    claims: over.claims ?? t.claims, threads: over.threads ?? t.threads, bStamp: t.bStamp,
+    claims: over.claims ?? t.claims, threads: over.threads ?? t.threads, first: over.first ?? t.first, bStamp: t.bStamp,
   };
 }
 
@@ -170,7 +170,7 @@ export function wasmMatmul(inputs: readonly CpuView[], out: CpuView, determinist
   if (rows === 0 || n === 0) return true;
   const whole: WasmGemmTask = {
     a: ops.a, b: ops.b, c: ops.c, segments: ops.segments, k, n, rowStart: 0, rowEnd: rows, colStart: 0, colEnd: n,
-    deterministic, claims: undefined, threads: 1, bStamp: cacheStamp(B, ops),
+    deterministic, claims: undefined, threads: 1, first: 0, bStamp: cacheStamp(B, ops),
   };
   const threads = Math.min(getNumThreads(), MAX_WORKERS + 1);
   const pool = rows * n * k >= WASM_POOL_MIN_WORK ? workerPool(threads) : undefined;
@@ -196,9 +196,13 @@ export function wasmMatmul(inputs: readonly CpuView[], out: CpuView, determinist
     }
   } else if (Math.ceil(n / groupColumns(k, n)) >= 2 * threads || ops.segments.length >= 2 * threads) {
     // Every thread runs the whole task and claims pieces (runs of columns of one chunk of rows
-    // of one segment) as it goes, so a thread the OS preempts does not hold up the others.
-    const claimed = withTask(task, { claims: new Int32Array(new SharedArrayBuffer(4 * claimSlots(task))), threads });
-    pool.run(Array.from({ length: threads }, () => ({ kind: "wasmGemm", task: claimed })));
+    // of one segment) as it goes, so a thread the OS preempts does not hold up the others. Each
+    // starts at its own chunk, so that with a chunk per thread it packs only its own rows of A.
+    const sharing = withTask(task, { threads });
+    const slots = claimSlots(sharing);
+    const claims = new Int32Array(new SharedArrayBuffer(4 * slots));
+    for (let t = 0; t < threads; t++) tasks.push({ kind: "wasmGemm", task: withTask(sharing, { claims, first: Math.floor((t * slots) / threads) }) });
+    pool.run(tasks);
   } else {
     // Too few columns to share: fixed shares of rows, or of columns when there are few rows.
     const byRows = rows >= 8 * threads;

@@ -8,25 +8,25 @@
 ;; OUTPUT COLUMNS. Each f32x4 lane is a different output element, and every lane performs
 ;;     acc = round(acc + round(a[k] * b[k]))    for k = 0, 1, ..., K-1, starting from acc = +0
 ;; with f32x4.mul then f32x4.add (never fused), which is exactly the scalar loop of reference BLAS
-;; and of the JS kernel `sequentialMatmul`. Cutting K into blocks of KC stores the float32
-;; accumulators to C and loads them back, which is exact, so blocking never changes a result.
+;; and of the JS kernel `sequentialMatmul`. The caller cuts K into blocks of KC (gemm-wasm.ts):
+;; between blocks the float32 accumulators are stored to C and loaded back, which is exact, so
+;; blocking never changes a result.
 ;; Padding lanes (columns past N, rows past M) compute on zeros and are never copied out. A NaN
 ;; result is NaN here too, but WebAssembly does not fix NaN payload bits.
 ;;
 ;; The two GEMV kernels at the end are for the fast (flag off) path only: they sum in partial
 ;; sums across k, so their rounding differs from `gemm`.
 ;;
-;; Size: the module is a little over 4 KiB. Chrome's main thread refused to compile modules over
+;; Size: the module is about 4 KiB (just under, for now). Chrome's main thread refused to compile modules over
 ;; 4 KiB synchronously until the limit became 8 MiB, and some WebViews still refuse; there
 ;; instance.ts compiles asynchronously and the JS kernels (the same bits in deterministic mode)
 ;; run until it is done. Node and workers have no limit. Stay well under 8 MiB.
 (module
   (memory (export "memory") 1)
 
-  ;; K block: a 4×KC block of packed A (4 KiB) and a KC×8 panel of packed B (8 KiB) stay in L1.
-  (global $KC i32 (i32.const 256))
-  ;; Blocks of 4 rows taken together against each panel of packed B: 256 rows × KC of A
-  ;; (256 KiB) stay in L2 beside the group of packed B (at most 192 KiB, see gemm-wasm.ts).
+  ;; Blocks of 4 rows taken together against each panel of packed B: 256 rows × KC = 256 of A
+  ;; (256 KiB, contiguous: packed A is laid out K block by K block) stay in L2 beside the
+  ;; group of packed B (at most 192 KiB, see gemm-wasm.ts).
   (global $MC_BLOCKS i32 (i32.const 64))
 
   ;; C[4×8] = (load ? C : 0) + A·B over kc steps. A: 4 floats (one per row) at a, a + as, …
@@ -131,83 +131,73 @@
     (v128.store (local.get $c) (local.get $c0))
     (v128.store offset=16 (local.get $c) (local.get $c1)))
 
-  ;; C[rows × 8·panels] = A·B, needs k ≥ 1. A: ceil(rows/4) blocks of 4 rows, block r at
-  ;; ap + r·ab bytes, its 4 floats for step p at + p·as (packA output: ab = 16k, as = 16; a
-  ;; transposed A in place: ab = 16, as = 4·lda). B: panels of 8 columns, panel j at bp + j·bb,
-  ;; its 8 floats for step p at + p·bs (packB output: bb = 32k, bs = 32; a row-major B in place:
-  ;; bb = 32, bs = 4·ldb). Lanes past the last row or column read whatever is there (each lane
-  ;; is its own output element, and those are never copied out). C: row stride ldc floats
-  ;; (≥ 8·panels), ceil(rows/4)·4 rows.
+  ;; C[rows × 8·panels] = (load ? C : 0) + A·B over kc ≥ 1 steps; the caller cuts K into blocks
+  ;; of at most KC (gemm-wasm.ts), passing load = 1 after the first. A: ceil(rows/4) blocks of 4
+  ;; rows, block r at ap + r·ab bytes, its 4 floats for step p at + p·as (packA output: ab = 16kc,
+  ;; as = 16; a transposed A in place: ab = 16, as = 4·lda). B: panels of 8 columns, panel j at
+  ;; bp + j·bb, its 8 floats for step p at + p·bs (packB output: bb = 32k, bs = 32; a row-major B
+  ;; in place: bb = 32, bs = 4·ldb). Lanes past the last row or column read whatever is there
+  ;; (each lane is its own output element, and those are never copied out). C: row stride ldc
+  ;; floats (≥ 8·panels), ceil(rows/4)·4 rows.
   (func (export "gemm") (param $ap i32) (param $ab i32) (param $as i32) (param $bp i32) (param $bb i32) (param $bs i32)
-    (param $c i32) (param $rows i32) (param $panels i32) (param $k i32) (param $ldc i32)
-    (local $full i32) (local $k0 i32) (local $kc i32) (local $load i32)
-    (local $ib i32) (local $ie i32) (local $p i32) (local $r i32) (local $bptr i32) (local $q i32)
+    (param $c i32) (param $rows i32) (param $panels i32) (param $kc i32) (param $ldc i32) (param $load i32)
+    (local $full i32) (local $ib i32) (local $ie i32) (local $p i32) (local $r i32) (local $bptr i32) (local $q i32)
     (local $arow i32) (local $crow i32)
     (local.set $full (i32.shr_u (local.get $rows) (i32.const 2)))
     (local.set $ldc (i32.shl (local.get $ldc) (i32.const 2)))
-    (local.set $k0 (i32.const 0))
-    (loop $kblocks
-      (local.set $kc (i32.sub (local.get $k) (local.get $k0)))
-      (if (i32.gt_u (local.get $kc) (global.get $KC)) (then (local.set $kc (global.get $KC))))
-      (local.set $load (i32.ne (local.get $k0) (i32.const 0)))
-      ;; Full blocks of 4 rows, MC_BLOCKS at a time, each against every panel.
-      (local.set $ib (i32.const 0))
-      (block $blocksDone
-        (loop $blocks
-          (br_if $blocksDone (i32.ge_u (local.get $ib) (local.get $full)))
-          (local.set $ie (i32.add (local.get $ib) (global.get $MC_BLOCKS)))
-          (if (i32.gt_u (local.get $ie) (local.get $full)) (then (local.set $ie (local.get $full))))
-          (local.set $p (i32.const 0))
-          (loop $panelLoop
-            (local.set $bptr (i32.add (i32.add (local.get $bp) (i32.mul (local.get $p) (local.get $bb)))
-              (i32.mul (local.get $k0) (local.get $bs))))
-            (local.set $r (local.get $ib))
-            (loop $rowLoop
-              (call $tile4x8
-                (i32.add (i32.add (local.get $ap) (i32.mul (local.get $r) (local.get $ab))) (i32.mul (local.get $k0) (local.get $as)))
-                (local.get $as) (local.get $bptr) (local.get $bs)
-                (i32.add (i32.add (local.get $c) (i32.shl (local.get $p) (i32.const 5)))
-                  (i32.mul (i32.shl (local.get $r) (i32.const 2)) (local.get $ldc)))
-                (local.get $kc) (local.get $ldc) (local.get $load))
-              (local.set $r (i32.add (local.get $r) (i32.const 1)))
-              (br_if $rowLoop (i32.lt_u (local.get $r) (local.get $ie))))
-            (local.set $p (i32.add (local.get $p) (i32.const 1)))
-            (br_if $panelLoop (i32.lt_u (local.get $p) (local.get $panels))))
-          (local.set $ib (local.get $ie))
-          (br $blocks)))
-      ;; The 1–3 rows left over live in lanes of the last block; one row at a time.
-      (local.set $q (i32.const 0))
-      (block $restDone
-        (loop $rest
-          (br_if $restDone (i32.ge_u (local.get $q) (i32.and (local.get $rows) (i32.const 3))))
-          (local.set $arow (i32.add (i32.add (local.get $ap) (i32.mul (local.get $full) (local.get $ab)))
-            (i32.add (i32.mul (local.get $k0) (local.get $as)) (i32.shl (local.get $q) (i32.const 2)))))
-          (local.set $crow (i32.add (local.get $c)
-            (i32.mul (i32.add (i32.shl (local.get $full) (i32.const 2)) (local.get $q)) (local.get $ldc))))
-          (local.set $p (i32.const 0))
-          (block $pairsDone
-            (loop $pairs
-              (br_if $pairsDone (i32.ge_u (i32.add (local.get $p) (i32.const 1)) (local.get $panels)))
-              (local.set $bptr (i32.add (i32.add (local.get $bp) (i32.mul (local.get $p) (local.get $bb)))
-                (i32.mul (local.get $k0) (local.get $bs))))
-              (call $tile1x16 (local.get $arow) (local.get $as) (local.get $bptr)
-                (i32.add (local.get $bptr) (local.get $bb)) (local.get $bs)
-                (i32.add (local.get $crow) (i32.shl (local.get $p) (i32.const 5)))
-                (local.get $kc) (local.get $load))
-              (local.set $p (i32.add (local.get $p) (i32.const 2)))
-              (br $pairs)))
-          (if (i32.lt_u (local.get $p) (local.get $panels))
-            (then
-              (call $tile1x8 (local.get $arow) (local.get $as)
-                (i32.add (i32.add (local.get $bp) (i32.mul (local.get $p) (local.get $bb)))
-                  (i32.mul (local.get $k0) (local.get $bs)))
-                (local.get $bs)
-                (i32.add (local.get $crow) (i32.shl (local.get $p) (i32.const 5)))
-                (local.get $kc) (local.get $load))))
-          (local.set $q (i32.add (local.get $q) (i32.const 1)))
-          (br $rest)))
-      (local.set $k0 (i32.add (local.get $k0) (local.get $kc)))
-      (br_if $kblocks (i32.lt_u (local.get $k0) (local.get $k)))))
+    ;; Full blocks of 4 rows, MC_BLOCKS at a time, each against every panel.
+    (local.set $ib (i32.const 0))
+    (block $blocksDone
+      (loop $blocks
+        (br_if $blocksDone (i32.ge_u (local.get $ib) (local.get $full)))
+        (local.set $ie (i32.add (local.get $ib) (global.get $MC_BLOCKS)))
+        (if (i32.gt_u (local.get $ie) (local.get $full)) (then (local.set $ie (local.get $full))))
+        (local.set $p (i32.const 0))
+        (loop $panelLoop
+          (local.set $bptr (i32.add (local.get $bp) (i32.mul (local.get $p) (local.get $bb))))
+          (local.set $r (local.get $ib))
+          (loop $rowLoop
+            (call $tile4x8
+              (i32.add (local.get $ap) (i32.mul (local.get $r) (local.get $ab)))
+              (local.get $as) (local.get $bptr) (local.get $bs)
+              (i32.add (i32.add (local.get $c) (i32.shl (local.get $p) (i32.const 5)))
+                (i32.mul (i32.shl (local.get $r) (i32.const 2)) (local.get $ldc)))
+              (local.get $kc) (local.get $ldc) (local.get $load))
+            (local.set $r (i32.add (local.get $r) (i32.const 1)))
+            (br_if $rowLoop (i32.lt_u (local.get $r) (local.get $ie))))
+          (local.set $p (i32.add (local.get $p) (i32.const 1)))
+          (br_if $panelLoop (i32.lt_u (local.get $p) (local.get $panels))))
+        (local.set $ib (local.get $ie))
+        (br $blocks)))
+    ;; The 1–3 rows left over live in lanes of the last block; one row at a time.
+    (local.set $q (i32.const 0))
+    (block $restDone
+      (loop $rest
+        (br_if $restDone (i32.ge_u (local.get $q) (i32.and (local.get $rows) (i32.const 3))))
+        (local.set $arow (i32.add (i32.add (local.get $ap) (i32.mul (local.get $full) (local.get $ab)))
+          (i32.shl (local.get $q) (i32.const 2))))
+        (local.set $crow (i32.add (local.get $c)
+          (i32.mul (i32.add (i32.shl (local.get $full) (i32.const 2)) (local.get $q)) (local.get $ldc))))
+        (local.set $p (i32.const 0))
+        (block $pairsDone
+          (loop $pairs
+            (br_if $pairsDone (i32.ge_u (i32.add (local.get $p) (i32.const 1)) (local.get $panels)))
+            (local.set $bptr (i32.add (local.get $bp) (i32.mul (local.get $p) (local.get $bb))))
+            (call $tile1x16 (local.get $arow) (local.get $as) (local.get $bptr)
+              (i32.add (local.get $bptr) (local.get $bb)) (local.get $bs)
+              (i32.add (local.get $crow) (i32.shl (local.get $p) (i32.const 5)))
+              (local.get $kc) (local.get $load))
+            (local.set $p (i32.add (local.get $p) (i32.const 2)))
+            (br $pairs)))
+        (if (i32.lt_u (local.get $p) (local.get $panels))
+          (then
+            (call $tile1x8 (local.get $arow) (local.get $as)
+              (i32.add (local.get $bp) (i32.mul (local.get $p) (local.get $bb)))
+              (local.get $bs)
+              (i32.add (local.get $crow) (i32.shl (local.get $p) (i32.const 5)))
+              (local.get $kc) (local.get $load))))
+        (local.set $q (i32.add (local.get $q) (i32.const 1)))
+        (br $rest))))
 
   ;; Packs rows×k of A (element (i, p) at src + 4·(i·rowStride + p·kStride)) into blocks of 4
   ;; rows: dst[block][p][lane] = A[4·block + lane][p], zero past the last row.

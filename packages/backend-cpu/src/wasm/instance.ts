@@ -8,8 +8,8 @@ import { GEMM_WASM_BASE64 } from "./kernels.generated.js";
 /** The functions gemm.wat exports. Pointers are byte offsets; sizes and strides are in floats. */
 export interface GemmExports {
   readonly memory: WebAssembly.Memory;
-  /** ab/as: A's block stride and step per k; bb/bs: B's panel stride and step per k (bytes). */
-  gemm(ap: number, ab: number, as: number, bp: number, bb: number, bs: number, c: number, rows: number, panels: number, k: number, ldc: number): void;
+  /** ab/as: A's block stride and step per k; bb/bs: B's panel stride and step per k (bytes); kc ≤ KC; load: add to C. */
+  gemm(ap: number, ab: number, as: number, bp: number, bb: number, bs: number, c: number, rows: number, panels: number, kc: number, ldc: number, load: number): void;
   packA(src: number, rowStride: number, kStride: number, rows: number, k: number, dst: number): void;
   packB(src: number, kStride: number, jStride: number, k: number, n: number, dst: number): void;
   compact(c: number, rows: number, from: number, to: number): void;
