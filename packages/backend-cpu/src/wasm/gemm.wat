@@ -14,10 +14,10 @@
 ;; Padding lanes (columns past N, rows past M) compute on zeros and are never copied out. A NaN
 ;; result is NaN here too, but WebAssembly does not fix NaN payload bits.
 ;;
-;; The two GEMV kernels at the end are for the fast (flag off) path only: they sum in partial
-;; sums across k, so their rounding differs from `gemm`.
+;; The GEMV kernel at the end is for the fast (flag off) path only: it sums in partial sums
+;; across k, so its rounding differs from `gemm`.
 ;;
-;; Size: the module is about 4 KiB (just under, for now). Chrome's main thread refused to compile modules over
+;; Size: the module is under 4 KiB. Chrome's main thread refused to compile modules over
 ;; 4 KiB synchronously until the limit became 8 MiB, and some WebViews still refuse; there
 ;; instance.ts compiles asynchronously and the JS kernels (the same bits in deterministic mode)
 ;; run until it is done. Node and workers have no limit. Stay well under 8 MiB.
@@ -388,92 +388,6 @@
           (i32.shl (local.get $to) (i32.const 2)))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rowsLoop))))
-
-  ;; Fast GEMV with contiguous columns (x·Wᵀ): c[j] = Σ_p a[p]·w[j·ldw + p] for j < n.
-  ;; Four columns at a time, each summed in four lanes over p ≡ 0..3 (mod 4), then
-  ;; (l0 + l1) + (l2 + l3), then the tail of k: NOT the deterministic order.
-  (func (export "gemvRows") (param $a i32) (param $w i32) (param $c i32) (param $k i32) (param $n i32) (param $ldw i32)
-    (local $j i32) (local $p i32) (local $k4 i32) (local $x v128) (local $stride i32) (local $last i32)
-    (local $r0 i32) (local $r1 i32) (local $r2 i32) (local $r3 i32)
-    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128)
-    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
-    (local.set $k4 (i32.and (local.get $k) (i32.const -4)))
-    (local.set $stride (i32.shl (local.get $ldw) (i32.const 2)))
-    (local.set $last (i32.sub (local.get $n) (i32.const 1)))
-    (local.set $j (i32.const 0))
-    (block $done
-      (loop $columns
-        (br_if $done (i32.ge_u (local.get $j) (local.get $n)))
-        ;; Past the last column, read the last column again (that lane is not stored).
-        (local.set $r0 (i32.add (local.get $w) (i32.mul (local.get $j) (local.get $stride))))
-        (local.set $r1 (i32.add (local.get $w) (i32.mul (call $min (i32.add (local.get $j) (i32.const 1)) (local.get $last)) (local.get $stride))))
-        (local.set $r2 (i32.add (local.get $w) (i32.mul (call $min (i32.add (local.get $j) (i32.const 2)) (local.get $last)) (local.get $stride))))
-        (local.set $r3 (i32.add (local.get $w) (i32.mul (call $min (i32.add (local.get $j) (i32.const 3)) (local.get $last)) (local.get $stride))))
-        (local.set $s0 (v128.const i32x4 0 0 0 0))
-        (local.set $s1 (v128.const i32x4 0 0 0 0))
-        (local.set $s2 (v128.const i32x4 0 0 0 0))
-        (local.set $s3 (v128.const i32x4 0 0 0 0))
-        (local.set $p (i32.const 0))
-        (block $kDone
-          (loop $kLoop
-            (br_if $kDone (i32.ge_u (local.get $p) (local.get $k4)))
-            (local.set $x (v128.load (local.get $a)))
-            (local.set $s0 (f32x4.add (local.get $s0) (f32x4.mul (local.get $x) (v128.load (local.get $r0)))))
-            (local.set $s1 (f32x4.add (local.get $s1) (f32x4.mul (local.get $x) (v128.load (local.get $r1)))))
-            (local.set $s2 (f32x4.add (local.get $s2) (f32x4.mul (local.get $x) (v128.load (local.get $r2)))))
-            (local.set $s3 (f32x4.add (local.get $s3) (f32x4.mul (local.get $x) (v128.load (local.get $r3)))))
-            (local.set $a (i32.add (local.get $a) (i32.const 16)))
-            (local.set $r0 (i32.add (local.get $r0) (i32.const 16)))
-            (local.set $r1 (i32.add (local.get $r1) (i32.const 16)))
-            (local.set $r2 (i32.add (local.get $r2) (i32.const 16)))
-            (local.set $r3 (i32.add (local.get $r3) (i32.const 16)))
-            (local.set $p (i32.add (local.get $p) (i32.const 4)))
-            (br $kLoop)))
-        ;; Transpose the four partial-sum vectors and add across: lane c is column j + c.
-        (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $s0) (local.get $s1)))
-        (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $s0) (local.get $s1)))
-        (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $s2) (local.get $s3)))
-        (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $s2) (local.get $s3)))
-        (local.set $x (f32x4.add
-          (f32x4.add
-            (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2))
-            (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
-          (f32x4.add
-            (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3))
-            (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))))
-        (block $tailDone
-          (loop $tail
-            (br_if $tailDone (i32.ge_u (local.get $p) (local.get $k)))
-            (local.set $t0 (f32x4.splat (f32.load (local.get $r0))))
-            (local.set $t0 (f32x4.replace_lane 1 (local.get $t0) (f32.load (local.get $r1))))
-            (local.set $t0 (f32x4.replace_lane 2 (local.get $t0) (f32.load (local.get $r2))))
-            (local.set $t0 (f32x4.replace_lane 3 (local.get $t0) (f32.load (local.get $r3))))
-            (local.set $x (f32x4.add (local.get $x) (f32x4.mul (v128.load32_splat (local.get $a)) (local.get $t0))))
-            (local.set $a (i32.add (local.get $a) (i32.const 4)))
-            (local.set $r0 (i32.add (local.get $r0) (i32.const 4)))
-            (local.set $r1 (i32.add (local.get $r1) (i32.const 4)))
-            (local.set $r2 (i32.add (local.get $r2) (i32.const 4)))
-            (local.set $r3 (i32.add (local.get $r3) (i32.const 4)))
-            (local.set $p (i32.add (local.get $p) (i32.const 1)))
-            (br $tail)))
-        (local.set $a (i32.sub (local.get $a) (i32.shl (local.get $k) (i32.const 2))))
-        (call $storeLanes (i32.add (local.get $c) (i32.shl (local.get $j) (i32.const 2))) (local.get $x)
-          (i32.sub (local.get $n) (local.get $j)))
-        (local.set $j (i32.add (local.get $j) (i32.const 4)))
-        (br $columns))))
-
-  (func $min (param $x i32) (param $y i32) (result i32)
-    (select (local.get $x) (local.get $y) (i32.lt_u (local.get $x) (local.get $y))))
-
-  ;; Stores the first min(count, 4) lanes of v at dst.
-  (func $storeLanes (param $dst i32) (param $v v128) (param $count i32)
-    (if (i32.ge_u (local.get $count) (i32.const 4))
-      (then (v128.store (local.get $dst) (local.get $v)) (return)))
-    (f32.store (local.get $dst) (f32x4.extract_lane 0 (local.get $v)))
-    (if (i32.ge_u (local.get $count) (i32.const 2))
-      (then (f32.store offset=4 (local.get $dst) (f32x4.extract_lane 1 (local.get $v)))))
-    (if (i32.ge_u (local.get $count) (i32.const 3))
-      (then (f32.store offset=8 (local.get $dst) (f32x4.extract_lane 2 (local.get $v))))))
 
   ;; Fast GEMV with contiguous rows of B: c[j] (+)= Σ_p a[p]·b[p·ldb + j] for j < n. Eight columns
   ;; per step, each with two partial sums (even and odd p) added at the end: NOT the

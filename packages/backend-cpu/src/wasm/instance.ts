@@ -13,7 +13,6 @@ export interface GemmExports {
   packA(src: number, rowStride: number, kStride: number, rows: number, k: number, dst: number): void;
   packB(src: number, kStride: number, jStride: number, k: number, n: number, dst: number): void;
   compact(c: number, rows: number, from: number, to: number): void;
-  gemvRows(a: number, w: number, c: number, k: number, n: number, ldw: number): void;
   gemvColumns(a: number, b: number, c: number, k: number, n: number, ldb: number, accumulate: number): void;
 }
 
