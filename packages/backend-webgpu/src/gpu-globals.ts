@@ -12,6 +12,8 @@ declare global {
   interface GPUDevice {}
   /** A WebGPU buffer (full type: @webgpu/types). */
   interface GPUBuffer {}
+  /** A WebGPU device's queue (full type: @webgpu/types). */
+  interface GPUQueue {}
   /** A WebGPU bind group (full type: @webgpu/types). */
   interface GPUBindGroup {}
   /** A WebGPU bind group layout (full type: @webgpu/types). */
