@@ -20,36 +20,12 @@ import {
   type Tensor,
 } from "lockstep";
 import { afterEach, describe, expect, it } from "vitest";
+import { difference } from "./bits.js";
 import { devices } from "./devices.js";
 
 type State = Record<string, Tensor | number>;
 type SgdOptions = optim.SGDOptions;
 type AdamOptions = optim.AdamOptions;
-
-/** The bits of `t` (float64 as pairs of words, so nothing is rounded before comparing). */
-async function bitsOf(t: Tensor): Promise<Uint32Array> {
-  const data = await t.data();
-  return t.dtype === "float64" ? new Uint32Array(Float64Array.from(data).buffer) : new Uint32Array(Float32Array.from(data).buffer);
-}
-
-/**
- * "" when `a` and `b` have the same bits, else how many words differ. `anyNaN`: every float32 NaN
- * counts as one pattern — for CPU against WebGPU, whose div kernels already give 0/0 different
- * NaN signs (x86's default NaN is negative, detmath's WGSL returns 0x7fc00000).
- */
-async function difference(a: Tensor, b: Tensor, anyNaN = false): Promise<string> {
-  const [x, y] = await Promise.all([bitsOf(a), bitsOf(b)]);
-  if (anyNaN) for (const w of [x, y]) w.forEach((v, i) => ((v & 0x7fffffff) > 0x7f800000 ? (w[i] = 0x7fc00000) : 0));
-  let count = 0;
-  let first = -1;
-  for (let i = 0; i < x.length; i++) {
-    if (x[i] !== y[i]) {
-      count++;
-      if (first < 0) first = i;
-    }
-  }
-  return count === 0 ? "" : `${count} of ${x.length} words differ, first at ${first}: 0x${x[first]!.toString(16)} vs 0x${y[first]!.toString(16)}`;
-}
 
 /**
  * `n` values of wide magnitude (10^-30 … 10^6), both signs, with exact zeros, −0, subnormals,
