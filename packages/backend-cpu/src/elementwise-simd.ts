@@ -191,6 +191,28 @@ export function simdUnary(op: UnaryOp, x: CpuView, out: CpuView): boolean {
   return true;
 }
 
+/**
+ * In place, `param[i] = fround(param[i] + fround(grad[i] · scale))` — plain SGD's update, as the
+ * mul and add kernels compute it (each rounded once, never fused) — on two dense float32 runs of
+ * one length. False when WebAssembly SIMD is missing (the caller runs its JS loop).
+ */
+export function simdScaledAdd(param: Float32Array, grad: Float32Array, scale: number): boolean {
+  const s = instance();
+  if (s === null) return false;
+  const n = param.length;
+  s.reserve(12 * CHUNK);
+  for (let from = 0; from < n; from += CHUNK) {
+    const length = Math.min(CHUNK, n - from);
+    s.f32.set(grad.subarray(from, from + length), X);
+    s.f32.fill(scale, Y, Y + padded(length));
+    s.exports.arith(ARITH.mul!, 4 * X, 4 * Y, 4 * D, padded(length));
+    s.f32.set(param.subarray(from, from + length), X);
+    s.exports.arith(ARITH.add!, 4 * X, 4 * D, 4 * D, padded(length));
+    param.set(s.f32.subarray(D, D + length), from);
+  }
+  return true;
+}
+
 /** `where` on 32-bit values (float32, int32) in WebAssembly: a bit select, exact for both. */
 export function simdWhere(condition: CpuView, a: CpuView, b: CpuView, out: CpuView): boolean {
   if (a.dtype !== "float32" && a.dtype !== "int32") return false;

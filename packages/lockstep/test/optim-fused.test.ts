@@ -337,3 +337,22 @@ function countKernelCalls(op: "sgdUpdate" | "adamUpdate", device: string): { cou
   registerKernel({ ...kernel, run: (inputs, outputs, attrs) => (counter.count++, kernel.run(inputs, outputs, attrs)) });
   return counter;
 }
+
+describe("plain SGD on a parameter longer than one WebAssembly chunk (CPU)", () => {
+  // The CPU's plain SGD runs in WebAssembly chunks of 16,384 elements: a length that is no
+  // multiple of the chunk or of 16 exercises the padding and the last partial chunk.
+  it.each([false, true])("deterministic %s: 3 steps of 40,009 elements equal the unfused ops", async (deterministic) => {
+    useDeterministicAlgorithms(deterministic);
+    const g = { ...SGD_DEFAULTS, lr: 0.037 };
+    const fused = make(values(40_009, 21), "float32", "cpu");
+    const unfused = make(values(40_009, 21), "float32", "cpu");
+    for (let step = 0; step < 3; step++) {
+      const grad = make(values(40_009, 400 + step), "float32", "cpu");
+      noGrad(() => {
+        sgdUpdate_(fused, grad, undefined, { ...g, firstStep: step === 0 });
+        sgdUnfused(unfused, grad, g, {});
+      });
+    }
+    expect(await difference(fused, unfused)).toBe("");
+  });
+});
