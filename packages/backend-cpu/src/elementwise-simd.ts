@@ -201,10 +201,11 @@ export function simdScaledAdd(param: Float32Array, grad: Float32Array, scale: nu
   if (s === null) return false;
   const n = param.length;
   s.reserve(12 * CHUNK);
+  // The loops never write y's region, so one fill serves every chunk.
+  s.f32.fill(scale, Y, Y + padded(Math.min(CHUNK, n)));
   for (let from = 0; from < n; from += CHUNK) {
     const length = Math.min(CHUNK, n - from);
     s.f32.set(grad.subarray(from, from + length), X);
-    s.f32.fill(scale, Y, Y + padded(length));
     s.exports.arith(ARITH.mul!, 4 * X, 4 * Y, 4 * D, padded(length));
     s.f32.set(param.subarray(from, from + length), X);
     s.exports.arith(ARITH.add!, 4 * X, 4 * D, 4 * D, padded(length));
