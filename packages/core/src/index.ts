@@ -31,6 +31,7 @@ export {
   type Kernel,
   type KernelFn,
   getBackend,
+  hasKernel,
   listKernels,
   registerBackend,
   registerKernel,

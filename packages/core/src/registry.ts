@@ -74,6 +74,11 @@ function isInvariant(k: { deterministic: boolean; batchInvariant: boolean }): bo
   return k.deterministic && k.batchInvariant;
 }
 
+/** True when some kernel for `op` is registered on `device` (whatever its guarantees). */
+export function hasKernel(op: Primitive, device: string): boolean {
+  return (state.kernels.get(op)?.get(device)?.length ?? 0) > 0;
+}
+
 /**
  * Picks the kernel for (op, device). Flag on: one that is deterministic and batch-invariant, else
  * an error (or, with warnOnly, a warning once per op and the fast kernel). Flag off: a kernel that

@@ -51,7 +51,7 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
     const expAvgSq = stateTensor(state, "expAvgSq", () => zerosLike(p));
     const step = (state.step as number) + 1;
     state.step = step;
-    if (canFuse(p, [expAvg, expAvgSq, state.maxExpAvgSq as Tensor | undefined])) {
+    if (canFuse("adamUpdate", p, [expAvg, expAvgSq, state.maxExpAvgSq as Tensor | undefined])) {
       // One pass over the parameter; the same bits as the ops below.
       const maxExpAvgSq = g.amsgrad ? stateTensor(state, "maxExpAvgSq", () => zerosLike(p)) : undefined;
       const { lr, eps, weightDecay, amsgrad, maximize } = g;

@@ -1,7 +1,7 @@
 // The optimizer base: parameter groups with their hyperparameters, per-parameter state, and
 // state dicts shaped like PyTorch's ({ state: {index: …}, paramGroups: [...] }).
 import { noGrad } from "@lockstep/autograd";
-import { DTypeError, DeviceError, LockstepError, ShapeError, Tensor, ValueError, keep } from "@lockstep/core";
+import { DTypeError, DeviceError, LockstepError, ShapeError, Tensor, ValueError, hasKernel, keep } from "@lockstep/core";
 
 /**
  * A group of parameters with its own hyperparameters (`lr`, ...), like an entry of torch's
@@ -255,16 +255,13 @@ export function stateTensor(state: Record<string, Tensor | number>, key: string,
   return t;
 }
 
-/** Devices whose backends have the fused update kernels (core's sgdUpdate_ and adamUpdate_). */
-const FUSED_DEVICES = new Set(["cpu", "webgpu"]);
-
 /**
- * True when one fused in-place kernel can update `p` and its state tensors: a float parameter on a
- * device with the kernels, everything contiguous. Otherwise the updaters run the same update as
- * separate ops (same bits, more passes).
+ * True when one fused in-place kernel (`op`) can update `p` and its state tensors: a float
+ * parameter on a device whose backend registered the kernel, everything contiguous. Otherwise the
+ * updaters run the same update as separate ops (same bits, more passes).
  */
-export function canFuse(p: Tensor, states: readonly (Tensor | undefined)[]): boolean {
-  if (!FUSED_DEVICES.has(p.device) || (p.dtype !== "float32" && p.dtype !== "float64")) return false;
+export function canFuse(op: "sgdUpdate" | "adamUpdate", p: Tensor, states: readonly (Tensor | undefined)[]): boolean {
+  if (!hasKernel(op, p.device) || (p.dtype !== "float32" && p.dtype !== "float64")) return false;
   return p.isContiguous() && states.every((t) => t === undefined || t.isContiguous());
 }
 

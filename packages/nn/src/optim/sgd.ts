@@ -51,7 +51,7 @@ export class SGD extends Optimizer<SGDOptions> {
   }
 
   protected update(p: Tensor, grad: Tensor, g: SGDOptions, state: Record<string, Tensor | number>): void {
-    if (canFuse(p, [state.momentumBuffer as Tensor | undefined])) {
+    if (canFuse("sgdUpdate", p, [state.momentumBuffer as Tensor | undefined])) {
       // One pass over the parameter; the same bits as the ops below.
       const firstStep = state.momentumBuffer === undefined;
       const buffer = g.momentum !== 0 ? stateTensor(state, "momentumBuffer", () => zerosLike(p)) : undefined;
