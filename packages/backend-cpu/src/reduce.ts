@@ -65,11 +65,23 @@ export function treeSum(src: ArrayLike<number>, base: number, reduced: Int32Arra
     const end = Math.min(start + SUM_BLOCK, n);
     let acc = 0;
     for (let r = start; r < end; r++) acc = Math.fround(acc + src[base + reduced[r]!]!);
-    block++;
-    // ctz(block) merges: the same carries as incrementing a binary counter.
-    for (let m = 31 - Math.clz32(block & -block); m > 0; m--) acc = Math.fround(stack[--depth]! + acc);
-    stack[depth++] = acc;
+    depth = pushBlock(acc, ++block, depth);
   }
+  return popAll(depth);
+}
+
+/**
+ * Pushes the sum of block number `block` (from 1) onto `stack` after ctz(block) merges — the same
+ * carries as incrementing a binary counter; returns the new depth.
+ */
+function pushBlock(acc: number, block: number, depth: number): number {
+  for (let m = 31 - Math.clz32(block & -block); m > 0; m--) acc = Math.fround(stack[--depth]! + acc);
+  stack[depth++] = acc;
+  return depth;
+}
+
+/** The stack's partial sums added from the top down: the tree's last merges. */
+function popAll(depth: number): number {
   if (depth === 0) return 0;
   let total = stack[--depth]!;
   while (depth > 0) total = Math.fround(stack[--depth]! + total);
@@ -84,14 +96,9 @@ function treeSumStrided(src: Float32Array, start: number, n: number, stride: num
     const end = Math.min(begin + SUM_BLOCK, n);
     let acc = 0;
     for (let r = begin, p = start + begin * stride; r < end; r++, p += stride) acc = Math.fround(acc + src[p]!);
-    block++;
-    for (let m = 31 - Math.clz32(block & -block); m > 0; m--) acc = Math.fround(stack[--depth]! + acc);
-    stack[depth++] = acc;
+    depth = pushBlock(acc, ++block, depth);
   }
-  if (depth === 0) return 0;
-  let total = stack[--depth]!;
-  while (depth > 0) total = Math.fround(stack[--depth]! + total);
-  return total;
+  return popAll(depth);
 }
 
 /** Pending block sums of four outputs, lane-interleaved (treeSum's stack, four wide). */
