@@ -83,8 +83,8 @@ export function parseOptions(argv: string[]): CliOptions | "help" {
   const filters = (v.filter ?? []).map((f) => f.toLowerCase());
   if (filters.some((f) => f === "")) throw new UsageError("--filter expects a non-empty text");
   const run = v.quick
-    ? { reps: reps ?? 3, minReps: 1, caseBudgetMs: 1000, targetSampleMs: 5 }
-    : { reps: reps ?? 10, minReps: Math.min(3, reps ?? 3), caseBudgetMs: 5000, targetSampleMs: 20 };
+    ? { reps: reps ?? 3, minReps: 1, caseBudgetMs: 1000, targetSampleMs: 5, warmupMs: 150 }
+    : { reps: reps ?? 10, minReps: Math.min(3, reps ?? 3), caseBudgetMs: 5000, targetSampleMs: 20, warmupMs: 500 };
   return {
     json: v.json,
     sizes,
@@ -116,7 +116,7 @@ function machineLines(): string[] {
 
 function describeSettings(o: CliOptions): string {
   const parts = [
-    `Method: per workload, every case is warmed up, then cases take samples round-robin (rotating start), median reported`,
+    `Method: per workload, every case is warmed up (quick ones for ${o.run.warmupMs} ms), then cases take samples round-robin (rotating start), median reported`,
     `up to ${o.run.reps} samples per case (at least ${o.run.minReps}; a case's samples fit in ${o.run.caseBudgetMs / 1000} s)`,
     `quick ops looped so a sample lasts ~${o.run.targetSampleMs} ms`,
     `shapes: ${o.sizes}`,

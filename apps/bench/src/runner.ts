@@ -5,8 +5,10 @@
 //
 // The method, per workload:
 //   1. set up every case of the workload (allocate inputs, compile, build sessions), untimed;
-//   2. warm each case up (once, twice when it is quick or compiles on first use) and estimate its
-//      time per call;
+//   2. warm each case up — at least once (twice when it is quick or compiles on first use), and a
+//      quick case keeps being called until it has run for `warmupMs`, so JavaScript engines have
+//      optimised its code before timing (a training step runs its library's code paths once per
+//      call; two calls leave them in the interpreter) — and estimate its time per call;
 //   3. pick, per case, how many calls make one sample (tiny ops are looped so a sample lasts a few
 //      milliseconds) and how many samples fit the case's time budget (at least `minReps`; raised
 //      after the first sample if the warm-up overestimated);
@@ -73,6 +75,8 @@ export interface RunOptions {
   caseBudgetMs: number;
   /** A sample of a quick operation loops it until the sample lasts about this long. */
   targetSampleMs: number;
+  /** Quick cases keep warming up until their warm-up calls add up to this many ms (0: off). */
+  warmupMs?: number;
   log(line: string): void;
 }
 
@@ -163,6 +167,12 @@ export async function runWorkload(
       let estimate = await sample(c, 1);
       const warmups = c.warmups ?? (estimate < 500 ? 2 : 1);
       for (let i = 1; i < warmups; i++) estimate = await sample(c, 1);
+      // Time-based: the first calls (compiling) do not count towards it.
+      const recent: number[] = [estimate];
+      for (let spent = estimate; spent < (options.warmupMs ?? 0) && recent.length < 10_000; spent += recent.at(-1)!) {
+        recent.push(await sample(c, 1));
+      }
+      if (recent.length > 1) estimate = median(recent.slice(-Math.min(recent.length, 9)));
       const calls = Math.max(1, Math.min(100, Math.floor(options.targetSampleMs / Math.max(estimate, 1e-3))));
       const reps = affordableReps(estimate * calls, options);
       planned.push({ c, calls, reps, samples: [] });

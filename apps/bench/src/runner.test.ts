@@ -1,0 +1,57 @@
+// The runner's schedule, on fake cases that count their calls (no library, no timing asserted).
+import { describe, expect, it } from "vitest";
+import { runWorkload, type BenchCase, type RunOptions } from "./runner.js";
+import type { Workload } from "./workloads.js";
+
+const workload = { kind: "matmul", name: "fake", m: 1, k: 1, n: 1, flops: 2 } as unknown as Workload;
+
+/** A case whose every call busy-waits `ms` milliseconds and is counted. */
+function counting(ms: number, warmups?: number): BenchCase & { calls: number } {
+  const c = {
+    library: "fake",
+    backend: "cpu",
+    workload,
+    mode: "default" as const,
+    threads: 1,
+    warmups,
+    calls: 0,
+    setup() {},
+    run() {
+      c.calls++;
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    },
+  };
+  return c;
+}
+
+const options = (over: Partial<RunOptions>): RunOptions => ({
+  reps: 3,
+  minReps: 3,
+  caseBudgetMs: 1000,
+  targetSampleMs: 1,
+  log: () => {},
+  ...over,
+});
+
+describe("runWorkload warm-up", () => {
+  it("keeps calling a quick case until the warm-up has lasted warmupMs", async () => {
+    const c = counting(2);
+    const { measurements } = await runWorkload(workload, [c], options({ warmupMs: 40 }));
+    // 3 samples of 1 call each after the warm-up; 40 ms of 2 ms calls needs at least 20 warm-up calls.
+    expect(measurements[0]!.samples).toHaveLength(3);
+    expect(c.calls - 3).toBeGreaterThanOrEqual(20);
+  });
+
+  it("warms up only once or twice without warmupMs", async () => {
+    const c = counting(2);
+    await runWorkload(workload, [c], options({}));
+    expect(c.calls).toBe(2 + 3);
+  });
+
+  it("does not extend the warm-up of a slow case beyond its first calls", async () => {
+    const c = counting(30, 1);
+    await runWorkload(workload, [c], options({ warmupMs: 20 }));
+    expect(c.calls).toBe(1 + 3);
+  });
+});
