@@ -213,8 +213,11 @@ function multiply(
   w: GemmInstance, ap: number, aPacked: boolean, rows4: number, as: number,
   bp: number, bb: number, bs: number, c: number, rows: number, panels: number, k: number, ldc: number,
 ): void {
-  for (let k0 = 0; k0 < k; k0 += KC) {
-    const kc = Math.min(KC, k - k0);
+  // Fewer than 4 rows (a GEMV) reuse nothing from a K block, and blocks would make the kernel
+  // jump between panels every KC steps instead of streaming each through once.
+  const block = rows < 4 ? k : KC;
+  for (let k0 = 0; k0 < k; k0 += block) {
+    const kc = Math.min(block, k - k0);
     const a = aPacked ? ap + k0 * rows4 * 4 : ap + k0 * as;
     w.exports.gemm(a, aPacked ? 16 * kc : 16, aPacked ? 16 : as, bp + k0 * bs, bb, bs, c, rows, panels, kc, ldc, k0 === 0 ? 0 : 1);
   }
