@@ -201,6 +201,13 @@ export function gatherInto(view: CpuView, out: DataArray, at: number): void {
     gatherTiles(src, view.offset, shape[0]!, shape[1]!, strides[0]!, strides[1]!, out, at);
     return;
   }
+  if (ndim === 2 && strides[0] === 0) {
+    // One row repeated (a bias broadcast over a batch): gather it once, then double the copied
+    // run with copyWithin until every row is there.
+    gatherInto({ ...view, shape: [shape[1]!], strides: [strides[1]!] }, out, at);
+    for (let done = shape[1]!; done < n; done *= 2) out.copyWithin(at + done, at, at + Math.min(done, n - done));
+    return;
+  }
   const inner = shape[ndim - 1]!;
   const innerStride = strides[ndim - 1]!;
   const index = new Array<number>(ndim).fill(0);
