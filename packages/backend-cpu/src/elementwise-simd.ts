@@ -13,7 +13,7 @@
 // fast mode.
 import type { BinaryOp, DataArray, UnaryOp } from "@lockstep/core";
 import { ELEMENTWISE_WASM_BASE64 } from "./wasm/elementwise.generated.js";
-import { gatherElements, isBroadcastScalar, isDense, mergeDims, type CpuView } from "./storage.js";
+import { gatherElements, gatherInto, isBroadcastScalar, isDense, mergeDims, type CpuView } from "./storage.js";
 
 interface ElementwiseExports {
   readonly memory: WebAssembly.Memory;
@@ -111,19 +111,32 @@ function padded(n: number): number {
  */
 const CHUNK = 16384;
 
-/** An operand's elements in row-major order: a run of an array, or one broadcast value. */
-type Source = { readonly array: DataArray; readonly start: number } | { readonly value: number };
+/**
+ * An operand's elements in row-major order: a run of an array, one broadcast value, or a strided
+ * view that fits one chunk, gathered straight into the module's memory when staged.
+ */
+type Source =
+  | { readonly kind: 0; readonly array: DataArray; readonly start: number }
+  | { readonly kind: 1; readonly value: number }
+  | { readonly kind: 2; readonly view: CpuView };
 
-/** Dense views are read in place; strided ones are gathered once, as the JS kernels do. */
-function source(view: CpuView): Source {
-  if (isDense(view)) return { array: view.storage.data, start: view.offset };
-  if (isBroadcastScalar(view)) return { value: view.storage.data[view.offset]! };
-  return { array: gatherElements(view), start: 0 };
+/**
+ * Dense views are read in place. A strided one (a broadcast bias row, a transpose) is gathered
+ * once: into the module's memory when it fits one chunk, else into a temporary array, as the JS
+ * kernels do.
+ */
+function source(view: CpuView, n: number): Source {
+  if (isDense(view)) return { kind: 0, array: view.storage.data, start: view.offset };
+  if (isBroadcastScalar(view)) return { kind: 1, value: view.storage.data[view.offset]! };
+  if (n <= CHUNK) return { kind: 2, view };
+  return { kind: 0, array: gatherElements(view), start: 0 };
 }
 
 /** Copies elements [from, from + length) of `src` into `target` from element `at` on. */
 function stage(src: Source, target: DataArray, at: number, from: number, length: number): void {
-  if ("value" in src) target.fill(src.value, at, at + length);
+  if (src.kind === 1) target.fill(src.value, at, at + length);
+  else if (src.kind === 2) gatherInto(src.view, target, at);
+  else if (src.start + from === 0 && length === src.array.length) target.set(src.array, at);
   else target.set(src.array.subarray(src.start + from, src.start + from + length), at);
 }
 
@@ -152,8 +165,8 @@ export function simdBinary(op: BinaryOp, a: CpuView, b: CpuView, out: CpuView): 
   const s = instance();
   if (s === null) return false;
   const n = count(out);
-  const x = source(a);
-  const y = source(b);
+  const x = source(a, n);
+  const y = source(b, n);
   const dst = out.storage.data;
   s.reserve(12 * CHUNK);
   for (let from = 0; from < n; from += CHUNK) {
@@ -179,7 +192,7 @@ export function simdUnary(op: UnaryOp, x: CpuView, out: CpuView): boolean {
   const s = instance();
   if (s === null) return false;
   const n = count(out);
-  const src = source(x);
+  const src = source(x, n);
   const dst = out.storage.data;
   s.reserve(12 * CHUNK);
   for (let from = 0; from < n; from += CHUNK) {
@@ -220,9 +233,9 @@ export function simdWhere(condition: CpuView, a: CpuView, b: CpuView, out: CpuVi
   const s = instance();
   if (s === null) return false;
   const n = count(out);
-  const c = source(condition);
-  const x = source(a);
-  const y = source(b);
+  const c = source(condition, n);
+  const x = source(a, n);
+  const y = source(b, n);
   const dst = out.storage.data;
   s.reserve(13 * CHUNK);
   const values = s.arrayFor(a);

@@ -32,6 +32,8 @@ const f = Math.fround;
 /** Output rows [rowStart, rowEnd) of the batch·m rows; c is contiguous. */
 export function gemmRows(job: GemmJob, rowStart: number, rowEnd: number): void {
   const { a, b, c, m, n, k, aRow, aCol, bRow, bCol } = job;
+  // With K = 0 the panel loop below never stores: write the empty sums (a new c is not zeroed).
+  if (k === 0) c.fill(0, rowStart * n, rowEnd * n);
   let row = rowStart;
   while (row < rowEnd) {
     const batch = Math.floor(row / m);

@@ -24,7 +24,7 @@ import { adamUpdateKernel, sgdUpdateKernel } from "./optimizers.js";
 import { extremumKernel, reduceKernel } from "./reduce.js";
 import { cpuBackend, type CpuStorage } from "./storage.js";
 
-export { cpuBackend, type CpuStorage } from "./storage.js";
+export { cpuBackend, setStoragePoison, type CpuStorage } from "./storage.js";
 
 /** Registers a kernel that is deterministic and batch-invariant: one fixed order per output element. */
 function invariant<P extends Primitive>(op: P, run: KernelFn<P, CpuStorage>): void {

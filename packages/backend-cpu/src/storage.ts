@@ -27,21 +27,26 @@ function newArray(dtype: DType, length: number): DataArray {
 /**
  * Arrays of released storages, by dtype and length, for the next allocation of the same size. A
  * training step allocates the same sizes every step, and a fresh array costs far more than
- * zeroing an old one: a SharedArrayBuffer of 16 KiB took ~5 µs to create here, and its fresh
- * pages fault on first write. Only what `dispose()`/`scope()` releases comes back (storages the
- * garbage collector takes are simply gone), and the pool holds at most POOL_MAX_BYTES.
+ * popping an old one: a SharedArrayBuffer of 16 KiB took ~5 µs to create here, and its fresh
+ * pages fault on first write; even a Float32Array of 160 elements took 1.2 µs (an off-heap backing
+ * store and, later, the garbage collector's work to free it) against 0.06 µs for a pooled one. Only
+ * what `dispose()`/`scope()` releases comes back (storages the garbage collector takes are simply
+ * gone), and the pool holds at most POOL_MAX_BYTES. A reused array keeps its old contents: the
+ * Backend contract leaves a new storage's contents unspecified, and kernels write every output
+ * element (see `setStoragePoison` for how to check a new kernel does).
  */
 const pool: Record<DType, Map<number, DataArray[]>> = { float32: new Map(), float64: new Map(), int32: new Map(), bool: new Map() };
 const POOL_MAX_BYTES = 64 * 2 ** 20;
-/** Smaller arrays are cheaper to create than to look up. */
-const POOL_MIN_BYTES = 4096;
-/** At most this many arrays of one size wait in the pool. */
-const POOL_MAX_PER_SIZE = 16;
+/**
+ * At most this many arrays of one size wait in the pool: a step's scope releases all its
+ * temporaries at once (a dozen [16, 256] activations and gradients in the bench MLP), and the
+ * next step asks for them all again.
+ */
+const POOL_MAX_PER_SIZE = 64;
 let pooledBytes = 0;
 
-/** A pooled array of this size, not zeroed, or undefined. */
+/** A pooled array of this size, old contents kept, or undefined. */
 function reuse(dtype: DType, length: number): DataArray | undefined {
-  if (pooledBytes === 0) return undefined;
   const data = pool[dtype].get(length)?.pop();
   if (data !== undefined) pooledBytes -= data.byteLength;
   return data;
@@ -53,13 +58,39 @@ export function clearStoragePool(): void {
   pooledBytes = 0;
 }
 
+/**
+ * Debug switch: when on, every storage `allocate` returns (fresh or reused) is first filled with
+ * garbage — NaN for floats, 0x5a5a5a5a for int32, 0x5a for bool — so a kernel that reads its
+ * output before writing it, or leaves elements unwritten, gives visibly wrong results instead of
+ * passing by the luck of a fresh zeroed array. Off by default; also turned on for a whole process
+ * by the environment variable LOCKSTEP_POISON_STORAGE=1 (run a package's test suite with it).
+ */
+let poison = readPoisonEnv();
+
+function readPoisonEnv(): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env?.["LOCKSTEP_POISON_STORAGE"] === "1";
+}
+
+/** Turns the garbage fill of new storages on or off (see `poison`); returns the previous setting. */
+export function setStoragePoison(enabled: boolean): boolean {
+  const previous = poison;
+  poison = enabled;
+  return previous;
+}
+
+function poisoned(data: DataArray): DataArray {
+  if (data instanceof Float32Array || data instanceof Float64Array) data.fill(NaN);
+  else if (data instanceof Int32Array) data.fill(0x5a5a5a5a);
+  else data.fill(0x5a);
+  return data;
+}
+
 export const cpuBackend: Backend<CpuStorage> = {
   device: "cpu",
   allocate(dtype: DType, length: number): CpuStorage {
-    const old = reuse(dtype, length);
-    // Kernels may rely on a new storage reading as zeros, as a fresh array does.
-    const data = old === undefined ? newArray(dtype, length) : old.fill(0);
-    return { device: "cpu", dtype, length, data };
+    const data = reuse(dtype, length) ?? newArray(dtype, length);
+    return { device: "cpu", dtype, length, data: poison ? poisoned(data) : data };
   },
   upload(data: DataArray, dtype: DType): CpuStorage {
     const copy = reuse(dtype, data.length) ?? newArray(dtype, data.length);
@@ -78,7 +109,7 @@ export const cpuBackend: Backend<CpuStorage> = {
   release(storage: CpuStorage): void {
     // The caller (Tensor.dispose when the last view goes) guarantees nothing reads it again.
     const data = storage.data;
-    if (data.byteLength < POOL_MIN_BYTES || pooledBytes + data.byteLength > POOL_MAX_BYTES) return;
+    if (pooledBytes + data.byteLength > POOL_MAX_BYTES) return;
     const sizes = pool[storage.dtype];
     let list = sizes.get(data.length);
     if (list === undefined) sizes.set(data.length, (list = []));
@@ -168,6 +199,13 @@ export function gatherInto(view: CpuView, out: DataArray, at: number): void {
   const ndim = shape.length;
   if (ndim === 2 && strides[1] !== 1 && src instanceof Float32Array && out instanceof Float32Array) {
     gatherTiles(src, view.offset, shape[0]!, shape[1]!, strides[0]!, strides[1]!, out, at);
+    return;
+  }
+  if (ndim === 2 && strides[0] === 0) {
+    // One row repeated (a bias broadcast over a batch): gather it once, then double the copied
+    // run with copyWithin until every row is there.
+    gatherInto({ ...view, shape: [shape[1]!], strides: [strides[1]!] }, out, at);
+    for (let done = shape[1]!; done < n; done *= 2) out.copyWithin(at + done, at, at + Math.min(done, n - done));
     return;
   }
   const inner = shape[ndim - 1]!;

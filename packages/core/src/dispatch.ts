@@ -1,7 +1,7 @@
 // The dispatcher: every op that touches data goes through `runPrimitive`, every view through
 // `makeView`. Both hand the result to the autograd layer (when one is installed, grad mode is on
 // and an input requires grad), so autograd sees exactly the primitives and nothing else.
-import type { Backend, Storage } from "./backend.js";
+import type { Backend, Storage, View } from "./backend.js";
 import type { DType } from "./dtype.js";
 import { DeviceError, NotImplementedError, OutOfMemoryError } from "./errors.js";
 import type { Primitive, PrimitiveAttrs } from "./primitives.js";
@@ -40,7 +40,9 @@ function allocate(backend: Backend, dtype: DType, shape: Shape): Storage {
 }
 
 function shouldRecord(inputs: readonly Tensor[]): boolean {
-  return state.gradEnabled && state.autograd !== undefined && inputs.some((t) => t.requiresGrad);
+  if (!state.gradEnabled || state.autograd === undefined) return false;
+  for (let i = 0; i < inputs.length; i++) if (inputs[i]!.requiresGrad) return true;
+  return false;
 }
 
 /**
@@ -81,12 +83,19 @@ export function runPrimitive<P extends Primitive>(
   const dev = device ?? commonDevice(inputs);
   const backend = getBackend(dev);
   const kernel = selectKernel(op, dev);
-  const outTensors = outputs.map((o) => Tensor.fromStorage(allocate(backend, o.dtype, o.shape), backend, o.shape));
-  kernel.run(
-    inputs.map((t) => t.storageView),
-    outTensors.map((t) => t.storageView),
-    attrs,
-  );
+  // Plain loops, not map(): this runs for every launch, and the closures and their calls showed
+  // in profiles of small ops.
+  const outTensors = new Array<Tensor>(outputs.length);
+  const outViews = new Array<View>(outputs.length);
+  for (let i = 0; i < outputs.length; i++) {
+    const o = outputs[i]!;
+    const t = Tensor.fromStorage(allocate(backend, o.dtype, o.shape), backend, o.shape);
+    outTensors[i] = t;
+    outViews[i] = t.storageView;
+  }
+  const inViews = new Array<View>(inputs.length);
+  for (let i = 0; i < inputs.length; i++) inViews[i] = inputs[i]!.storageView;
+  kernel.run(inViews, outViews, attrs);
   if (shouldRecord(inputs)) state.autograd!.record(op, inputs, outTensors, attrs);
   return outTensors;
 }

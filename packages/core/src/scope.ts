@@ -15,6 +15,11 @@ function collectTensors(value: unknown, into: Set<Tensor>, seen = new Set<unknow
 }
 
 function close(frame: Set<Tensor>, result: unknown): void {
+  if (result === null || typeof result !== "object") {
+    // Nothing returned that could hold a tensor: every tensor of the frame goes.
+    for (const t of frame) t.dispose();
+    return;
+  }
   const keep = new Set<Tensor>();
   collectTensors(result, keep);
   for (const t of frame) {
@@ -37,8 +42,12 @@ export function scope<T>(fn: () => T): T {
   const frame = new Set<Tensor>();
   state.scopes.push(frame);
   const pop = () => {
-    const i = state.scopes.lastIndexOf(frame);
-    if (i >= 0) state.scopes.splice(i, 1);
+    const scopes = state.scopes;
+    if (scopes[scopes.length - 1] === frame) scopes.pop();
+    else {
+      const i = scopes.lastIndexOf(frame);
+      if (i >= 0) scopes.splice(i, 1);
+    }
   };
   let result: T;
   try {

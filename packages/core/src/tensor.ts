@@ -128,6 +128,8 @@ export class Tensor {
   #viewBase: Tensor | undefined = undefined;
   /** The storage's `rebases` count when this view was taken (see `hasStaleViewHistory`). */
   #rebasesAtView = 0;
+  /** The last `storageView` made, reused while its stamp is current. */
+  #view: View | undefined = undefined;
 
   /** Set through `requiresGrad_()` or the `requiresGrad` creation option. */
   #requiresGrad = false;
@@ -179,7 +181,14 @@ export class Tensor {
   get storageView(): View {
     this.assertLive();
     const { storage, stamp } = this.#handle;
-    return { storage, dtype: this.dtype, shape: this.shape, strides: this.strides, offset: this.offset, stamp };
+    // Kept while the contents' stamp stands (every field but the stamp is fixed for a tensor), so
+    // a tensor read by many launches (a weight, an activation) makes its view once per version.
+    let view = this.#view;
+    if (view === undefined || view.stamp !== stamp) {
+      view = { storage, dtype: this.dtype, shape: this.shape, strides: this.strides, offset: this.offset, stamp };
+      this.#view = view;
+    }
+    return view;
   }
 
   /** @internal */

@@ -125,8 +125,19 @@ function promote(operands: readonly TensorLike[]): DType {
 
 /** Converts operands to tensors of `dtype` on one device, broadcast to a common shape. */
 export function prepare(operands: readonly TensorLike[], dtype: DType): { inputs: Tensor[]; shape: Shape } {
-  const device = commonDevice(operands.filter((o): o is Tensor => o instanceof Tensor));
-  const tensors = operands.map((o) => (o instanceof Tensor ? cast(o, dtype) : scalarTensor(o, dtype, device)));
+  // Loops rather than filter/map, and no cast() call (with its argument checks) for an operand
+  // already in `dtype`: every elementwise launch comes through here.
+  const operandTensors: Tensor[] = [];
+  for (let i = 0; i < operands.length; i++) {
+    const o = operands[i]!;
+    if (o instanceof Tensor) operandTensors.push(o);
+  }
+  const device = commonDevice(operandTensors);
+  const tensors = new Array<Tensor>(operands.length);
+  for (let i = 0; i < operands.length; i++) {
+    const o = operands[i]!;
+    tensors[i] = o instanceof Tensor ? (o.dtype === dtype ? o : cast(o, dtype)) : scalarTensor(o, dtype, device);
+  }
   let shape: Shape = tensors[0]!.shape;
   for (let i = 1; i < tensors.length; i++) {
     const own = tensors[i]!.shape;
@@ -141,7 +152,8 @@ export function prepare(operands: readonly TensorLike[], dtype: DType): { inputs
       break;
     }
   }
-  return { inputs: tensors.map((t) => broadcastView(t, shape)), shape };
+  for (let i = 0; i < tensors.length; i++) tensors[i] = broadcastView(tensors[i]!, shape);
+  return { inputs: tensors, shape };
 }
 
 /**
@@ -182,13 +194,16 @@ function scaled(other: TensorLike, alpha: number | undefined, dtype: DType): Ten
   return other instanceof Tensor ? mul(other, alpha) : (other as number) * alpha;
 }
 
+/** The options add and sub accept (one object, not one per call). */
+const ALPHA_OPTION = { alpha: checkNumber };
+
 /**
  * Like torch.add: `a + alpha * b`, broadcasting and promoting dtypes as PyTorch does (bool + bool
  * is logical or). Throws ShapeError when the shapes do not broadcast.
  */
 export function add(a: TensorLike, b: TensorLike, options: { alpha?: number } = {}): Tensor {
   operands("add", a, b);
-  checkOptions("add", options, { alpha: checkNumber });
+  checkOptions("add", options, ALPHA_OPTION);
   const dtype = promote([a, b]);
   if (dtype === "bool") return logicalOr(a, b);
   return binary("add", a, scaled(b, options.alpha, dtype), dtype);
@@ -200,7 +215,7 @@ export function add(a: TensorLike, b: TensorLike, options: { alpha?: number } = 
  */
 export function sub(a: TensorLike, b: TensorLike, options: { alpha?: number } = {}): Tensor {
   operands("sub", a, b);
-  checkOptions("sub", options, { alpha: checkNumber });
+  checkOptions("sub", options, ALPHA_OPTION);
   const dtype = promote([a, b]);
   if (dtype === "bool") {
     throw new DTypeError(
