@@ -5,7 +5,10 @@ import type { Workload } from "./workloads.js";
 
 const workload = { kind: "matmul", name: "fake", m: 1, k: 1, n: 1, flops: 2 } as unknown as Workload;
 
-/** A case whose every call busy-waits `ms` milliseconds and is counted. */
+/**
+ * A case whose every call reports that it took `ms` milliseconds (a case may time itself, as the
+ * PyTorch peer does), so the schedule does not depend on how busy the machine is; calls are counted.
+ */
 function counting(ms: number, warmups?: number): BenchCase & { calls: number } {
   const c = {
     library: "fake",
@@ -18,8 +21,7 @@ function counting(ms: number, warmups?: number): BenchCase & { calls: number } {
     setup() {},
     run() {
       c.calls++;
-      const until = performance.now() + ms;
-      while (performance.now() < until);
+      return ms;
     },
   };
   return c;
@@ -38,9 +40,10 @@ describe("runWorkload warm-up", () => {
   it("keeps calling a quick case until the warm-up has lasted warmupMs", async () => {
     const c = counting(2);
     const { measurements } = await runWorkload(workload, [c], options({ warmupMs: 40 }));
-    // 3 samples of 1 call each after the warm-up; 40 ms of 2 ms calls needs at least 20 warm-up calls.
-    expect(measurements[0]!.samples).toHaveLength(3);
-    expect(c.calls - 3).toBeGreaterThanOrEqual(20);
+    // Two warm-up calls as before, then more until the calls after the first add up to 40 ms
+    // (19 more of 2 ms); then 3 samples of 1 call each.
+    expect(measurements[0]!.samples).toEqual([2, 2, 2]);
+    expect(c.calls).toBe(2 + 19 + 3);
   });
 
   it("warms up only once or twice without warmupMs", async () => {
