@@ -74,6 +74,8 @@ interface Case {
   ignoreIndex?: number;
   ignoreAll?: boolean;
   specials?: boolean;
+  /** Logits as the transpose of a [c, n] leaf (a strided view). */
+  transposed?: boolean;
 }
 
 const CASES: Case[] = [
@@ -85,6 +87,7 @@ const CASES: Case[] = [
   { name: "ignoreIndex 2, a real class", n: 12, c: 5, ignoreIndex: 2, specials: true },
   { name: "every target ignored", n: 6, c: 4, ignoreAll: true },
   { name: "one class", n: 5, c: 1 },
+  { name: "transposed logits", n: 9, c: 6, transposed: true, specials: true },
 ];
 
 const REDUCTIONS: Reduction[] = ["mean", "sum", "none"];
@@ -93,7 +96,10 @@ function inputs(k: Case, dtype: DType, device: string, seed: number) {
   const ignoreIndex = k.ignoreIndex ?? -100;
   const x = logitValues(k.n, k.c, seed, k.specials ?? false);
   const t = targetValues(k.n, k.c, seed + 1, ignoreIndex, k.ignoreAll ?? false);
-  const logits = () => (k.single ? tensor(x, { dtype }) : tensor(x, { dtype }).reshape([k.n, k.c])).to(device).requiresGrad_();
+  const logits = () => {
+    if (k.single) return tensor(x, { dtype }).to(device).requiresGrad_();
+    return tensor(x, { dtype }).reshape(k.transposed ? [k.c, k.n] : [k.n, k.c]).to(device).requiresGrad_();
+  };
   const target = (k.single ? tensor(t[0]!, { dtype: "int32" }) : tensor(t, { dtype: "int32" })).to(device);
   // The gradient of a "none" loss: wide values with ±0; a mean or sum loss is scaled by 3.
   const next = generator(seed + 2);
@@ -109,8 +115,9 @@ function run(
   weights: number[],
   dtype: DType,
   device: string,
+  transposed = false,
 ): { loss: Tensor; grad: Tensor; gradFn: string | undefined } {
-  const loss = lossOf(logits);
+  const loss = lossOf(transposed ? logits.t() : logits);
   const gradFn = loss.gradFn?.name;
   const given = reduction === "none" ? tensor(weights.slice(0, loss.numel()), { dtype }) : tensor([3], { dtype });
   loss.backward(given.reshape(loss.shape).to(device));
@@ -133,8 +140,8 @@ describe.each(devices)("fused crossEntropy on %s", (device) => {
         useDeterministicAlgorithms(deterministic);
         for (const reduction of REDUCTIONS) {
           const { logits, target, ignoreIndex, weights } = inputs(k, dtype, device, 7 + k.n * 31 + k.c);
-          const fused = run((x) => nn.functional.crossEntropy(x, target, { reduction, ignoreIndex }), logits(), reduction, weights, dtype, device);
-          const reference = run((x) => unfused(x, target, reduction, ignoreIndex), logits(), reduction, weights, dtype, device);
+          const fused = run((x) => nn.functional.crossEntropy(x, target, { reduction, ignoreIndex }), logits(), reduction, weights, dtype, device, k.transposed);
+          const reference = run((x) => unfused(x, target, reduction, ignoreIndex), logits(), reduction, weights, dtype, device, k.transposed);
           // The fused primitive really ran (the unfused graph ends in Div/Sum/Where or a view).
           expect(fused.gradFn, reduction).toBe(k.single && reduction === "none" ? "ViewBackward0" : "NllLossBackward0");
           expect(await difference(fused.loss, reference.loss), `${reduction} loss`).toBe("");
@@ -152,7 +159,7 @@ describe.runIf(devices.includes("webgpu"))("fused crossEntropy, deterministic: C
       for (const reduction of REDUCTIONS) {
         const results = ["cpu", "webgpu"].map((device) => {
           const { logits, target, ignoreIndex, weights } = inputs(k, "float32", device, 11 + k.n + k.c);
-          return run((x) => nn.functional.crossEntropy(x, target, { reduction, ignoreIndex }), logits(), reduction, weights, "float32", device);
+          return run((x) => nn.functional.crossEntropy(x, target, { reduction, ignoreIndex }), logits(), reduction, weights, "float32", device, k.transposed);
         });
         // 0/0 (every target ignored) is a NaN whose sign differs between x86 and detmath's WGSL.
         expect(await difference(results[0]!.loss, results[1]!.loss, true), `${reduction} loss`).toBe("");
