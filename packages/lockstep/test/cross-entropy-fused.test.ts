@@ -87,6 +87,7 @@ const CASES: Case[] = [
   { name: "ignoreIndex 2, a real class", n: 12, c: 5, ignoreIndex: 2, specials: true },
   { name: "every target ignored", n: 6, c: 4, ignoreAll: true },
   { name: "one class", n: 5, c: 1 },
+  { name: "batch 300 × 20", n: 300, c: 20 },
   { name: "transposed logits", n: 9, c: 6, transposed: true, specials: true },
 ];
 
@@ -185,6 +186,24 @@ describe("fused crossEntropy keeps the unfused path's errors and other forms", (
     expect(nn.functional.crossEntropy(logits, target, { ignoreIndex: 0.5 }).gradFn?.name).toBe("DivBackward0");
     const empty = nn.functional.crossEntropy(tensor([], { dtype: "float32" }).reshape([0, 3]), tensor([], { dtype: "int32" }), { reduction: "sum" });
     expect(await empty.item()).toBe(0);
+  });
+
+  it("a device whose backend has no crossEntropy kernels takes the composed path, with the same bits", async () => {
+    const kernels = (globalThis as unknown as Record<symbol, { kernels: Map<string, Map<string, unknown>> }>)[
+      Symbol.for("lockstep.state")
+    ]!.kernels;
+    const removed = ["crossEntropy", "crossEntropyBackward"].map((op) => [op, kernels.get(op)!.get("cpu")] as const);
+    const { logits, target, weights } = inputs(CASES[3]!, "float32", "cpu", 5);
+    const fused = run((x) => nn.functional.crossEntropy(x, target), logits(), "mean", weights, "float32", "cpu");
+    for (const [op] of removed) kernels.get(op)!.delete("cpu");
+    try {
+      const composed = run((x) => nn.functional.crossEntropy(x, target), logits(), "mean", weights, "float32", "cpu");
+      expect(composed.gradFn).toBe("DivBackward0");
+      expect(await difference(fused.loss, composed.loss)).toBe("");
+      expect(await difference(fused.grad, composed.grad)).toBe("");
+    } finally {
+      for (const [op, list] of removed) kernels.get(op)!.set("cpu", list);
+    }
   });
 
   it("a loss without grad mode keeps no count tensor and matches the unfused value", async () => {
