@@ -6,7 +6,7 @@
 // sums are that kernel's own functions — detmath's exp, log and division and the sum tree with
 // the flag on; V8's Math.exp/log, a rounded `/` and the double-accumulated sum with it off;
 // float64 (CPU only) has one kind of each, the double-precision ones, summing in order.
-import type { CrossEntropyAttrs, KernelFn } from "@lockstep/core";
+import type { KernelFn } from "@lockstep/core";
 import { detDiv, detExp, detLog } from "./detmath.js";
 import { doubleSumStrided, treeSumStrided } from "./reduce.js";
 import { gatherElements, type CpuStorage } from "./storage.js";
@@ -79,8 +79,8 @@ function softmaxRow(x: ArrayLike<number>, base: number, c: number, math: LossMat
 
 export const crossEntropyKernel: KernelFn<"crossEntropy", CpuStorage> = ([logits, target], [out, countOut], attrs) => {
   const [n, c] = logits!.shape as [number, number];
-  const { ignoreIndex, reduction } = attrs as CrossEntropyAttrs;
-  const math = mathFor(logits!.dtype, attrs.deterministic);
+  const { ignoreIndex, reduction, deterministic } = attrs;
+  const math = mathFor(logits!.dtype, deterministic);
   const x = gatherElements(logits!);
   const t = gatherElements(target!);
   const e = math.row(c);
@@ -118,8 +118,8 @@ export const crossEntropyBackwardKernel: KernelFn<"crossEntropyBackward", CpuSto
   attrs,
 ) => {
   const [n, c] = logits!.shape as [number, number];
-  const { ignoreIndex, reduction } = attrs as CrossEntropyAttrs;
-  const math = mathFor(logits!.dtype, attrs.deterministic);
+  const { ignoreIndex, reduction, deterministic } = attrs;
+  const math = mathFor(logits!.dtype, deterministic);
   const x = gatherElements(logits!);
   const t = gatherElements(target!);
   const g = gatherElements(grad!);

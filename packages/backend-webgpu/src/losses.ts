@@ -12,7 +12,7 @@
 //
 // The target is checked like gather checks its index (indexing.ts): one outside [0, C) reads 0
 // and is reported at the next read as gather's IndexError.
-import type { CrossEntropyAttrs, KernelFn } from "@lockstep/core";
+import type { KernelFn } from "@lockstep/core";
 import { contextOf, type WebGPUStorage, type WebGPUView } from "./backend.js";
 import { pooledSize } from "./buffers.js";
 import { CONSTANTS_BINDING, PRELUDE, constantsBuffer, library } from "./detmath.js";
@@ -104,7 +104,7 @@ fn plus_zero(v: f32) -> f32 { return select(v, 0.0, (bitcast<u32>(v) & 0x7ffffff
 const LOGITS_BINDINGS: [string, string][] = [["x", "f32"], ["labels", "i32"]];
 
 export const crossEntropyKernel: KernelFn<"crossEntropy", WebGPUStorage> = ([logits, target], [out, count], attrs) => {
-  const { ignoreIndex, reduction, deterministic } = attrs as CrossEntropyAttrs;
+  const { ignoreIndex, reduction, deterministic } = attrs;
   const ctx = contextOf(out!.storage);
   contextOf(logits!.storage);
   contextOf(target!.storage);
@@ -181,7 +181,7 @@ export const crossEntropyBackwardKernel: KernelFn<"crossEntropyBackward", WebGPU
   [out],
   attrs,
 ) => {
-  const { ignoreIndex, reduction, deterministic } = attrs as CrossEntropyAttrs;
+  const { ignoreIndex, reduction, deterministic } = attrs;
   const ctx = contextOf(out!.storage);
   for (const v of [logits!, target!, grad!, ...(count === undefined ? [] : [count])]) contextOf(v.storage);
   const rows = logits!.shape[0]!;
