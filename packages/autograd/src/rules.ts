@@ -10,6 +10,7 @@
 import {
   add,
   cast,
+  crossEntropyBackward,
   div,
   eq,
   erf,
@@ -382,6 +383,20 @@ export const GRADIENT_RULES: GradientTable = {
   // Optimizer updates run with grad mode off and write their operands in place (core's ops/optim.ts).
   sgdUpdate: NO_GRADIENT,
   adamUpdate: NO_GRADIENT,
+
+  // Fused log-softmax + NLL (core's ops/losses.ts): one kernel gives the logits' gradient with the
+  // bits of the unfused chain's rules (sub, log, sum, exp, gather, neg, where, div).
+  crossEntropy: {
+    name: "NllLossBackward0",
+    saveInputs: [0, 1],
+    saveOutputs: [1],
+    backward: (g, c) => {
+      const count = c.attrs.reduction === "mean" ? c.savedOutput(1) : undefined;
+      return [crossEntropyBackward(c.savedInput(0), c.savedInput(1), g, count, c.attrs), undefined];
+    },
+  },
+  // Runs with grad mode off inside crossEntropy's rule: no double backward through the fusion.
+  crossEntropyBackward: NO_GRADIENT,
 
   // ---- views ------------------------------------------------------------------------------
   reshape: { name: "ViewBackward0", backward: (g, c) => [reshape(g, c.inputs[0]!.shape)] },

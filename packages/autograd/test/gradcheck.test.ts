@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import {
   cat,
+  crossEntropyIndices,
   makeView,
   maximum,
   minimum,
@@ -164,6 +165,22 @@ const CASES: Case[] = [
       const logits = hidden.matmul(w2).add(b2);
       return logits.logSoftmax(1).gather(1, target.unsqueeze(1)).neg().mean();
     },
+  },
+  // The fused log-softmax + NLL (nn's crossEntropy on class indices), with an ignored target.
+  {
+    name: "fused cross-entropy, mean over kept targets",
+    inputs: (n) => [u(n, [4, 3], -3, 3), int([0, 2, -100, 1])],
+    fn: (x, target) => crossEntropyIndices(x, target, { reduction: "mean", ignoreIndex: -100 }),
+  },
+  {
+    name: "fused cross-entropy, sum, 1-d logits",
+    inputs: (n) => [u(n, [5], -3, 3), tensor(3, { dtype: "int32" })],
+    fn: (x, target) => crossEntropyIndices(x, target, { reduction: "sum", ignoreIndex: -100 }),
+  },
+  {
+    name: "fused cross-entropy, none, transposed logits",
+    inputs: (n) => [transposedLeaf(n, 3, 4), int([3, 1, 1])],
+    fn: (x, target) => crossEntropyIndices(x, target, { reduction: "none", ignoreIndex: 1 }),
   },
 ];
 

@@ -19,6 +19,7 @@ import {
   whereKernel,
 } from "./elementwise.js";
 import { catKernel, gatherKernel, indexSelectKernel, scatterKernel } from "./indexing.js";
+import { crossEntropyBackwardKernel, crossEntropyKernel } from "./losses.js";
 import { fastMatmulKernel, matmulKernel } from "./matmul.js";
 import { adamUpdateKernel, sgdUpdateKernel } from "./optimizers.js";
 import { extremumKernel, reduceKernel } from "./reduce.js";
@@ -80,6 +81,8 @@ export function registerCpuBackend(): void {
   // The unfused sequence's bits in either mode: the mode is an attribute (see core's ops/optim.ts).
   invariant("sgdUpdate", sgdUpdateKernel);
   invariant("adamUpdate", adamUpdateKernel);
+  invariant("crossEntropy", crossEntropyKernel);
+  invariant("crossEntropyBackward", crossEntropyBackwardKernel);
 }
 
 registerCpuBackend();

@@ -89,7 +89,7 @@ function popAll(depth: number): number {
 }
 
 /** treeSum over src[start], src[start + stride], …: the same tree, without an offset table. */
-function treeSumStrided(src: Float32Array, start: number, n: number, stride: number): number {
+export function treeSumStrided(src: Float32Array, start: number, n: number, stride: number): number {
   let depth = 0;
   let block = 0;
   for (let begin = 0; begin < n; begin += SUM_BLOCK) {
@@ -164,7 +164,7 @@ function treeSum4(src: Float32Array, start: number, n: number, stride: number, l
 }
 
 /** Sums in double, in order, rounded once on store: the fast float32 sum without an offset table. */
-function doubleSumStrided(src: Float32Array, start: number, n: number, stride: number): number {
+export function doubleSumStrided(src: Float32Array, start: number, n: number, stride: number): number {
   let acc = 0;
   for (let r = 0, p = start; r < n; r++, p += stride) acc += src[p]!;
   return acc;

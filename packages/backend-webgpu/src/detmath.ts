@@ -405,7 +405,7 @@ fn det_pow(a: f32, b: f32) -> f32 {
 };
 
 /** WGSL of `names` and everything they call, each chunk once, callees first. */
-function library(names: readonly string[]): string {
+export function library(names: readonly string[]): string {
   const done = new Set<string>();
   const out: string[] = [];
   const visit = (name: string) => {

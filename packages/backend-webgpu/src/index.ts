@@ -32,6 +32,7 @@ import {
 import { DETERMINISTIC_BINARY_OPS, DETERMINISTIC_UNARY_OPS } from "./detmath.js";
 import { binaryKernel, castKernel, copyKernel, unaryKernel, whereKernel } from "./elementwise.js";
 import { catKernel, gatherKernel, indexSelectKernel, scatterKernel } from "./indexing.js";
+import { crossEntropyBackwardKernel, crossEntropyKernel } from "./losses.js";
 import { matmulKernel } from "./matmul.js";
 import { adamUpdateKernel, sgdUpdateKernel } from "./optimizers.js";
 import { extremumKernel, reduceKernel } from "./reduce.js";
@@ -113,6 +114,9 @@ function registerKernels(): void {
   // The unfused sequence's bits in either mode: the mode is an attribute (see core's ops/optim.ts).
   invariant("sgdUpdate", sgdUpdateKernel);
   invariant("adamUpdate", adamUpdateKernel);
+  // The unfused sequence's bits in either mode, like the optimizers: the mode is an attribute.
+  invariant("crossEntropy", crossEntropyKernel);
+  invariant("crossEntropyBackward", crossEntropyBackwardKernel);
 }
 
 let adapterInfo: AdapterInfo | undefined;

@@ -37,7 +37,7 @@ const INDEX_OPS = ["", "indexSelect", "gather", "scatter"] as const;
  * the first since the flag was cleared, is recorded with the op, the dim and the size.
  * `index_error` is bound read_write as the second output.
  */
-function checkIndexWgsl(op: number, dim: number): string {
+export function checkIndexWgsl(op: number, dim: number): string {
   return `
 fn wrap_index(v: i32, size: u32) -> u32 {
   if (v >= 0 && u32(v) < size) { return u32(v); }
@@ -51,10 +51,10 @@ fn wrap_index(v: i32, size: u32) -> u32 {
 }`;
 }
 
-const ERROR_BINDING: [string, string] = ["index_error", "atomic<u32>"];
+export const ERROR_BINDING: [string, string] = ["index_error", "atomic<u32>"];
 
 /** Marks that an index-checking dispatch was recorded, so the next read looks at the flag. */
-function errorBuffer(ctx: GpuContext): GPUBuffer {
+export function errorBuffer(ctx: GpuContext): GPUBuffer {
   ctx.indexChecksRecorded++;
   return ctx.indexErrorBuffer();
 }

@@ -60,6 +60,7 @@ export {
   sgdCoefficients,
   sgdUpdate_,
 } from "./ops/optim.js";
+export { type CrossEntropyAttrs, crossEntropyBackward, crossEntropyIndices } from "./ops/losses.js";
 export {
   areDeterministicAlgorithmsEnabled,
   getNumThreads,

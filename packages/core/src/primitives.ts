@@ -62,7 +62,25 @@ export type PrimitiveAttrs = { [K in UnaryOp | BinaryOp]: NoAttrs } & { [K in Re
   sgdUpdate: SgdUpdateAttrs;
   /** In place: outputs [param, expAvg, expAvgSq, maxExpAvgSq?] from inputs [grad]. See ops/optim.ts. */
   adamUpdate: AdamUpdateAttrs;
+  /**
+   * Cross-entropy of logits [N, C] against int32 class indices [N] (log-softmax and NLL fused):
+   * outputs [loss ([] for "mean"/"sum", [N] for "none"), kept-target count (int32 [1], "mean"
+   * only)]. See ops/losses.ts.
+   */
+  crossEntropy: CrossEntropyAttrs;
+  /** The logits' gradient of crossEntropy: inputs [logits, target, grad, count ("mean")] → [N, C]. */
+  crossEntropyBackward: CrossEntropyAttrs;
 };
+
+/**
+ * Options of the fused cross-entropy; `deterministic` picks the deterministic exp, log, division
+ * and float32 sums (what the unfused kernels select with the flag on).
+ */
+export interface CrossEntropyAttrs {
+  ignoreIndex: number;
+  reduction: "mean" | "sum" | "none";
+  deterministic: boolean;
+}
 
 /**
  * Hyperparameters of one SGD step as torch.optim.SGD names them; `firstStep` when the momentum

@@ -11,6 +11,8 @@ import {
   where,
   formatValue,
   checkSizes,
+  crossEntropyIndices,
+  hasKernel,
 } from "@lockstep/core";
 
 /**
@@ -157,6 +159,19 @@ export interface CrossEntropyOptions extends NllOptions {
   labelSmoothing?: number;
 }
 
+/**
+ * Whether core's fused cross-entropy (one kernel forward, one backward, the unfused bits) covers
+ * this call: float logits on a device with its kernels, an int32 ignoreIndex, and at most 2^24
+ * samples (the mean's count is exact in float32 up to there, as the unfused float sum is).
+ * Empty inputs and label smoothing take the composed path below.
+ */
+function fusable(logits: Tensor, ignoreIndex: number): boolean {
+  if (logits.dtype !== "float32" && logits.dtype !== "float64") return false;
+  if (logits.numel() === 0 || (logits.ndim === 2 && logits.shape[0]! > 2 ** 24)) return false;
+  if (!Number.isInteger(ignoreIndex) || (ignoreIndex | 0) !== ignoreIndex) return false;
+  return hasKernel("crossEntropy", logits.device) && hasKernel("crossEntropyBackward", logits.device);
+}
+
 /** Cross-entropy of logits against class indices: logSoftmax, then NLL (with optional smoothing). */
 export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
   tensorArg("cross_entropy", "input", logits);
@@ -171,6 +186,7 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntro
     throw new ValueError(`label_smoothing must be between 0.0 and 1.0. Got: ${smoothing}`);
   }
   validTargets("cross_entropy", logits, target, ignoreIndex);
+  if (smoothing === 0 && fusable(logits, ignoreIndex)) return crossEntropyIndices(logits, target, { reduction, ignoreIndex });
   const logProbs = logits.logSoftmax(logits.ndim - 1);
   const { picked, keep } = pickClass(logProbs, target, ignoreIndex);
   let loss = picked.neg();
