@@ -29,63 +29,6 @@
   ;; group of packed B (at most 192 KiB, see gemm-wasm.ts).
   (global $MC_BLOCKS i32 (i32.const 64))
 
-  ;; C[4×8] = (load ? C : 0) + A·B over kc steps. A: 4 floats (one per row) at a, a + as, …
-  ;; (as = 16 for packed A; a transposed A is read in place); B: 8 floats at b, b + bs, … (bs = 32
-  ;; for packed B; a row-major B is read in place); C: row stride ldc bytes. Eight accumulators +
-  ;; two B vectors + one broadcast of A + one product fit the 15 xmm registers TurboFan allocates
-  ;; (xmm15 is its scratch). Unrolling k made TurboFan interleave the steps and spill (measured
-  ;; slower, 2× and 4×), and a sixth row needs a 16th register, so neither is done. Steps in
-  ;; registers cost nothing over immediates (one add either way).
-  (func $tile4x8 (param $a i32) (param $as i32) (param $b i32) (param $bs i32) (param $c i32) (param $kc i32) (param $ldc i32) (param $load i32)
-    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
-    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
-    (local $b0 v128) (local $b1 v128) (local $x v128) (local $end i32) (local $p i32)
-    (if (local.get $load)
-      (then
-        (local.set $p (local.get $c))
-        (local.set $c00 (v128.load (local.get $p)))
-        (local.set $c01 (v128.load offset=16 (local.get $p)))
-        (local.set $p (i32.add (local.get $p) (local.get $ldc)))
-        (local.set $c10 (v128.load (local.get $p)))
-        (local.set $c11 (v128.load offset=16 (local.get $p)))
-        (local.set $p (i32.add (local.get $p) (local.get $ldc)))
-        (local.set $c20 (v128.load (local.get $p)))
-        (local.set $c21 (v128.load offset=16 (local.get $p)))
-        (local.set $p (i32.add (local.get $p) (local.get $ldc)))
-        (local.set $c30 (v128.load (local.get $p)))
-        (local.set $c31 (v128.load offset=16 (local.get $p)))))
-    (local.set $end (i32.add (local.get $b) (i32.mul (local.get $kc) (local.get $bs))))
-    (loop $k
-      (local.set $b0 (v128.load (local.get $b)))
-      (local.set $b1 (v128.load offset=16 (local.get $b)))
-      (local.set $x (v128.load32_splat (local.get $a)))
-      (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $x) (local.get $b0))))
-      (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $x) (local.get $b1))))
-      (local.set $x (v128.load32_splat offset=4 (local.get $a)))
-      (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $x) (local.get $b0))))
-      (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $x) (local.get $b1))))
-      (local.set $x (v128.load32_splat offset=8 (local.get $a)))
-      (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $x) (local.get $b0))))
-      (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $x) (local.get $b1))))
-      (local.set $x (v128.load32_splat offset=12 (local.get $a)))
-      (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $x) (local.get $b0))))
-      (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $x) (local.get $b1))))
-      (local.set $a (i32.add (local.get $a) (local.get $as)))
-      (local.set $b (i32.add (local.get $b) (local.get $bs)))
-      (br_if $k (i32.lt_u (local.get $b) (local.get $end))))
-    (local.set $p (local.get $c))
-    (v128.store (local.get $p) (local.get $c00))
-    (v128.store offset=16 (local.get $p) (local.get $c01))
-    (local.set $p (i32.add (local.get $p) (local.get $ldc)))
-    (v128.store (local.get $p) (local.get $c10))
-    (v128.store offset=16 (local.get $p) (local.get $c11))
-    (local.set $p (i32.add (local.get $p) (local.get $ldc)))
-    (v128.store (local.get $p) (local.get $c20))
-    (v128.store offset=16 (local.get $p) (local.get $c21))
-    (local.set $p (i32.add (local.get $p) (local.get $ldc)))
-    (v128.store (local.get $p) (local.get $c30))
-    (v128.store offset=16 (local.get $p) (local.get $c31)))
-
   ;; One row (rows 4m+1..4m+3 left over) against two panels: C[1×16]. A is read from its lane
   ;; of a block (step as per k), B as in tile4x8. Four accumulator chains hide the add latency
   ;; better than one 8-wide panel would.
@@ -131,6 +74,13 @@
     (v128.store (local.get $c) (local.get $c0))
     (v128.store offset=16 (local.get $c) (local.get $c1)))
 
+  ;; The 4×8 tile (inside `gemm`): C[4×8] = (load ? C : 0) + A·B over kc steps. A: 4 floats (one per row) at a, a + as, …
+  ;; (as = 16 for packed A; a transposed A is read in place); B: 8 floats at b, b + bs, … (bs = 32
+  ;; for packed B; a row-major B is read in place); C: row stride ldc bytes. Eight accumulators +
+  ;; two B vectors + one broadcast of A + one product fit the 15 xmm registers TurboFan allocates
+  ;; (xmm15 is its scratch). Unrolling k made TurboFan interleave the steps and spill (measured
+  ;; slower, 2× and 4×), and a sixth row needs a 16th register, so neither is done. Steps in
+  ;; registers cost nothing over immediates (one add either way).
   ;; C[rows × 8·panels] = (load ? C : 0) + A·B over kc ≥ 1 steps; the caller cuts K into blocks
   ;; of at most KC (gemm-wasm.ts), passing load = 1 after the first. A: ceil(rows/4) blocks of 4
   ;; rows, block r at ap + r·ab bytes, its 4 floats for step p at + p·as (packA output: ab = 16kc,
@@ -143,6 +93,11 @@
     (param $c i32) (param $rows i32) (param $panels i32) (param $kc i32) (param $ldc i32) (param $load i32)
     (local $full i32) (local $ib i32) (local $ie i32) (local $p i32) (local $r i32) (local $bptr i32) (local $q i32)
     (local $arow i32) (local $crow i32)
+    ;; The 4×8 tile's pointers (A, B, C, C row) and registers (see the tile below).
+    (local $ta i32) (local $tb i32) (local $tc i32) (local $tp i32) (local $end i32)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local $b0 v128) (local $b1 v128) (local $x v128)
     (local.set $full (i32.shr_u (local.get $rows) (i32.const 2)))
     (local.set $ldc (i32.shl (local.get $ldc) (i32.const 2)))
     ;; Full blocks of 4 rows, MC_BLOCKS at a time, each against every panel.
@@ -157,12 +112,67 @@
           (local.set $bptr (i32.add (local.get $bp) (i32.mul (local.get $p) (local.get $bb))))
           (local.set $r (local.get $ib))
           (loop $rowLoop
-            (call $tile4x8
-              (i32.add (local.get $ap) (i32.mul (local.get $r) (local.get $ab)))
-              (local.get $as) (local.get $bptr) (local.get $bs)
-              (i32.add (i32.add (local.get $c) (i32.shl (local.get $p) (i32.const 5)))
-                (i32.mul (i32.shl (local.get $r) (i32.const 2)) (local.get $ldc)))
-              (local.get $kc) (local.get $ldc) (local.get $load))
+            ;; One 4×8 tile: C[4×8] = (load ? C : 0) + A·B over kc steps. Written out here rather than
+            ;; called: Node 20's V8 does not inline WebAssembly calls, and the call and its eight
+            ;; arguments cost 10–18 % of a tile with a short K (measured; the same bits either way).
+            (local.set $ta (i32.add (local.get $ap) (i32.mul (local.get $r) (local.get $ab))))
+            (local.set $tb (local.get $bptr))
+            (local.set $tc (i32.add (i32.add (local.get $c) (i32.shl (local.get $p) (i32.const 5)))
+              (i32.mul (i32.shl (local.get $r) (i32.const 2)) (local.get $ldc))))
+            (if (local.get $load)
+              (then
+                (local.set $tp (local.get $tc))
+                (local.set $c00 (v128.load (local.get $tp)))
+                (local.set $c01 (v128.load offset=16 (local.get $tp)))
+                (local.set $tp (i32.add (local.get $tp) (local.get $ldc)))
+                (local.set $c10 (v128.load (local.get $tp)))
+                (local.set $c11 (v128.load offset=16 (local.get $tp)))
+                (local.set $tp (i32.add (local.get $tp) (local.get $ldc)))
+                (local.set $c20 (v128.load (local.get $tp)))
+                (local.set $c21 (v128.load offset=16 (local.get $tp)))
+                (local.set $tp (i32.add (local.get $tp) (local.get $ldc)))
+                (local.set $c30 (v128.load (local.get $tp)))
+                (local.set $c31 (v128.load offset=16 (local.get $tp))))
+              (else
+                (local.set $c00 (v128.const i32x4 0 0 0 0))
+                (local.set $c01 (v128.const i32x4 0 0 0 0))
+                (local.set $c10 (v128.const i32x4 0 0 0 0))
+                (local.set $c11 (v128.const i32x4 0 0 0 0))
+                (local.set $c20 (v128.const i32x4 0 0 0 0))
+                (local.set $c21 (v128.const i32x4 0 0 0 0))
+                (local.set $c30 (v128.const i32x4 0 0 0 0))
+                (local.set $c31 (v128.const i32x4 0 0 0 0))))
+            (local.set $end (i32.add (local.get $tb) (i32.mul (local.get $kc) (local.get $bs))))
+            (loop $k
+              (local.set $b0 (v128.load (local.get $tb)))
+              (local.set $b1 (v128.load offset=16 (local.get $tb)))
+              (local.set $x (v128.load32_splat (local.get $ta)))
+              (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $x) (local.get $b0))))
+              (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $x) (local.get $b1))))
+              (local.set $x (v128.load32_splat offset=4 (local.get $ta)))
+              (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $x) (local.get $b0))))
+              (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $x) (local.get $b1))))
+              (local.set $x (v128.load32_splat offset=8 (local.get $ta)))
+              (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $x) (local.get $b0))))
+              (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $x) (local.get $b1))))
+              (local.set $x (v128.load32_splat offset=12 (local.get $ta)))
+              (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $x) (local.get $b0))))
+              (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $x) (local.get $b1))))
+              (local.set $ta (i32.add (local.get $ta) (local.get $as)))
+              (local.set $tb (i32.add (local.get $tb) (local.get $bs)))
+              (br_if $k (i32.lt_u (local.get $tb) (local.get $end))))
+            (local.set $tp (local.get $tc))
+            (v128.store (local.get $tp) (local.get $c00))
+            (v128.store offset=16 (local.get $tp) (local.get $c01))
+            (local.set $tp (i32.add (local.get $tp) (local.get $ldc)))
+            (v128.store (local.get $tp) (local.get $c10))
+            (v128.store offset=16 (local.get $tp) (local.get $c11))
+            (local.set $tp (i32.add (local.get $tp) (local.get $ldc)))
+            (v128.store (local.get $tp) (local.get $c20))
+            (v128.store offset=16 (local.get $tp) (local.get $c21))
+            (local.set $tp (i32.add (local.get $tp) (local.get $ldc)))
+            (v128.store (local.get $tp) (local.get $c30))
+            (v128.store offset=16 (local.get $tp) (local.get $c31))
             (local.set $r (i32.add (local.get $r) (i32.const 1)))
             (br_if $rowLoop (i32.lt_u (local.get $r) (local.get $ie))))
           (local.set $p (i32.add (local.get $p) (i32.const 1)))
