@@ -98,10 +98,16 @@ let cap = ARENA_MAX_BYTES;
 /** Frees a storage's block once its array is gone (see the top). */
 const registry = typeof FinalizationRegistry === "function" ? new FinalizationRegistry<{ arena: Arena; offset: number; bytes: number }>((held) => held.arena.release(held.offset, held.bytes)) : undefined;
 
+/** LOCKSTEP_ARENA=0 in the environment turns the arena off for the process (everything copies, as without one). */
+function offByEnv(): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env?.["LOCKSTEP_ARENA"] === "0";
+}
+
 function theArena(): Arena | null {
   if (arena !== undefined) return arena;
   arena = null;
-  if (typeof SharedArrayBuffer === "undefined" || typeof WebAssembly !== "object" || registry === undefined) return null;
+  if (offByEnv() || typeof SharedArrayBuffer === "undefined" || typeof WebAssembly !== "object" || registry === undefined) return null;
   try {
     const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
     if (!(memory.buffer instanceof SharedArrayBuffer)) return null;
