@@ -19,6 +19,7 @@ import { gatherElements, gatherInto, isBroadcastScalar, isDense, mergeDims, type
 interface ElementwiseExports {
   readonly memory: WebAssembly.Memory;
   arith(op: number, x: number, y: number, d: number, n: number): void;
+  scaledAdd(x: number, y: number, s: number, d: number, n: number): void;
   compare(op: number, x: number, y: number, d: number, n: number): void;
   unary(op: number, x: number, d: number, n: number): void;
   where(c: number, x: number, y: number, d: number, n: number): void;
@@ -315,24 +316,15 @@ export function simdScaledAdd(param: Float32Array, grad: Float32Array, scale: nu
   const base = s.reserve(12 * CHUNK);
   if (base === undefined) return false;
   const f32 = s.f32;
-  const y = base + 4 * Y;
-  const d = base + 4 * D;
-  // The loops never write y's region, so one fill serves every chunk.
-  f32.fill(scale, base / 4 + Y, base / 4 + Y + padded(Math.min(CHUNK, n)));
   const g: Source = { kind: 0, array: grad, start: 0 };
   const p: Source = { kind: 0, array: param, start: 0 };
-  const arith = s.exports.arith;
-  const mul = ARITH.mul!;
-  const add = ARITH.add!;
-  // param + product, with the product at y: the add loop as the add kernel calls it (x = param).
-  const addLoop: Loop = (px, py, pd, m) => arith(add, px, py, pd, m);
+  const scaledAdd = s.exports.scaledAdd;
+  const loop: Loop = (px, py, pd, m) => scaledAdd(px, py, scale, pd, m);
   for (let from = 0; from < n; from += CHUNK) {
     const length = Math.min(CHUNK, n - from);
-    const pg = place(s, g, f32, base / 4 + X, from, length);
-    arith(mul, pg, y, d, padded(length));
-    // When grad was staged at x, param goes there after the product is made.
     const pp = place(s, p, f32, base / 4 + X, from, length);
-    emit(s, addLoop, pp, d, d, param, from, length, 4, f32);
+    const pg = place(s, g, f32, base / 4 + Y, from, length);
+    emit(s, loop, pp, pg, base + 4 * D, param, from, length, 4, f32);
   }
   return true;
 }

@@ -49,6 +49,19 @@
       (local.set $d (i32.add (local.get $d) (i32.const 16)))
       (br_if $l (i32.lt_u (local.get $d) (local.get $end)))))
 
+  ;; d = x + s·y, the product rounded, then the sum (never fused): plain SGD's update exactly as
+  ;; the mul loop (as s·y) then the add loop (as (s·y) + x) above compute it, in one pass.
+  (func (export "scaledAdd") (param $x i32) (param $y i32) (param $s f32) (param $d i32) (param $n i32)
+    (local $end i32) (local $v v128)
+    (local.set $v (f32x4.splat (local.get $s)))
+    (local.set $end (i32.add (local.get $d) (i32.shl (local.get $n) (i32.const 2))))
+    (loop $l
+      (v128.store (local.get $d) (f32x4.add (f32x4.mul (local.get $v) (v128.load (local.get $y))) (v128.load (local.get $x))))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $y (i32.add (local.get $y) (i32.const 16)))
+      (local.set $d (i32.add (local.get $d) (i32.const 16)))
+      (br_if $l (i32.lt_u (local.get $d) (local.get $end)))))
+
   ;; Sixteen lane masks (all ones or zero, four vectors) narrowed to sixteen bytes 0 or 1.
   (func $pack (param $m0 v128) (param $m1 v128) (param $m2 v128) (param $m3 v128) (result v128)
     (v128.and
