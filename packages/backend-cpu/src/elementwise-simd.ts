@@ -1,8 +1,9 @@
 // The float32 elementwise kernels that run in WebAssembly SIMD (wasm/elementwise.wat): + − × ÷,
-// comparisons, relu, neg, abs, sqrt, where, and copies of transposed views. Storages are JS typed
-// arrays, so each call copies its operands into the module's memory chunk by chunk (a set() from
-// a dense view, a fill() for a broadcast scalar; a strided view is gathered once first), runs one
-// loop per chunk and copies the result out. Measured on the 2-core VM (Node 20): 1.2–1.7 ns per
+// comparisons, relu, neg, abs, sqrt, where, and copies of transposed views. A storage in the tensor
+// arena (arena.ts; the module imports the arena as its memory on the main thread) is read in place
+// and an arena output is written in place; any other operand is copied into the module's memory
+// chunk by chunk (a set() from a dense view, a fill() for a broadcast scalar; a strided view is
+// gathered once first), one loop runs per chunk, and any other result is copied out. Measured on the 2-core VM (Node 20): 1.2–1.7 ns per
 // element with the copies against 4–10 ns for the JS loops, whose comparisons and selects branch
 // on the data (a misprediction per other element on signs) and whose loads convert every float32
 // to double and back.

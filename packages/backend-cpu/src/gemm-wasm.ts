@@ -3,7 +3,9 @@
 // this thread's WebAssembly memory, packs them, multiplies, and copies the result out. It runs
 // on the main thread and in pool workers alike; matmul.ts decides the shares. Copies cost about
 // as much as a small product's arithmetic, so each operand crosses main memory once where the
-// layout allows (see gemmChunk).
+// layout allows (see gemmChunk). On a main thread whose kernels run on the tensor arena
+// (arena.ts), storages in the arena are not copied at all: the kernels read them where they are
+// (`placeRegion`) and write C straight into its storage when the tiles fit it (see gemmChunk).
 //
 // Rounding: with `deterministic` (and in fast mode for several rows) every output element is
 // acc = fround(acc + fround(a·b)) over k = 0..K−1 — whatever the share, the row chunk or the K

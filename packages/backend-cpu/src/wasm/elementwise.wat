@@ -1,9 +1,12 @@
 ;; WebAssembly SIMD loops for the float32 elementwise kernels (elementwise.ts drives them; they
 ;; are assembled by scripts/build-wasm.mjs into elementwise.generated.ts).
 ;;
-;; Every pointer is a byte offset into this module's memory, 16-byte aligned; `n` counts elements
-;; and the caller pads every region to a multiple of 16 elements, so the loops run whole vectors
-;; and never need a tail (padding lanes compute on garbage and are never copied out).
+;; Every pointer is a byte offset into this module's memory (its own, or the main thread's tensor
+;; arena, imported as env.memory by the arena build: see scripts/build-wasm.mjs), 4-byte aligned
+;; (16 in scratch; arena storages are read and written in place at any element). `n` counts
+;; elements and is a multiple of 16, so the loops run whole vectors and never need a tail: the
+;; caller pads scratch regions, and writes to a storage only whole vectors that fit it (padding
+;; lanes compute on garbage read past an operand, and are never copied out).
 ;;
 ;; Each lane computes exactly what the JavaScript kernels compute: f32x4 + − × ÷ √ are correctly
 ;; rounded, which is what JS's double arithmetic rounded to float32 on store gives; comparisons
