@@ -2,8 +2,8 @@
 ;; are assembled by scripts/build-wasm.mjs into elementwise.generated.ts).
 ;;
 ;; Every pointer is a byte offset into this module's memory (its own, or the main thread's tensor
-;; arena, imported as env.memory by the arena build: see scripts/build-wasm.mjs), 4-byte aligned
-;; (16 in scratch; arena storages are read and written in place at any element). `n` counts
+;; arena, imported as env.memory by the arena build: see scripts/build-wasm.mjs), aligned to its
+;; element (16 bytes in scratch; arena storages are used in place at any element). `n` counts
 ;; elements and is a multiple of 16, so the loops run whole vectors and never need a tail: the
 ;; caller pads scratch regions, and writes to a storage only whole vectors that fit it (padding
 ;; lanes compute on garbage read past an operand, and are never copied out).
