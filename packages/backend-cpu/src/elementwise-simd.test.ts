@@ -8,7 +8,7 @@
 import type { BinaryOp, DType, UnaryOp } from "@lockstep/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { binaryKernel, copyKernel, unaryKernel, whereKernel } from "./elementwise.js";
-import { setSimdElementwise } from "./elementwise-simd.js";
+import { setSimdElementwise, simdScaledAdd } from "./elementwise-simd.js";
 import { cpuBackend, gatherElements, type CpuView } from "./storage.js";
 
 let seed = 12345;
@@ -247,6 +247,29 @@ describe("WebAssembly elementwise loops over several chunks", () => {
         const condition = view("bool", r, c, lb);
         const [ws, wj] = both("float32", r, c, (out) => whereKernel([condition, a, b], [out], {}));
         expect(firstDifference(ws, wj), `where ${lb} ${la} ${lb}`).toBe(-1);
+      }
+    }
+  });
+});
+
+describe("the WebAssembly SGD update (simdScaledAdd)", () => {
+  it("gives the JS loop's bits, fround(p + fround(g·s)), on storages of every size (NaN only where a NaN goes in)", () => {
+    for (const n of [1, 15, 16, 17, 1000, 4096 + 3, 16384 + 16 * 9 + 5, 40000]) {
+      // Float32 scales, as sgdCoefficients gives them for float32 parameters.
+      for (const scale of [-0.01, 3.5e-3, -1e30].map(Math.fround)) {
+        const p = storageOf("float32", n, specialBits).data as Float32Array;
+        const g = storageOf("float32", n, specialBits).data as Float32Array;
+        const want = new Float32Array(n);
+        for (let i = 0; i < n; i++) want[i] = Math.fround(p[i]! + Math.fround(g[i]! * scale));
+        const got = p.slice();
+        const param = cpuBackend.upload(got, "float32").data as Float32Array;
+        expect(simdScaledAdd(param, g, scale)).toBe(true);
+        const wantBits = new Uint32Array(want.buffer);
+        const gotBits = new Uint32Array(param.slice().buffer);
+        for (let i = 0; i < n; i++) {
+          if (Number.isNaN(want[i]!)) expect(Number.isNaN(param[i]!)).toBe(true);
+          else if (gotBits[i] !== wantBits[i]) expect([i, gotBits[i]]).toEqual([i, wantBits[i]]);
+        }
       }
     }
   });

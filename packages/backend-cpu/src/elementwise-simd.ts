@@ -1,8 +1,9 @@
 // The float32 elementwise kernels that run in WebAssembly SIMD (wasm/elementwise.wat): + − × ÷,
-// comparisons, relu, neg, abs, sqrt, where, and copies of transposed views. Storages are JS typed
-// arrays, so each call copies its operands into the module's memory chunk by chunk (a set() from
-// a dense view, a fill() for a broadcast scalar; a strided view is gathered once first), runs one
-// loop per chunk and copies the result out. Measured on the 2-core VM (Node 20): 1.2–1.7 ns per
+// comparisons, relu, neg, abs, sqrt, where, and copies of transposed views. A storage in the tensor
+// arena (arena.ts; the module imports the arena as its memory on the main thread) is read in place
+// and an arena output is written in place; any other operand is copied into the module's memory
+// chunk by chunk (a set() from a dense view, a fill() for a broadcast scalar; a strided view is
+// gathered once first), one loop runs per chunk, and any other result is copied out. Measured on the 2-core VM (Node 20): 1.2–1.7 ns per
 // element with the copies against 4–10 ns for the JS loops, whose comparisons and selects branch
 // on the data (a misprediction per other element on signs) and whose loads convert every float32
 // to double and back.
@@ -12,12 +13,14 @@
 // modes; the ops whose deterministic float32 version is a detmath twin (÷, √) use them only in
 // fast mode.
 import type { BinaryOp, DataArray, UnaryOp } from "@lockstep/core";
-import { ELEMENTWISE_WASM_BASE64 } from "./wasm/elementwise.generated.js";
+import { arenaBuffer, arenaMemory, freeScratch, inArena, scratchBlock } from "./arena.js";
+import { ELEMENTWISE_ARENA_WASM_BASE64, ELEMENTWISE_WASM_BASE64 } from "./wasm/elementwise.generated.js";
 import { gatherElements, gatherInto, isBroadcastScalar, isDense, mergeDims, type CpuView } from "./storage.js";
 
 interface ElementwiseExports {
   readonly memory: WebAssembly.Memory;
   arith(op: number, x: number, y: number, d: number, n: number): void;
+  scaledAdd(x: number, y: number, s: number, d: number, n: number): void;
   compare(op: number, x: number, y: number, d: number, n: number): void;
   unary(op: number, x: number, d: number, n: number): void;
   where(c: number, x: number, y: number, d: number, n: number): void;
@@ -36,30 +39,68 @@ const COMPARE: Partial<Record<BinaryOp, readonly [number, boolean]>> = {
 };
 const UNARY: Partial<Record<UnaryOp, number>> = { relu: 0, neg: 1, abs: 2, sqrt: 3 };
 
-/** The module's exports and typed views of its memory, renewed when the memory grows. */
+/**
+ * The module's exports and typed views of its memory: the tensor arena (arena.ts) on the main
+ * thread when there is one, where storages in the arena are passed by address and scratch space
+ * is an arena block; else the module's own memory, scratch at address 0.
+ */
 class Scratch {
   readonly exports: ElementwiseExports;
+  readonly memory: WebAssembly.Memory;
+  /** True when the memory is the arena (operands in it are read and written in place). */
+  readonly arena: boolean;
   f32: Float32Array;
   i32: Int32Array;
   u8: Uint8Array;
+  #base = 0;
+  #bytes = 0;
 
-  constructor(module: WebAssembly.Module) {
-    this.exports = new WebAssembly.Instance(module).exports as unknown as ElementwiseExports;
-    const buffer = this.exports.memory.buffer;
+  constructor(module: WebAssembly.Module, arena: WebAssembly.Memory | undefined) {
+    this.exports = new WebAssembly.Instance(module, arena === undefined ? {} : { env: { memory: arena } }).exports as unknown as ElementwiseExports;
+    this.memory = arena ?? this.exports.memory;
+    this.arena = arena !== undefined;
+    const buffer = this.memory.buffer;
     this.f32 = new Float32Array(buffer);
     this.i32 = new Int32Array(buffer);
     this.u8 = new Uint8Array(buffer);
   }
 
-  /** Grows memory to at least `bytes`; it never shrinks, so the next call reuses it. */
-  reserve(bytes: number): void {
-    const memory = this.exports.memory;
-    const missing = bytes - memory.buffer.byteLength;
-    if (missing <= 0) return;
-    memory.grow(Math.ceil(missing / 65536));
-    this.f32 = new Float32Array(memory.buffer);
-    this.i32 = new Int32Array(memory.buffer);
-    this.u8 = new Uint8Array(memory.buffer);
+  /**
+   * Byte address of scratch space of at least `bytes` (64-aligned), and views that cover it;
+   * undefined when memory cannot grow. Scratch contents do not survive the next call.
+   */
+  reserve(bytes: number): number | undefined {
+    if (this.arena) {
+      if (bytes > this.#bytes) {
+        if (this.#bytes > 0) freeScratch(this.#base, this.#bytes);
+        this.#bytes = 0;
+        const size = Math.max(bytes, 13 * CHUNK);
+        const at = scratchBlock(size);
+        if (at === undefined) return undefined;
+        this.#base = at;
+        this.#bytes = size;
+      }
+      // Storages allocated since the last call may have grown the arena past these views.
+      if (this.f32.buffer !== arenaBuffer()) this.#views();
+      return this.#base;
+    }
+    const missing = bytes - this.memory.buffer.byteLength;
+    if (missing > 0) {
+      try {
+        this.memory.grow(Math.ceil(missing / 65536));
+      } catch {
+        return undefined;
+      }
+      this.#views();
+    }
+    return 0;
+  }
+
+  #views(): void {
+    const buffer = this.memory.buffer;
+    this.f32 = new Float32Array(buffer);
+    this.i32 = new Int32Array(buffer);
+    this.u8 = new Uint8Array(buffer);
   }
 
   /** The view of the memory that holds elements of `view`'s storage type. */
@@ -83,12 +124,13 @@ function instance(): Scratch | null {
   if (scratch !== undefined) return scratch;
   scratch = null;
   if (typeof WebAssembly !== "object" || typeof atob !== "function") return null;
-  const bytes = decodeBase64(ELEMENTWISE_WASM_BASE64);
+  const arena = arenaMemory();
+  const bytes = decodeBase64(arena === undefined ? ELEMENTWISE_WASM_BASE64 : ELEMENTWISE_ARENA_WASM_BASE64);
   // An engine without SIMD rejects the module: that is the feature detection. The module is far
   // below the 4 KiB that browsers compile synchronously on the main thread.
   if (!WebAssembly.validate(bytes)) return null;
   try {
-    scratch = new Scratch(new WebAssembly.Module(bytes));
+    scratch = new Scratch(new WebAssembly.Module(bytes), arena);
   } catch {
     scratch = null;
   }
@@ -146,12 +188,63 @@ function count(view: CpuView): number {
   return n;
 }
 
-// Regions, in 32-bit elements: x at 0, y at CHUNK, the result at 2·CHUNK (bytes for a
-// comparison), condition bytes for where at byte 12·CHUNK.
+// Regions of the scratch space, in 32-bit elements from its start: x at 0, y at CHUNK, the
+// result at 2·CHUNK (bytes for a comparison), condition bytes for where at byte 12·CHUNK.
 const X = 0;
 const Y = CHUNK;
 const D = 2 * CHUNK;
 const C_BYTES = 12 * CHUNK;
+
+/**
+ * Byte address of elements [from, …) of a dense operand the module can read in place (an arena
+ * storage, when the module's memory is the arena), else -1 (the caller stages it).
+ */
+function address(s: Scratch, src: Source, from: number): number {
+  if (!s.arena || src.kind !== 0 || !inArena(src.array)) return -1;
+  return src.array.byteOffset + src.array.BYTES_PER_ELEMENT * (src.start + from);
+}
+
+/** Where operand `src`'s chunk is for the module: in place, or staged at element `at` of `target`. */
+function place(s: Scratch, src: Source, target: DataArray, at: number, from: number, length: number): number {
+  const p = address(s, src, from);
+  if (p >= 0) return p;
+  stage(src, target, at, from, length);
+  return target.BYTES_PER_ELEMENT * at;
+}
+
+/** A loop of the module over n elements (a multiple of 16) of operands x and y into d. */
+type Loop = (x: number, y: number, d: number, n: number) => void;
+
+/**
+ * Runs `loop` on `length` elements at x and y (byte addresses, inputs of 4 bytes per element)
+ * and puts the results, `width` bytes each, into dst[at, at + length). The loops run whole
+ * 16-element vectors, so a result goes straight into dst only when dst is in the arena, and then
+ * only its whole vectors: the tail (and any result when dst is elsewhere, or overlaps an input
+ * read in place at another address) goes through scratch at byte `d` and is copied out.
+ */
+function emit(s: Scratch, loop: Loop, x: number, y: number, d: number, dst: DataArray, at: number, length: number, width: number, result: DataArray): void {
+  let done = 0;
+  if (s.arena && length >= 16 && inArena(dst)) {
+    const out = dst.byteOffset + width * at;
+    if (!overlaps(x, out, length, width) && !overlaps(y, out, length, width)) {
+      done = length & ~15;
+      loop(x, y, out, done);
+      if (done === length) return;
+      x += 4 * done;
+      y += 4 * done;
+    }
+  }
+  loop(x, y, d, padded(length - done));
+  dst.set(result.subarray(d / width, d / width + length - done), at + done);
+}
+
+/**
+ * True when an input at byte p and an output at byte out (`length` elements) share bytes without
+ * being the same elements: writing whole vectors could then change inputs not read yet.
+ */
+function overlaps(p: number, out: number, length: number, width: number): boolean {
+  return p !== out && p < out + width * length && out < p + 4 * length;
+}
 
 /**
  * Runs a float32 binary op in WebAssembly when it has a loop there; false when it does not (or
@@ -168,19 +261,25 @@ export function simdBinary(op: BinaryOp, a: CpuView, b: CpuView, out: CpuView): 
   const x = source(a, n);
   const y = source(b, n);
   const dst = out.storage.data;
-  s.reserve(12 * CHUNK);
+  const base = s.reserve(12 * CHUNK);
+  if (base === undefined) return false;
+  const f32 = s.f32;
+  const x0 = base / 4 + X;
+  const y0 = base / 4 + Y;
+  const d = base + 4 * D;
+  let loop: Loop;
+  if (arith !== undefined) loop = (px, py, pd, m) => s.exports.arith(arith, px, py, pd, m);
+  else {
+    const [code, swap] = compare!;
+    loop = swap ? (px, py, pd, m) => s.exports.compare(code, py, px, pd, m) : (px, py, pd, m) => s.exports.compare(code, px, py, pd, m);
+  }
+  const width = arith !== undefined ? 4 : 1;
+  const result = arith !== undefined ? f32 : s.u8;
   for (let from = 0; from < n; from += CHUNK) {
     const length = Math.min(CHUNK, n - from);
-    stage(x, s.f32, X, from, length);
-    stage(y, s.f32, Y, from, length);
-    if (arith !== undefined) {
-      s.exports.arith(arith, 4 * X, 4 * Y, 4 * D, padded(length));
-      dst.set(s.f32.subarray(D, D + length), out.offset + from);
-    } else {
-      const [code, swap] = compare!;
-      s.exports.compare(code, swap ? 4 * Y : 4 * X, swap ? 4 * X : 4 * Y, 4 * D, padded(length));
-      dst.set(s.u8.subarray(4 * D, 4 * D + length), out.offset + from);
-    }
+    const px = place(s, x, f32, x0, from, length);
+    const py = place(s, y, f32, y0, from, length);
+    emit(s, loop, px, py, d, dst, out.offset + from, length, width, result);
   }
   return true;
 }
@@ -194,12 +293,13 @@ export function simdUnary(op: UnaryOp, x: CpuView, out: CpuView): boolean {
   const n = count(out);
   const src = source(x, n);
   const dst = out.storage.data;
-  s.reserve(12 * CHUNK);
+  const base = s.reserve(12 * CHUNK);
+  if (base === undefined) return false;
+  const loop: Loop = (px, _py, pd, m) => s.exports.unary(code, px, pd, m);
   for (let from = 0; from < n; from += CHUNK) {
     const length = Math.min(CHUNK, n - from);
-    stage(src, s.f32, X, from, length);
-    s.exports.unary(code, 4 * X, 4 * D, padded(length));
-    dst.set(s.f32.subarray(D, D + length), out.offset + from);
+    const px = place(s, src, s.f32, base / 4 + X, from, length);
+    emit(s, loop, px, px, base + 4 * D, dst, out.offset + from, length, 4, s.f32);
   }
   return true;
 }
@@ -207,22 +307,25 @@ export function simdUnary(op: UnaryOp, x: CpuView, out: CpuView): boolean {
 /**
  * In place, `param[i] = fround(param[i] + fround(grad[i] · scale))` — plain SGD's update, as the
  * mul and add kernels compute it (each rounded once, never fused) — on two dense float32 runs of
- * one length. False when WebAssembly SIMD is missing (the caller runs its JS loop).
+ * one length. Arena operands are read and written in place (no copies at all when both are).
+ * False when WebAssembly SIMD is missing (the caller runs its JS loop).
  */
 export function simdScaledAdd(param: Float32Array, grad: Float32Array, scale: number): boolean {
   const s = instance();
   if (s === null) return false;
   const n = param.length;
-  s.reserve(12 * CHUNK);
-  // The loops never write y's region, so one fill serves every chunk.
-  s.f32.fill(scale, Y, Y + padded(Math.min(CHUNK, n)));
+  const base = s.reserve(12 * CHUNK);
+  if (base === undefined) return false;
+  const f32 = s.f32;
+  const g: Source = { kind: 0, array: grad, start: 0 };
+  const p: Source = { kind: 0, array: param, start: 0 };
+  const scaledAdd = s.exports.scaledAdd;
+  const loop: Loop = (px, py, pd, m) => scaledAdd(px, py, scale, pd, m);
   for (let from = 0; from < n; from += CHUNK) {
     const length = Math.min(CHUNK, n - from);
-    s.f32.set(grad.subarray(from, from + length), X);
-    s.exports.arith(ARITH.mul!, 4 * X, 4 * Y, 4 * D, padded(length));
-    s.f32.set(param.subarray(from, from + length), X);
-    s.exports.arith(ARITH.add!, 4 * X, 4 * D, 4 * D, padded(length));
-    param.set(s.f32.subarray(D, D + length), from);
+    const pp = place(s, p, f32, base / 4 + X, from, length);
+    const pg = place(s, g, f32, base / 4 + Y, from, length);
+    emit(s, loop, pp, pg, base + 4 * D, param, from, length, 4, f32);
   }
   return true;
 }
@@ -237,17 +340,39 @@ export function simdWhere(condition: CpuView, a: CpuView, b: CpuView, out: CpuVi
   const x = source(a, n);
   const y = source(b, n);
   const dst = out.storage.data;
-  s.reserve(13 * CHUNK);
+  const base = s.reserve(13 * CHUNK);
+  if (base === undefined) return false;
   const values = s.arrayFor(a);
+  const cp = base + C_BYTES;
+  const loop: Loop = (px, py, pd, m) => s.exports.where(cp, px, py, pd, m);
   for (let from = 0; from < n; from += CHUNK) {
     const length = Math.min(CHUNK, n - from);
-    stage(x, values, X, from, length);
-    stage(y, values, Y, from, length);
-    stage(c, s.u8, C_BYTES, from, length);
-    s.exports.where(C_BYTES, 4 * X, 4 * Y, 4 * D, padded(length));
-    dst.set(values.subarray(D, D + length), out.offset + from);
+    const px = place(s, x, values, base / 4 + X, from, length);
+    const py = place(s, y, values, base / 4 + Y, from, length);
+    stage(c, s.u8, cp, from, length);
+    // The condition is staged, so a result written straight out needs its address to move with it.
+    emitWhere(s, loop, cp, px, py, base + 4 * D, dst, out.offset + from, length, values);
   }
   return true;
+}
+
+/** `emit` for where, whose condition bytes (staged at cp) advance one byte per element. */
+function emitWhere(s: Scratch, loop: Loop, cp: number, x: number, y: number, d: number, dst: DataArray, at: number, length: number, result: DataArray): void {
+  let done = 0;
+  if (s.arena && length >= 16 && inArena(dst)) {
+    const out = dst.byteOffset + 4 * at;
+    if (!overlaps(x, out, length, 4) && !overlaps(y, out, length, 4)) {
+      done = length & ~15;
+      loop(x, y, out, done);
+      if (done === length) return;
+      // The tail's condition bytes: moved down to cp, where the loop reads them.
+      s.u8.copyWithin(cp, cp + done, cp + length);
+      x += 4 * done;
+      y += 4 * done;
+    }
+  }
+  loop(x, y, d, padded(length - done));
+  dst.set(result.subarray(d / 4, d / 4 + length - done), at + done);
 }
 
 /** Most elements (source span plus result) a transposed copy stages: 32 MiB of memory. */
@@ -276,12 +401,23 @@ export function simdTransposeCopy(x: CpuView, out: DataArray, at: number): boole
   const span = (cols - 1) * ld + rows;
   const first = padded(span);
   const n = rows * cols;
-  s.reserve(4 * (first + padded(n)));
-  s.f32.set(src.subarray(x.offset, x.offset + span), 0);
+  // In place when both are in the arena (the blocks write exactly rows4 × cols4 of the output).
+  const sp = s.arena && inArena(src) ? src.byteOffset + 4 * x.offset : -1;
+  const op = s.arena && inArena(out) ? out.byteOffset + 4 * at : -1;
+  const direct = sp >= 0 && op >= 0 && (op + 4 * n <= sp || sp + 4 * span <= op);
+  const base = s.reserve(direct ? 64 : sp >= 0 ? 4 * padded(n) : 4 * (first + padded(n)));
+  if (base === undefined) return false;
   const rows4 = rows & ~3;
   const cols4 = cols & ~3;
-  s.exports.transpose(0, ld, 4 * first, cols, rows4, cols4);
-  out.set(s.f32.subarray(first, first + n), at);
+  if (direct) s.exports.transpose(sp, ld, op, cols, rows4, cols4);
+  else if (sp >= 0) {
+    s.exports.transpose(sp, ld, base, cols, rows4, cols4);
+    out.set(s.f32.subarray(base / 4, base / 4 + n), at);
+  } else {
+    s.f32.set(src.subarray(x.offset, x.offset + span), base / 4);
+    s.exports.transpose(base, ld, base + 4 * first, cols, rows4, cols4);
+    out.set(s.f32.subarray(base / 4 + first, base / 4 + first + n), at);
+  }
   // The edges the 4×4 blocks left: columns past cols4 of the first rows4 rows, then whole rows.
   for (let r = 0; r < rows; r++) {
     for (let c = r < rows4 ? cols4 : 0; c < cols; c++) out[at + r * cols + c] = src[x.offset + r + c * ld]!;

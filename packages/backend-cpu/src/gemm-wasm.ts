@@ -3,12 +3,15 @@
 // this thread's WebAssembly memory, packs them, multiplies, and copies the result out. It runs
 // on the main thread and in pool workers alike; matmul.ts decides the shares. Copies cost about
 // as much as a small product's arithmetic, so each operand crosses main memory once where the
-// layout allows (see gemmChunk).
+// layout allows (see gemmChunk). On a main thread whose kernels run on the tensor arena
+// (arena.ts), storages in the arena are not copied at all: the kernels read them where they are
+// (`placeRegion`) and write C straight into its storage when the tiles fit it (see gemmChunk).
 //
 // Rounding: with `deterministic` (and in fast mode for several rows) every output element is
 // acc = fround(acc + fround(a·b)) over k = 0..K−1 — whatever the share, the row chunk or the K
 // block, because copying and packing move floats without changing them and each SIMD lane is one
 // output element. In fast mode a share with one row uses a GEMV kernel that sums in partial sums.
+import { inArena } from "./arena.js";
 import { gemmInstance, type GemmInstance } from "./wasm/instance.js";
 
 /**
@@ -103,6 +106,19 @@ function copyKind(rows: number, cols: number, rowStride: number, colStride: numb
 function copySize(rows: number, cols: number, rowStride: number, colStride: number, kind: CopyKind): number {
   if (kind !== "span") return rows * cols;
   return (rows - 1) * Math.abs(rowStride) + (cols - 1) * Math.abs(colStride) + 1;
+}
+
+/**
+ * Where the kernels find the region: in place when it is one span of an arena storage and this
+ * thread's kernels run on the arena (same strides, so the kernels read the same floats in the same
+ * order: same bits), else copied to floats[at ...) as `copyKind` says.
+ */
+function placeRegion(
+  w: GemmInstance, src: Float32Array, base: number, rows: number, cols: number, rowStride: number, colStride: number,
+  kind: CopyKind, at: number,
+): Placed {
+  if (kind === "span" && w.arena && inArena(src)) return { offset: src.byteOffset / 4 + base, rowStride, colStride };
+  return copyRegion(src, base, rows, cols, rowStride, colStride, kind, w.floats, at);
 }
 
 /** Copies the region to floats[at ...) as `copyKind` says; returns where element (0, 0) is. */
@@ -253,7 +269,7 @@ function slabsOf(k: number, width: number, group: number, seg: MatmulSegment): S
 /** Copies the slab of B's columns starting at s0 (relative to colStart) to scratch at `at`. */
 function copySlab(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, slabs: Slabs, s0: number, at: number): Placed {
   const columns = Math.min(slabs.slab, task.colEnd - task.colStart - s0);
-  return copyRegion(task.b, seg.bBase + (task.colStart + s0) * seg.bCol, task.k, columns, seg.bRow, seg.bCol, slabs.kind, w.floats, at / 4);
+  return placeRegion(w, task.b, seg.bBase + (task.colStart + s0) * seg.bCol, task.k, columns, seg.bRow, seg.bCol, slabs.kind, at / 4);
 }
 
 /** The cache key of B's packed columns [colStart, colEnd) for this task and segment. */
@@ -262,7 +278,7 @@ function packKey(task: WasmGemmTask, seg: MatmulSegment): string {
 }
 
 /**
- * Byte offset of B's columns [colStart, colEnd) packed as consecutive k×8 panels in this
+ * Byte address of B's columns [colStart, colEnd) packed as consecutive k×8 panels in this
  * thread's cache: found there, or packed into it now (slab by slab through scratch). Undefined
  * when the task does not ask for caching or B does not fit the cache.
  */
@@ -270,24 +286,35 @@ function cachedB(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment): numbe
   if (task.bStamp === undefined) return undefined;
   const key = packKey(task, seg);
   const hit = w.cache.get(key);
-  if (hit !== undefined) return hit;
+  if (hit !== undefined) return w.cacheBase() + hit;
   const at = w.cache.add(key, roundUp(task.colEnd - task.colStart, 8) * task.k * 4);
   if (at === undefined) return undefined;
-  packPanels(w, task, seg, at, 0);
-  return at;
+  const base = w.cacheBase();
+  packPanels(w, task, seg, base + at, w.reserve(slabBytes(task, seg)));
+  return base + at;
+}
+
+/** How `packPanels` copies B's columns [colStart, colEnd) in. */
+function panelSlabs(task: WasmGemmTask, seg: MatmulSegment): Slabs {
+  const width = task.colEnd - task.colStart;
+  return slabsOf(task.k, width, groupColumns(task.k, width), seg);
+}
+
+/** Scratch bytes `packPanels` needs. */
+function slabBytes(task: WasmGemmTask, seg: MatmulSegment): number {
+  return 4 * panelSlabs(task, seg).floats;
 }
 
 /**
  * Packs B's columns [colStart, colEnd) as consecutive k×8 panels at byte `at`, copying slab by
- * slab through scratch that starts `scratch` bytes into this call's reserved space.
+ * slab through scratch at byte `scratch` (`slabBytes` of it, reserved by the caller).
  */
 function packPanels(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, at: number, scratch: number): void {
   const { k } = task;
   const width = task.colEnd - task.colStart;
-  const slabs = slabsOf(k, width, groupColumns(k, width), seg);
-  const base = w.reserve(scratch + 4 * slabs.floats) + scratch;
+  const slabs = panelSlabs(task, seg);
   for (let s0 = 0; s0 < width; s0 += slabs.slab) {
-    const b = copySlab(w, task, seg, slabs, s0, base);
+    const b = copySlab(w, task, seg, slabs, s0, scratch);
     w.exports.packB(b.offset * 4, b.rowStride, b.colStride, k, Math.min(slabs.slab, width - s0), at + s0 * k * 4);
   }
 }
@@ -333,19 +360,26 @@ function gemmChunk(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, r0: 
   const base = w.reserve(aRaw + 4 * copySize(rows, k, aRow, aCol, aKind) + 16);
   const floats = w.floats;
   const c = task.c;
-  const a = copyRegion(task.a, seg.aBase + (r0 - seg.row) * aRow, rows, k, aRow, aCol, aKind, floats, (base + aRaw) / 4);
+  const a = placeRegion(w, task.a, seg.aBase + (r0 - seg.row) * aRow, rows, k, aRow, aCol, aKind, (base + aRaw) / 4);
+  // C straight into the output when the kernel's whole 4×8 tiles fit it exactly: rows a multiple
+  // of 4 and every column of rows that n (a multiple of 8) makes whole. Pieces of columns that
+  // other threads claim are runs of whole groups, so tiles of different threads never overlap.
+  const directC = w.arena && rows % 4 === 0 && colStart === 0 && width === n && n % 8 === 0 && inArena(c);
+  const cBase = directC ? c.byteOffset + 4 * r0 * n : base + cp;
+  const cLd = directC ? n : ldc;
   // Where `gemm` finds A: packed K block by K block at `base`, or in place with step `as` per k.
   const ap = directA ? a.offset * 4 : base;
   const as = directA ? a.colStride * 4 : 16;
   if (!directA) packBlocks(w, a.offset * 4, a.rowStride, a.colStride, rows, k, base);
   let slabCopied = -1;
   let b: Placed | undefined;
-  if (directB) b = copyRegion(task.b, seg.bBase + colStart, k, width, seg.bRow, 1, bKind, floats, (base + slabAt) / 4);
+  if (directB) b = placeRegion(w, task.b, seg.bBase + colStart, k, width, seg.bRow, 1, bKind, (base + slabAt) / 4);
   // Columns [runStart, runEnd) of C are done here and not yet copied out: claims that follow one
   // another make one run, so a thread that takes all of a chunk copies it out in one piece.
   let runStart = p0;
   let runEnd = p0;
   const copyOut = () => {
+    if (directC) return;
     if (runEnd - runStart === n) {
       if (ldc !== n) w.exports.compact(base + cp, rows, ldc, n);
       c.set(floats.subarray((base + cp) / 4, (base + cp) / 4 + rows * n), r0 * n);
@@ -366,9 +400,9 @@ function gemmChunk(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, r0: 
     for (let g0 = p0; g0 < p1; g0 += group) {
       const columns = Math.min(group, p1 - g0);
       const panelCount = Math.ceil(columns / 8);
-      const cAt = base + cp + g0 * 4;
+      const cAt = cBase + g0 * 4;
       if (directB) {
-        multiply(w, ap, !directA, rows4, as, (b!.offset + g0) * 4, 32, b!.rowStride * 4, cAt, rows, panelCount, k, ldc);
+        multiply(w, ap, !directA, rows4, as, (b!.offset + g0) * 4, 32, b!.rowStride * 4, cAt, rows, panelCount, k, cLd);
         continue;
       }
       const panels = packed === undefined ? base + bp : packed + g0 * k * 4;
@@ -380,7 +414,7 @@ function gemmChunk(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, r0: 
         }
         w.exports.packB((b.offset + (g0 - s0) * b.colStride) * 4, b.rowStride, b.colStride, k, columns, panels);
       }
-      multiply(w, ap, !directA, rows4, as, panels, k * 32, 32, cAt, rows, panelCount, k, ldc);
+      multiply(w, ap, !directA, rows4, as, panels, k * 32, 32, cAt, rows, panelCount, k, cLd);
     }
   }
   copyOut();
@@ -400,15 +434,15 @@ function gemvRow(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, r: num
   const cached = cachedB(w, task, seg);
   // Scratch: [x][c][packed B unless cached][slab copies while packing].
   const packedBytes = cached === undefined ? roundUp(width, 8) * k * 4 : 0;
-  const base = w.reserve(xBytes + cBytes + packedBytes);
+  const base = w.reserve(xBytes + cBytes + packedBytes + (cached === undefined ? slabBytes(task, seg) : 0));
   let packed = cached;
   if (packed === undefined) {
     packed = base + xBytes + cBytes;
-    packPanels(w, task, seg, packed, xBytes + cBytes + packedBytes);
+    packPanels(w, task, seg, packed, packed + packedBytes);
   }
   const cp = base + xBytes;
-  copyRegion(task.a, seg.aBase + (r - seg.row) * seg.aRow, 1, k, 0, seg.aCol, copyKind(1, k, 0, seg.aCol, true), w.floats, base / 4);
-  for (let j = 0; j < width; j += 8) w.exports.gemvColumns(base, packed + j * k * 4, cp + j * 4, k, 8, 8, 0);
+  const x = placeRegion(w, task.a, seg.aBase + (r - seg.row) * seg.aRow, 1, k, 0, seg.aCol, copyKind(1, k, 0, seg.aCol, true), base / 4);
+  for (let j = 0; j < width; j += 8) w.exports.gemvColumns(x.offset * 4, packed + j * k * 4, cp + j * 4, k, 8, 8, 0);
   task.c.set(w.floats.subarray(cp / 4, cp / 4 + width), r * n + colStart);
 }
 

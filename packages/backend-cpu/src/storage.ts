@@ -1,4 +1,5 @@
 // CPU memory: a storage is a typed array. Reads are synchronous; `read` only wraps `readSync`.
+import { arenaArray } from "./arena.js";
 import { allocateArray, bytesPerElement, type Backend, type DType, type DataArray, type Storage, type View } from "@lockstep/core";
 
 export interface CpuStorage extends Storage {
@@ -8,13 +9,21 @@ export interface CpuStorage extends Storage {
 
 export type CpuView = View<CpuStorage>;
 
-/** Large buffers live in shared memory so the worker pool can use them without copying. */
+const ARRAY_TYPES = { float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array } as const;
+
+/**
+ * Large buffers live in shared memory so the worker pool can use them without copying: in the
+ * tensor arena (arena.ts), where the WebAssembly kernels use them in place, or, without one or
+ * when it is full, in a SharedArrayBuffer of their own.
+ */
 const SHARED_MIN_BYTES = 16384;
 const canShare = typeof SharedArrayBuffer !== "undefined";
 
 function newArray(dtype: DType, length: number): DataArray {
   const bytes = length * bytesPerElement(dtype);
   if (!canShare || bytes < SHARED_MIN_BYTES) return allocateArray(dtype, length);
+  const inArena = arenaArray(ARRAY_TYPES[dtype], length);
+  if (inArena !== undefined) return inArena;
   const buffer = new SharedArrayBuffer(bytes);
   switch (dtype) {
     case "float32": return new Float32Array(buffer);

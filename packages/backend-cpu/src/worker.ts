@@ -1,7 +1,11 @@
 // A CPU pool worker: runs its share of a kernel on shared memory and counts itself done (also
 // when the share throws, so the main thread never waits for a dead task; it then reports the
 // failure).
+import { disableArena } from "./arena.js";
 import { DONE, FAILED, READY, runTask, type PoolTask } from "./pool.js";
+
+// A worker allocates no storages, and its kernels copy shares into their own memory.
+disableArena();
 
 const threads = (globalThis as { process?: { getBuiltinModule?: (name: string) => unknown } }).process?.getBuiltinModule?.(
   "node:worker_threads",

@@ -5,7 +5,8 @@ import { getNumThreads, setNumThreads } from "@lockstep/core";
 import { afterAll, describe, expect, it } from "vitest";
 import { fastMatmulKernel, matmulKernel, sequentialMatmul } from "../dist/matmul.js";
 import { workerPool } from "../dist/pool.js";
-import type { CpuView } from "../dist/storage.js";
+import { inArena } from "../dist/arena.js";
+import { cpuBackend, type CpuView } from "../dist/storage.js";
 
 function view(data: Float32Array, shape: number[], strides: number[], offset = 0): CpuView {
   return { storage: { device: "cpu", dtype: "float32", length: data.length, data }, dtype: "float32", shape, strides, offset };
@@ -95,6 +96,39 @@ describe("matmul over the worker pool (dist)", () => {
           const fast = output(shape);
           fastMatmulKernel([a, b], [fast], {});
           expect(worstGap(fast, want)).toBeLessThanOrEqual(1e-5 * a.shape[a.shape.length - 1]!);
+        }
+      }
+    }, 60_000);
+  }
+});
+
+// The same products on storages in the tensor arena (arena.ts): the main thread's kernels read
+// them and write C in place, the workers copy their shares in and out as from any shared memory.
+describe("matmul over the worker pool on arena storages (dist)", () => {
+  const before = getNumThreads();
+  afterAll(() => setNumThreads(before));
+  const toArena = (v: CpuView): CpuView => ({ ...v, storage: cpuBackend.upload(v.storage.data, "float32") });
+
+  for (const [name, make] of cases) {
+    it(`${name}: 1, 2 and 3 threads give the sequential kernel's bits`, () => {
+      const [plainA, plainB, shape] = make();
+      const [a, b] = [toArena(plainA), toArena(plainB)];
+      expect(inArena(a.storage.data) && inArena(b.storage.data)).toBe(true);
+      const want = output(shape);
+      sequentialMatmul([a, b], [want], {});
+      const length = want.storage.data.length;
+      for (const threads of [1, 2, 3]) {
+        setNumThreads(threads);
+        for (const kernel of [matmulKernel, fastMatmulKernel]) {
+          // Guard elements after the output: the output is a view at the start of a longer storage
+          // (at least 16 KiB, so in the arena too).
+          const storage = cpuBackend.allocate("float32", Math.max(length + 40, 4096));
+          expect(inArena(storage.data)).toBe(true);
+          storage.data.fill(-7);
+          const got: CpuView = { ...want, storage };
+          kernel([a, b], [got], {});
+          expect(storage.data.subarray(length).every((x) => x === -7)).toBe(true);
+          if (kernel === matmulKernel) expect(bits({ ...got, storage: { ...storage, data: storage.data.subarray(0, length) } })).toEqual(bits(want));
         }
       }
     }, 60_000);

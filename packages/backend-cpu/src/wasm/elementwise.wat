@@ -1,9 +1,12 @@
 ;; WebAssembly SIMD loops for the float32 elementwise kernels (elementwise.ts drives them; they
 ;; are assembled by scripts/build-wasm.mjs into elementwise.generated.ts).
 ;;
-;; Every pointer is a byte offset into this module's memory, 16-byte aligned; `n` counts elements
-;; and the caller pads every region to a multiple of 16 elements, so the loops run whole vectors
-;; and never need a tail (padding lanes compute on garbage and are never copied out).
+;; Every pointer is a byte offset into this module's memory (its own, or the main thread's tensor
+;; arena, imported as env.memory by the arena build: see scripts/build-wasm.mjs), aligned to its
+;; element (16 bytes in scratch; arena storages are used in place at any element). `n` counts
+;; elements and is a multiple of 16, so the loops run whole vectors and never need a tail: the
+;; caller pads scratch regions, and writes to a storage only whole vectors that fit it (padding
+;; lanes compute on garbage read past an operand, and are never copied out).
 ;;
 ;; Each lane computes exactly what the JavaScript kernels compute: f32x4 + − × ÷ √ are correctly
 ;; rounded, which is what JS's double arithmetic rounded to float32 on store gives; comparisons
@@ -44,6 +47,19 @@
       (return))
     (loop $l
       (v128.store (local.get $d) (f32x4.div (v128.load (local.get $x)) (v128.load (local.get $y))))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $y (i32.add (local.get $y) (i32.const 16)))
+      (local.set $d (i32.add (local.get $d) (i32.const 16)))
+      (br_if $l (i32.lt_u (local.get $d) (local.get $end)))))
+
+  ;; d = x + s·y, the product rounded, then the sum (never fused): plain SGD's update exactly as
+  ;; the mul loop (as s·y) then the add loop (as (s·y) + x) above compute it, in one pass.
+  (func (export "scaledAdd") (param $x i32) (param $y i32) (param $s f32) (param $d i32) (param $n i32)
+    (local $end i32) (local $v v128)
+    (local.set $v (f32x4.splat (local.get $s)))
+    (local.set $end (i32.add (local.get $d) (i32.shl (local.get $n) (i32.const 2))))
+    (loop $l
+      (v128.store (local.get $d) (f32x4.add (f32x4.mul (local.get $v) (v128.load (local.get $y))) (v128.load (local.get $x))))
       (local.set $x (i32.add (local.get $x) (i32.const 16)))
       (local.set $y (i32.add (local.get $y) (i32.const 16)))
       (local.set $d (i32.add (local.get $d) (i32.const 16)))

@@ -1,7 +1,8 @@
 ;; WebAssembly SIMD kernels for the float32 matmul. Assembled at build time by
 ;; scripts/build-wasm.mjs into kernels.generated.ts; gemm-wasm.ts drives them.
 ;;
-;; Every pointer is a byte offset into this module's memory; every stride and size is in floats.
+;; Every pointer is a byte offset into this module's memory (its own, or the main thread's tensor
+;; arena, imported as env.memory by the arena build: see scripts/build-wasm.mjs); every stride and size is in floats.
 ;; The caller copies operands in, packs them, runs `gemm` (or a GEMV) and copies the result out.
 ;;
 ;; The deterministic contract (see packages/backend-cpu/README.md): `gemm` vectorises across
