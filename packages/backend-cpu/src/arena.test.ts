@@ -2,7 +2,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { BinaryOp, UnaryOp } from "@lockstep/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { arenaArray, arenaBuffer, arenaStats, inArena, setArenaCap } from "./arena.js";
+import { ARENA_MAX_BYTES, arenaArray, arenaBuffer, arenaStats, inArena, setArenaCap } from "./arena.js";
 import { simdBinary, simdScaledAdd, simdTransposeCopy, simdUnary, simdWhere } from "./elementwise-simd.js";
 import { sequentialMatmul, wasmMatmul } from "./matmul.js";
 import { clearStoragePool, cpuBackend, type CpuView } from "./storage.js";
@@ -55,7 +55,7 @@ const guardOf = (a: Float32Array, n: number) => new Uint32Array(a.slice(n).buffe
 const hasArena = arenaStats() !== undefined;
 
 afterEach(() => {
-  setArenaCap(2 ** 30);
+  setArenaCap(ARENA_MAX_BYTES);
 });
 
 describe.runIf(hasArena)("the tensor arena", () => {
@@ -107,7 +107,7 @@ describe.runIf(hasArena)("the tensor arena", () => {
     expect(fallback.buffer).toBeInstanceOf(SharedArrayBuffer);
     setArenaCap(0);
     expect(inArena(cpuBackend.allocate("float32", 20000).data)).toBe(false);
-    setArenaCap(2 ** 30);
+    setArenaCap(ARENA_MAX_BYTES);
     const a = place(values(64 * 100, 2), true);
     const b = values(100 * 72, 3);
     const bShared = new Float32Array(new SharedArrayBuffer(b.byteLength));

@@ -26,8 +26,13 @@ const ALIGN = 64;
  * up to a few dozen bytes past an operand's last element (the values are never used).
  */
 const SLACK = 1024;
-/** Storages come from the arena while it is below this size (see `setArenaCap`). */
-export const ARENA_MAX_BYTES = 2 ** 30;
+/**
+ * Storages come from the arena while it is below this size (see `setArenaCap`). The arena never
+ * shrinks, so this is also the most it can keep mapped after its tensors are gone: a quarter of
+ * a GiB holds a small model's training step many times over, and beyond it storages simply take
+ * the slower copying path.
+ */
+export const ARENA_MAX_BYTES = 2 ** 28;
 /** The memory's maximum, in pages, as the arena builds of the kernels import it. */
 const MAX_PAGES = 65536;
 
