@@ -7,6 +7,7 @@
 // either operand's payload in one process, so where both operands are NaN only NaN is required.
 import type { BinaryOp, DType, UnaryOp } from "@lockstep/core";
 import { afterEach, describe, expect, it } from "vitest";
+import { detDiv } from "./detmath.js";
 import { binaryKernel, copyKernel, unaryKernel, whereKernel } from "./elementwise.js";
 import { setSimdElementwise, simdScaledAdd } from "./elementwise-simd.js";
 import { cpuBackend, gatherElements, type CpuView } from "./storage.js";
@@ -194,6 +195,60 @@ describe("WebAssembly elementwise loops", () => {
     binaryKernel("add")([a, a], [out], {});
     unaryKernel("relu")([a], [out], {});
     expect(out.storage.data.length).toBe(0);
+  });
+});
+
+describe("the deterministic division in WebAssembly", () => {
+  const kernel = binaryKernel("div", detDiv);
+
+  /** Runs x ÷ y elementwise (dense [1, n]) with the WebAssembly loop and with detDiv in JS. */
+  function divideBoth(xs: Float32Array, ys: Float32Array): [Uint8Array, Uint8Array] {
+    const a: CpuView = { storage: storageOf("float32", xs.length, (i) => new Uint32Array(xs.buffer)[i]!), dtype: "float32", shape: [1, xs.length], strides: [xs.length, 1], offset: 0 };
+    const b: CpuView = { storage: storageOf("float32", ys.length, (i) => new Uint32Array(ys.buffer)[i]!), dtype: "float32", shape: [1, ys.length], strides: [ys.length, 1], offset: 0 };
+    const [simd, js] = both("float32", 1, xs.length, (out) => kernel([a, b], [out], {}));
+    equateTwoNaNResults("div", a, b, simd, js);
+    return [simd, js];
+  }
+
+  it("gives detDiv's bits in every layout, specials and subnormals included", () => {
+    for (const [r, c] of SHAPES) {
+      for (const la of LAYOUTS) {
+        for (const lb of LAYOUTS) {
+          const a = view("float32", r, c, la);
+          const b = view("float32", r, c, lb);
+          const [simd, js] = both("float32", r, c, (out) => kernel([a, b], [out], {}));
+          equateTwoNaNResults("div", a, b, simd, js);
+          expect(firstDifference(simd, js), `[${r},${c}] ${la} ÷ ${lb}`).toBe(-1);
+        }
+      }
+    }
+  });
+
+  it("gives detDiv's bits for quotients around the smallest normal float and below 2^-100 (flushed, 24-bit rounding)", () => {
+    const xs: number[] = [];
+    const ys: number[] = [];
+    // x ≈ y·2^-126 nudged by a few ulps: exact quotients just above and below the smallest
+    // normal float, where rounding to the subnormal grid and to 24 bits disagree; scaled by 2^e
+    // so the operands range from tiny to large.
+    for (let y = 1; y <= 99; y += 2) {
+      for (const e of [0, 20, 60, 100]) {
+        const base = Math.fround(y * 2 ** (e - 126));
+        const ulp = 2 ** (Math.floor(Math.log2(base)) - 23);
+        for (let k = -12; k <= 12; k++) {
+          xs.push(Math.fround(base + k * ulp));
+          ys.push(Math.fround(y * 2 ** e));
+        }
+      }
+    }
+    // Random quotients between 2^-140 and 2^-90.
+    for (let i = 0; i < 20000; i++) {
+      const y = Math.fround((1 + next()) * 2 ** Math.floor(next() * 60));
+      xs.push(Math.fround(y * (1 + next()) * 2 ** (-140 + Math.floor(next() * 50))));
+      ys.push(next() < 0.5 ? y : -y);
+    }
+    const [simd, js] = divideBoth(Float32Array.from(xs), Float32Array.from(ys));
+    const i = firstDifference(simd, js);
+    expect(i, i < 0 ? "" : `${xs[i >> 2]} ÷ ${ys[i >> 2]}`).toBe(-1);
   });
 });
 

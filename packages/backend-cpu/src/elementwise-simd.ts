@@ -28,6 +28,8 @@ interface ElementwiseExports {
 }
 
 const ARITH: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3 };
+/** The arith loop of detmath's `detDiv` (subnormals flushed), for the deterministic division. */
+const FLUSHED_DIV = 4;
 /** Comparison code and whether the operands are swapped (x < y is y > x). */
 const COMPARE: Partial<Record<BinaryOp, readonly [number, boolean]>> = {
   eq: [0, false],
@@ -248,12 +250,13 @@ function overlaps(p: number, out: number, length: number, width: number): boolea
 
 /**
  * Runs a float32 binary op in WebAssembly when it has a loop there; false when it does not (or
- * when WebAssembly SIMD is missing), and the caller runs the JS kernel.
+ * when WebAssembly SIMD is missing), and the caller runs the JS kernel. With `flushedDivision`,
+ * ÷ is detmath's `detDiv` (the deterministic kernel's), bit for bit.
  */
-export function simdBinary(op: BinaryOp, a: CpuView, b: CpuView, out: CpuView): boolean {
+export function simdBinary(op: BinaryOp, a: CpuView, b: CpuView, out: CpuView, flushedDivision = false): boolean {
   if (a.dtype !== "float32") return false;
-  const arith = ARITH[op];
-  const compare = COMPARE[op];
+  const arith = flushedDivision ? (op === "div" ? FLUSHED_DIV : undefined) : ARITH[op];
+  const compare = flushedDivision ? undefined : COMPARE[op];
   if (arith === undefined && compare === undefined) return false;
   const s = instance();
   if (s === null) return false;

@@ -193,7 +193,8 @@ function arithmeticLoop(op: BinaryOp, x: ArrayLike<number>, y: ArrayLike<number>
 export function binaryKernel(op: BinaryOp, float32?: Binary): KernelFn<BinaryOp, CpuStorage> {
   return ([a, b], [out]) => {
     const special = a!.dtype === "int32" ? INT_BINARY[op] : a!.dtype === "float32" ? float32 : undefined;
-    if (special === undefined && simdBinary(op, a!, b!, out!)) return;
+    // The deterministic division has a WebAssembly loop of its own (detDiv's bits, see elementwise.wat).
+    if ((special === undefined || special === detDiv) && simdBinary(op, a!, b!, out!, special === detDiv)) return;
     const dst = outputArray(out!);
     const x = gatherElements(a!);
     // A broadcast scalar operand (x + 2, p · lr) is read once instead of being spread out.

@@ -18,12 +18,13 @@
 (module
   (memory (export "memory") 1)
 
-  ;; d = x ∘ y for ∘ = add (0), sub (1), mul (2), div (3); add and mul as y ∘ x (see the top).
+  ;; d = x ∘ y for ∘ = add (0), sub (1), mul (2), div (3), and detmath's flushing division (4);
+  ;; add and mul as y ∘ x (see the top).
   (func (export "arith") (param $op i32) (param $x i32) (param $y i32) (param $d i32) (param $n i32)
-    (local $end i32)
+    (local $end i32) (local $a v128) (local $b v128) (local $q v128) (local $s v128) (local $tiny v128)
     (local.set $end (i32.add (local.get $d) (i32.shl (local.get $n) (i32.const 2))))
-    (block $div (block $mul (block $sub (block $add
-      (br_table $add $sub $mul $div (local.get $op)))
+    (block $flushDiv (block $div (block $mul (block $sub (block $add
+      (br_table $add $sub $mul $div $flushDiv (local.get $op)))
       (loop $l
         (v128.store (local.get $d) (f32x4.add (v128.load (local.get $y)) (v128.load (local.get $x))))
         (local.set $x (i32.add (local.get $x) (i32.const 16)))
@@ -45,8 +46,39 @@
         (local.set $d (i32.add (local.get $d) (i32.const 16)))
         (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
       (return))
+      (loop $l
+        (v128.store (local.get $d) (f32x4.div (v128.load (local.get $x)) (v128.load (local.get $y))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+        (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
+      (return))
+    ;; detmath's detDiv, lane by lane, for the deterministic kernels: a subnormal operand counts as
+    ;; a zero of its sign, the quotient is correctly rounded, and a quotient whose 24-bit rounding
+    ;; (exponent unbounded) is below the smallest normal float becomes a zero of its sign — what
+    ;; detDiv computes in double and GPUs that flush subnormals give. f32x4.div rounds the exact
+    ;; quotient once, as detDiv's float32 rounding of its double quotient does (53 ≥ 2·24 + 2 bits),
+    ;; except where gradual underflow rounds to the subnormal grid: there (0 < |q| < 2^-100, rare)
+    ;; the quotient is taken again scaled by 2^64, so it rounds to 24 bits, and compared with the
+    ;; smallest normal before scaling back (scaling back could round up to it).
     (loop $l
-      (v128.store (local.get $d) (f32x4.div (v128.load (local.get $x)) (v128.load (local.get $y))))
+      (local.set $a (v128.load (local.get $x)))
+      (local.set $a (v128.bitselect (v128.and (local.get $a) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000)) (local.get $a)
+        (i32x4.eq (v128.and (local.get $a) (v128.const i32x4 0x7f800000 0x7f800000 0x7f800000 0x7f800000)) (v128.const i32x4 0 0 0 0))))
+      (local.set $b (v128.load (local.get $y)))
+      (local.set $b (v128.bitselect (v128.and (local.get $b) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000)) (local.get $b)
+        (i32x4.eq (v128.and (local.get $b) (v128.const i32x4 0x7f800000 0x7f800000 0x7f800000 0x7f800000)) (v128.const i32x4 0 0 0 0))))
+      (local.set $q (f32x4.div (local.get $a) (local.get $b)))
+      (local.set $tiny (v128.and (f32x4.lt (f32x4.abs (local.get $q)) (v128.const f32x4 0x1p-100 0x1p-100 0x1p-100 0x1p-100))
+        (f32x4.ne (local.get $q) (v128.const f32x4 0 0 0 0))))
+      (if (v128.any_true (local.get $tiny))
+        (then
+          (local.set $s (f32x4.div (f32x4.mul (local.get $a) (v128.const f32x4 0x1p64 0x1p64 0x1p64 0x1p64)) (local.get $b)))
+          (local.set $s (v128.bitselect (v128.and (local.get $s) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))
+            (f32x4.mul (local.get $s) (v128.const f32x4 0x1p-64 0x1p-64 0x1p-64 0x1p-64))
+            (f32x4.lt (f32x4.abs (local.get $s)) (v128.const f32x4 0x1p-62 0x1p-62 0x1p-62 0x1p-62))))
+          (local.set $q (v128.bitselect (local.get $s) (local.get $q) (local.get $tiny)))))
+      (v128.store (local.get $d) (local.get $q))
       (local.set $x (i32.add (local.get $x) (i32.const 16)))
       (local.set $y (i32.add (local.get $y) (i32.const 16)))
       (local.set $d (i32.add (local.get $d) (i32.const 16)))
