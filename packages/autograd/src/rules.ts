@@ -19,6 +19,7 @@ import {
   gather,
   ge,
   gt,
+  reluBackward,
   logicalAnd,
   log,
   lt,
@@ -166,7 +167,9 @@ export const GRADIENT_RULES: GradientTable = {
   // Piecewise constant: zero wherever it is differentiable, and zero by convention at 0.
   sign: { name: "SignBackward0", backward: (g) => [zerosLike(g)] },
   // 1 where the output is positive; 0 at x = 0 as in PyTorch's threshold_backward.
-  relu: { name: "ReluBackward0", saveOutputs: [0], backward: (g, c) => [where(gt(c.savedOutput(0), 0), g, 0)] },
+  relu: { name: "ReluBackward0", saveOutputs: [0], backward: (g, c) => [reluBackward(g, c.savedOutput(0))] },
+  // Linear in grad (its gradient is the same mask); the mask itself is piecewise constant.
+  reluBackward: { name: "ThresholdBackwardBackward0", saveInputs: [1], backward: (g, c) => [reluBackward(g, c.savedInput(1)), undefined] },
   // σ' = σ(1 − σ).
   sigmoid: {
     name: "SigmoidBackward0",

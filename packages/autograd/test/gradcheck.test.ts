@@ -9,6 +9,7 @@ import {
   maximum,
   minimum,
   pow,
+  reluBackward,
   stack,
   tensor,
   where,
@@ -40,6 +41,8 @@ const CASES: Case[] = [
   { name: "abs", inputs: (n) => [awayFromZero(n, [2, 3])], fn: (a) => a.abs() },
   { name: "sign", inputs: (n) => [awayFromZero(n, [2, 3])], fn: (a) => a.sign() },
   { name: "relu", inputs: (n) => [awayFromZero(n, [2, 3])], fn: (a) => a.relu() },
+  // relu's gradient op, through its grad operand (the output operand only picks the mask).
+  { name: "reluBackward", inputs: (n) => [u(n, [2, 3]), awayFromZero(n, [2, 3])], fn: (g, y) => reluBackward(g, y.detach()) },
   { name: "sigmoid", inputs: (n) => [u(n, [2, 3])], fn: (a) => a.sigmoid() },
   { name: "tanh", inputs: (n) => [u(n, [2, 3])], fn: (a) => a.tanh() },
   { name: "erf", inputs: (n) => [u(n, [2, 3])], fn: (a) => a.erf() },

@@ -142,6 +142,7 @@ export {
   neg,
   pow,
   relu,
+  reluBackward,
   rsqrt,
   sigmoid,
   sign,
