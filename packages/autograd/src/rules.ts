@@ -147,6 +147,19 @@ const extremumAlongDim = (name: string): GradientRule<{ dim: number }> => ({
 });
 
 /** The derivative of every primitive and view op, keyed by op name; read by the engine for each node. */
+/** Gradients of matmul's two operands (inputs 0 and 1 of the context), for matmul and linear. */
+function matmulGradients(g: Tensor, c: RuleContext<unknown>): [Tensor | undefined, Tensor | undefined] {
+  const [a, b] = [c.savedInput(0), c.savedInput(1)];
+  return [
+    when(c.needs(0), () =>
+      storedTransposed(a) ? transpose(matmul(b, transpose(g, -1, -2)), -1, -2) : matmul(g, transpose(b, -1, -2)),
+    ),
+    when(c.needs(1), () =>
+      storedTransposed(b) ? transpose(matmul(transpose(g, -1, -2), a), -1, -2) : matmul(transpose(a, -1, -2), g),
+    ),
+  ];
+}
+
 export const GRADIENT_RULES: GradientTable = {
   // ---- unary ------------------------------------------------------------------------------
   neg: { name: "NegBackward0", backward: (g) => [neg(g)] },
@@ -332,17 +345,14 @@ export const GRADIENT_RULES: GradientTable = {
   matmul: {
     name: (inputs) => (inputs[0]!.shape.length === 2 ? "MmBackward0" : "BmmBackward0"),
     saveInputs: [0, 1],
-    backward: (g, c) => {
-      const [a, b] = [c.savedInput(0), c.savedInput(1)];
-      return [
-        when(c.needs(0), () =>
-          storedTransposed(a) ? transpose(matmul(b, transpose(g, -1, -2)), -1, -2) : matmul(g, transpose(b, -1, -2)),
-        ),
-        when(c.needs(1), () =>
-          storedTransposed(b) ? transpose(matmul(transpose(g, -1, -2), a), -1, -2) : matmul(transpose(a, -1, -2), g),
-        ),
-      ];
-    },
+    backward: (g, c) => matmulGradients(g, c),
+  },
+  // matmul then add, fused: the matmul's gradients, and the bias (a broadcast view) gets g, which
+  // the broadcast's own rule sums, as after an add.
+  linear: {
+    name: "AddmmBackward0",
+    saveInputs: [0, 1],
+    backward: (g, c) => [...matmulGradients(g, c), when(c.needs(2), () => g)],
   },
   cat: {
     name: "CatBackward0",

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import {
   cat,
   crossEntropyIndices,
+  fusedLinear,
   makeView,
   maximum,
   minimum,
@@ -168,6 +169,12 @@ const CASES: Case[] = [
       const logits = hidden.matmul(w2).add(b2);
       return logits.logSoftmax(1).gather(1, target.unsqueeze(1)).neg().mean();
     },
+  },
+  // matmul + bias fused (nn.Linear): x [2, 2, 3] · weightᵀ [3, 4] + bias [4], a transposed weight.
+  {
+    name: "fused linear",
+    inputs: (n) => [u(n, [2, 2, 3]), transposedLeaf(n, 4, 3), u(n, [4])],
+    fn: (x, w, b) => fusedLinear(x, w, b)!,
   },
   // The fused log-softmax + NLL (nn's crossEntropy on class indices), with an ignored target.
   {

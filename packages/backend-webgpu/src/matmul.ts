@@ -19,10 +19,12 @@
 // at batch 16 (x·Wᵀ, gᵀ·x, g·W) and for 128×768×768 and 1024³. Threads are 8 × 2 so that a
 // workgroup's 16 rows do not leave lanes idle at batch 16. For M < 8 a thread owns M rows
 // (rounded up to a power of two) rather than 8 copies of one: 2–2.7× faster at M = 1.
-import type { KernelFn } from "@lockstep/core";
+import type { KernelFn, View } from "@lockstep/core";
 import type { WebGPUStorage } from "./backend.js";
 import { contextOf } from "./backend.js";
 import { bindings, collapseDims, offsetCode, runShader, wgslType } from "./program.js";
+
+type WebGPUView = View<WebGPUStorage>;
 
 /** Columns each thread owns, and threads per workgroup along the columns. */
 const COLS = 8;
@@ -42,7 +44,7 @@ function rowLayout(m: number): { rows: number; rowThreads: number } {
  * and one of b per column and adds each product to its own accumulator. Rows and columns past the
  * edge read the last valid one and are not written.
  */
-function blockCode(type: string, rows: number): string {
+function blockCode(type: string, rows: number, store: (i: number, j: number) => string): string {
   const lines: string[] = [];
   const rowRange = Array.from({ length: rows }, (_, i) => i);
   const colRange = Array.from({ length: COLS }, (_, j) => j);
@@ -58,18 +60,22 @@ function blockCode(type: string, rows: number): string {
   lines.push("  }");
   for (const i of rowRange) {
     for (const j of colRange) {
-      lines.push(`  if (row0 + ${i}u < M && col0 + ${j}u < N) { out[(batch * M + row0 + ${i}u) * N + col0 + ${j}u] = acc${i}_${j}; }`);
+      lines.push(`  if (row0 + ${i}u < M && col0 + ${j}u < N) { out[(batch * M + row0 + ${i}u) * N + col0 + ${j}u] = ${store(i, j)}; }`);
     }
   }
   return lines.join("\n");
 }
 
-export const matmulKernel: KernelFn<"matmul", WebGPUStorage> = ([a, b], [out]) => {
-  const A = a!;
-  const B = b!;
-  const ctx = contextOf(out!.storage);
+/**
+ * Records a matmul of views a (B,M,K) and b (B,K,N) into out (B,M,N); with `bias` (a B,M,N view,
+ * usually a broadcast row) each output is the rounded sum plus its bias — `acc + bias`, one more
+ * correctly rounded add after the whole k loop, exactly the unfused add kernel's result.
+ */
+function recordMatmul(A: WebGPUView, B: WebGPUView, out: WebGPUView, bias?: WebGPUView): void {
+  const ctx = contextOf(out.storage);
   contextOf(A.storage);
   contextOf(B.storage);
+  if (bias !== undefined) contextOf(bias.storage);
   const nd = A.shape.length;
   const m = A.shape[nd - 2]!;
   const k = A.shape[nd - 1]!;
@@ -77,22 +83,33 @@ export const matmulKernel: KernelFn<"matmul", WebGPUStorage> = ([a, b], [out]) =
   const batchShape = A.shape.slice(0, nd - 2);
   const batches = batchShape.reduce((x, y) => x * y, 1);
   if (m === 0 || n === 0 || batches === 0) return;
-  const batch = collapseDims(batchShape, [A.strides.slice(0, nd - 2), B.strides.slice(0, nd - 2)]);
+  const operands = bias === undefined ? [A, B] : [A, B, bias];
+  const batch = collapseDims(batchShape, operands.map((v) => v.strides.slice(0, nd - 2)));
   const rank = batch.shape.length;
   const { rows, rowThreads } = rowLayout(m);
   const tileRows = rows * rowThreads;
   const tileCols = COLS * LANES;
   const tilesX = Math.ceil(n / tileCols);
   const tilesY = Math.ceil(m / tileRows);
-  const info = new Uint32Array(12 + 3 * rank);
+  // Header: sizes, offsets and strides of a and b, the tile grid, then the bias's offset and
+  // strides; then the batch dims' sizes and each operand's batch strides.
+  const header = bias === undefined ? 12 : 15;
+  const count = operands.length;
+  const info = new Uint32Array(header + (1 + count) * rank);
   info.set([m, n, k, batches, A.offset, B.offset, A.strides[nd - 2]!, A.strides[nd - 1]!, B.strides[nd - 2]!, B.strides[nd - 1]!, tilesX, tilesY]);
-  info.set(batch.shape, 12);
-  info.set(batch.strides[0]!, 12 + rank);
-  info.set(batch.strides[1]!, 12 + 2 * rank);
+  if (bias !== undefined) info.set([bias.offset, bias.strides[nd - 2]!, bias.strides[nd - 1]!], 12);
+  info.set(batch.shape, header);
+  batch.strides.forEach((strides, j) => info.set(strides, header + (1 + j) * rank));
+  const strideAt = operands.map((_, j) => header + (1 + j) * rank);
+  const names = bias === undefined ? ["pa", "pb"] : ["pa", "pb", "pc"];
   const type = wgslType(A.dtype);
+  const inputs: [string, string][] = [["a", type], ["b", type]];
+  if (bias !== undefined) inputs.push(["bias", type]);
+  const store = (i: number, j: number) =>
+    bias === undefined ? `acc${i}_${j}` : `acc${i}_${j} + bias[pc + (row0 + ${i}u) * info[13] + (col0 + ${j}u) * info[14]]`;
   runShader(ctx, {
-    key: `matmul:${type}:b${rank}:r${rows}x${rowThreads}`,
-    source: () => `${bindings([["out", type]], [["a", type], ["b", type]])}
+    key: `matmul:${type}:b${rank}:r${rows}x${rowThreads}${bias === undefined ? "" : ":bias"}`,
+    source: () => `${bindings([["out", type]], inputs)}
 @compute @workgroup_size(${LANES}, ${rowThreads})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -110,15 +127,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
   if (row0 >= M || col0 >= N) { return; }
   var rem = batch;
   var pa = info[4];
-  var pb = info[5];
-${offsetCode(rank, 12, [12 + rank, 12 + 2 * rank], ["pa", "pb"])}
+  var pb = info[5];${bias === undefined ? "" : "\n  var pc = info[12];"}
+${offsetCode(rank, header, strideAt, names)}
   let sa = info[7];
   let sb = info[8];
-${blockCode(type, rows)}
+${blockCode(type, rows, store)}
 }`,
-    outputs: [out!.storage.buffer],
-    inputs: [A.storage.buffer, B.storage.buffer],
+    outputs: [out.storage.buffer],
+    inputs: operands.map((v) => v.storage.buffer),
     info,
     workgroups: tilesX * tilesY * batches,
   });
-};
+}
+
+export const matmulKernel: KernelFn<"matmul", WebGPUStorage> = ([a, b], [out]) => recordMatmul(a!, b!, out!);
+
+/** core's `linear`: matmul(a, b) + bias in one dispatch, with matmul-then-add's bits. */
+export const linearKernel: KernelFn<"linear", WebGPUStorage> = ([a, b, bias], [out]) => recordMatmul(a!, b!, out!, bias!);

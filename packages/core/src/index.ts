@@ -169,7 +169,7 @@ export {
   sum,
   variance as var,
 } from "./ops/reduce.js";
-export { matmul } from "./ops/linalg.js";
+export { fusedLinear, matmul } from "./ops/linalg.js";
 export { cat, chunk, split, stack } from "./ops/join.js";
 export { gather, indexSelect, maskedFill, scatter } from "./ops/indexing.js";
 export {

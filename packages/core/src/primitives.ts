@@ -51,6 +51,11 @@ export type PrimitiveAttrs = { [K in UnaryOp | BinaryOp]: NoAttrs } & { [K in Re
   minDim: { dim: number };
   /** inputs [a (B,M,K), b (B,K,N)] → (B,M,N) */
   matmul: NoAttrs;
+  /**
+   * inputs [a (B,M,K), b (B,K,N), bias (B,M,N), broadcast] → matmul(a, b) + bias, each output the
+   * matmul's rounded sum plus the bias: the bits of matmul then add, in one kernel. See ops/linalg.ts.
+   */
+  linear: NoAttrs;
   /** inputs concatenated along dim */
   cat: { dim: number };
   /** inputs [x, index (int32, 1-D)] */
