@@ -19,6 +19,13 @@
 // at batch 16 (x·Wᵀ, gᵀ·x, g·W) and for 128×768×768 and 1024³. Threads are 8 × 2 so that a
 // workgroup's 16 rows do not leave lanes idle at batch 16. For M < 8 a thread owns M rows
 // (rounded up to a power of two) rather than 8 copies of one: 2–2.7× faster at M = 1.
+// Measured and not kept: vec4 loads along k or along rows/columns (no faster: lavapipe fetches
+// each component of each lane on its own), one set of rows per workgroup so that A's addresses
+// are the same in every lane (lavapipe's broadcast load only recognises constant addresses, not
+// ones computed from buffers or workgroup ids: 2× slower), 16×8 and 16×16 blocks (spills).
+//
+// With a bias (core's `linear` primitive, nn.Linear) the store writes `acc + bias`: one more
+// correctly rounded add after the whole sum, exactly what the unfused add kernel computes.
 import type { KernelFn, View } from "@lockstep/core";
 import type { WebGPUStorage } from "./backend.js";
 import { contextOf } from "./backend.js";
