@@ -19,7 +19,6 @@ import {
   gather,
   ge,
   gt,
-  reluBackward,
   logicalAnd,
   log,
   lt,
@@ -29,6 +28,7 @@ import {
   neg,
   permute,
   pow,
+  reluBackward,
   reshape,
   runPrimitive,
   scatter,
@@ -146,7 +146,6 @@ const extremumAlongDim = (name: string): GradientRule<{ dim: number }> => ({
   },
 });
 
-/** The derivative of every primitive and view op, keyed by op name; read by the engine for each node. */
 /** Gradients of matmul's two operands (inputs 0 and 1 of the context), for matmul and linear. */
 function matmulGradients(g: Tensor, c: RuleContext<unknown>): [Tensor | undefined, Tensor | undefined] {
   const [a, b] = [c.savedInput(0), c.savedInput(1)];
@@ -160,6 +159,7 @@ function matmulGradients(g: Tensor, c: RuleContext<unknown>): [Tensor | undefine
   ];
 }
 
+/** The derivative of every primitive and view op, keyed by op name; read by the engine for each node. */
 export const GRADIENT_RULES: GradientTable = {
   // ---- unary ------------------------------------------------------------------------------
   neg: { name: "NegBackward0", backward: (g) => [neg(g)] },

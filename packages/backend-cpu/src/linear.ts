@@ -15,7 +15,7 @@ export function linearKernel(matmul: MatmulKernel): KernelFn<"linear", CpuStorag
     matmul([a!, b!], [out!], attrs);
     const dst = out!.storage.data;
     const n = out!.shape[out!.shape.length - 1]!;
-    const total = dst.length;
+    const total = out!.shape.reduce((x, y) => x * y, 1);
     if (total === 0) return;
     const view = bias!;
     const rank = view.shape.length;
