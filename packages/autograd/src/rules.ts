@@ -28,6 +28,7 @@ import {
   neg,
   permute,
   pow,
+  reluBackward,
   reshape,
   runPrimitive,
   scatter,
@@ -145,6 +146,19 @@ const extremumAlongDim = (name: string): GradientRule<{ dim: number }> => ({
   },
 });
 
+/** Gradients of matmul's two operands (inputs 0 and 1 of the context), for matmul and linear. */
+function matmulGradients(g: Tensor, c: RuleContext<unknown>): [Tensor | undefined, Tensor | undefined] {
+  const [a, b] = [c.savedInput(0), c.savedInput(1)];
+  return [
+    when(c.needs(0), () =>
+      storedTransposed(a) ? transpose(matmul(b, transpose(g, -1, -2)), -1, -2) : matmul(g, transpose(b, -1, -2)),
+    ),
+    when(c.needs(1), () =>
+      storedTransposed(b) ? transpose(matmul(transpose(g, -1, -2), a), -1, -2) : matmul(transpose(a, -1, -2), g),
+    ),
+  ];
+}
+
 /** The derivative of every primitive and view op, keyed by op name; read by the engine for each node. */
 export const GRADIENT_RULES: GradientTable = {
   // ---- unary ------------------------------------------------------------------------------
@@ -166,7 +180,9 @@ export const GRADIENT_RULES: GradientTable = {
   // Piecewise constant: zero wherever it is differentiable, and zero by convention at 0.
   sign: { name: "SignBackward0", backward: (g) => [zerosLike(g)] },
   // 1 where the output is positive; 0 at x = 0 as in PyTorch's threshold_backward.
-  relu: { name: "ReluBackward0", saveOutputs: [0], backward: (g, c) => [where(gt(c.savedOutput(0), 0), g, 0)] },
+  relu: { name: "ReluBackward0", saveOutputs: [0], backward: (g, c) => [reluBackward(g, c.savedOutput(0))] },
+  // Linear in grad (its gradient is the same mask); the mask itself is piecewise constant.
+  reluBackward: { name: "ThresholdBackwardBackward0", saveInputs: [1], backward: (g, c) => [reluBackward(g, c.savedInput(1)), undefined] },
   // σ' = σ(1 − σ).
   sigmoid: {
     name: "SigmoidBackward0",
@@ -329,17 +345,14 @@ export const GRADIENT_RULES: GradientTable = {
   matmul: {
     name: (inputs) => (inputs[0]!.shape.length === 2 ? "MmBackward0" : "BmmBackward0"),
     saveInputs: [0, 1],
-    backward: (g, c) => {
-      const [a, b] = [c.savedInput(0), c.savedInput(1)];
-      return [
-        when(c.needs(0), () =>
-          storedTransposed(a) ? transpose(matmul(b, transpose(g, -1, -2)), -1, -2) : matmul(g, transpose(b, -1, -2)),
-        ),
-        when(c.needs(1), () =>
-          storedTransposed(b) ? transpose(matmul(transpose(g, -1, -2), a), -1, -2) : matmul(transpose(a, -1, -2), g),
-        ),
-      ];
-    },
+    backward: (g, c) => matmulGradients(g, c),
+  },
+  // matmul then add, fused: the matmul's gradients, and the bias (a broadcast view) gets g, which
+  // the broadcast's own rule sums, as after an add.
+  linear: {
+    name: "AddmmBackward0",
+    saveInputs: [0, 1],
+    backward: (g, c) => [...matmulGradients(g, c), when(c.needs(2), () => g)],
   },
   cat: {
     name: "CatBackward0",

@@ -5,10 +5,12 @@ import { describe, expect, it } from "vitest";
 import {
   cat,
   crossEntropyIndices,
+  fusedLinear,
   makeView,
   maximum,
   minimum,
   pow,
+  reluBackward,
   stack,
   tensor,
   where,
@@ -40,6 +42,8 @@ const CASES: Case[] = [
   { name: "abs", inputs: (n) => [awayFromZero(n, [2, 3])], fn: (a) => a.abs() },
   { name: "sign", inputs: (n) => [awayFromZero(n, [2, 3])], fn: (a) => a.sign() },
   { name: "relu", inputs: (n) => [awayFromZero(n, [2, 3])], fn: (a) => a.relu() },
+  // relu's gradient op, through its grad operand (the output operand only picks the mask).
+  { name: "reluBackward", inputs: (n) => [u(n, [2, 3]), awayFromZero(n, [2, 3])], fn: (g, y) => reluBackward(g, y.detach()) },
   { name: "sigmoid", inputs: (n) => [u(n, [2, 3])], fn: (a) => a.sigmoid() },
   { name: "tanh", inputs: (n) => [u(n, [2, 3])], fn: (a) => a.tanh() },
   { name: "erf", inputs: (n) => [u(n, [2, 3])], fn: (a) => a.erf() },
@@ -165,6 +169,12 @@ const CASES: Case[] = [
       const logits = hidden.matmul(w2).add(b2);
       return logits.logSoftmax(1).gather(1, target.unsqueeze(1)).neg().mean();
     },
+  },
+  // matmul + bias fused (nn.Linear): x [2, 2, 3] · weightᵀ [3, 4] + bias [4], a transposed weight.
+  {
+    name: "fused linear",
+    inputs: (n) => [u(n, [2, 2, 3]), transposedLeaf(n, 4, 3), u(n, [4])],
+    fn: (x, w, b) => fusedLinear(x, w, b)!,
   },
   // The fused log-softmax + NLL (nn's crossEntropy on class indices), with an ignored target.
   {

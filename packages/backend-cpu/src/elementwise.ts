@@ -91,6 +91,8 @@ export const BINARY: Record<BinaryOp, Binary> = {
   ge: (a, b) => (a >= b ? 1 : 0),
   logicalAnd: (a, b) => (a !== 0 && b !== 0 ? 1 : 0),
   logicalOr: (a, b) => (a !== 0 || b !== 0 ? 1 : 0),
+  // where(gt(output, 0), grad, 0): NaN outputs give +0 like the comparison.
+  reluBackward: (grad, output) => (output > 0 ? grad : 0),
 };
 
 /** Integer-specific versions where double arithmetic would not wrap or truncate like int32. */

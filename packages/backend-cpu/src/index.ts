@@ -20,6 +20,7 @@ import {
 } from "./elementwise.js";
 import { catKernel, gatherKernel, indexSelectKernel, scatterKernel } from "./indexing.js";
 import { crossEntropyBackwardKernel, crossEntropyKernel } from "./losses.js";
+import { linearKernel } from "./linear.js";
 import { fastMatmulKernel, matmulKernel } from "./matmul.js";
 import { adamUpdateKernel, sgdUpdateKernel } from "./optimizers.js";
 import { extremumKernel, reduceKernel } from "./reduce.js";
@@ -74,6 +75,9 @@ export function registerCpuBackend(): void {
   invariant("matmul", matmulKernel);
   // Changes its summation with the shape and thread count: neither deterministic nor batch-invariant.
   registerKernel({ op: "matmul", device: "cpu", deterministic: false, batchInvariant: false, run: fastMatmulKernel });
+  // matmul then add in one primitive, over the same two matmul kernels (so the same bits).
+  invariant("linear", linearKernel(matmulKernel));
+  registerKernel({ op: "linear", device: "cpu", deterministic: false, batchInvariant: false, run: linearKernel(fastMatmulKernel) });
   invariant("cat", catKernel);
   invariant("indexSelect", indexSelectKernel);
   invariant("gather", gatherKernel);

@@ -129,6 +129,8 @@ function binaryExpression(op: BinaryOp, kind: Kind, deterministic: boolean): str
     ge: `u32(${ordered}a >= b)`,
     logicalAnd: `u32(${truthy("a")} && ${truthy("b")})`,
     logicalOr: `u32(${truthy("a")} || ${truthy("b")})`,
+    // where(gt(output, 0), grad, 0) in one kernel: gt's NaN guard, and where's +0.
+    reluBackward: kind === "f32" ? "select(0.0, a, !is_nan(b) && b > 0.0)" : kind === "i32" ? "select(0, a, b > 0)" : undefined,
   };
   const arithmetic: Record<Kind, Partial<Record<BinaryOp, string>>> = {
     f32: {

@@ -33,7 +33,7 @@ import { DETERMINISTIC_BINARY_OPS, DETERMINISTIC_UNARY_OPS } from "./detmath.js"
 import { binaryKernel, castKernel, copyKernel, unaryKernel, whereKernel } from "./elementwise.js";
 import { catKernel, gatherKernel, indexSelectKernel, scatterKernel } from "./indexing.js";
 import { crossEntropyBackwardKernel, crossEntropyKernel } from "./losses.js";
-import { matmulKernel } from "./matmul.js";
+import { linearKernel, matmulKernel } from "./matmul.js";
 import { adamUpdateKernel, sgdUpdateKernel } from "./optimizers.js";
 import { extremumKernel, reduceKernel } from "./reduce.js";
 import { runSelfTest } from "./selftest.js";
@@ -107,6 +107,7 @@ function registerKernels(): void {
   invariant("cast", castKernel);
   invariant("copy", copyKernel);
   invariant("matmul", matmulKernel);
+  invariant("linear", linearKernel);
   invariant("cat", catKernel);
   invariant("indexSelect", indexSelectKernel);
   invariant("gather", gatherKernel);

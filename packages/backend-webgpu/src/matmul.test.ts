@@ -53,6 +53,17 @@ describe.runIf(available)("matmul on webgpu equals the CPU bit for bit", () => {
     await expectBitwise((on) => on(a).narrow(1, 2, 5).matmul(on(b).narrow(0, 3, 5).narrow(1, 0, 5))); // offsets
   });
 
+  it("the layouts of a Linear layer's training step: x·Wᵀ, gᵀ·x and g·W at batch 16, 7 and 1", async () => {
+    for (const m of [16, 7, 1]) {
+      const x = cpu(uniform(m * 300, 50 + m), [m, 300]);
+      const w = cpu(uniform(70 * 300, 51, -0.1, 0.1), [70, 300]);
+      const g = cpu(wideValues(m * 70, 52 + m), [m, 70]);
+      await expectBitwise((on) => on(x).matmul(on(w).t())); // forward
+      await expectBitwise((on) => on(g).t().matmul(on(x))); // weight gradient, K = m
+      await expectBitwise((on) => on(g).matmul(on(w))); // input gradient
+    }
+  });
+
   it("batched, with broadcast (stride-0) batch dims", async () => {
     const a = cpu(wideValues(4 * 1 * 5 * 9, 35), [4, 1, 5, 9]);
     const b = cpu(wideValues(3 * 9 * 6, 36), [3, 9, 6]);

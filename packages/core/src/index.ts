@@ -142,6 +142,7 @@ export {
   neg,
   pow,
   relu,
+  reluBackward,
   rsqrt,
   sigmoid,
   sign,
@@ -168,7 +169,7 @@ export {
   sum,
   variance as var,
 } from "./ops/reduce.js";
-export { matmul } from "./ops/linalg.js";
+export { fusedLinear, matmul } from "./ops/linalg.js";
 export { cat, chunk, split, stack } from "./ops/join.js";
 export { gather, indexSelect, maskedFill, scatter } from "./ops/indexing.js";
 export {

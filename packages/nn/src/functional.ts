@@ -12,6 +12,7 @@ import {
   formatValue,
   checkSizes,
   crossEntropyIndices,
+  fusedLinear,
   hasKernel,
 } from "@lockstep/core";
 
@@ -37,6 +38,9 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   tensorArg("linear", "input", x);
   tensorArg("linear", "weight", weight);
   optionalTensorArg("linear", "bias", bias);
+  // With a bias, one fused primitive where the device has it (the same bits as the two ops).
+  const fused = bias === undefined ? undefined : fusedLinear(x, weight, bias);
+  if (fused !== undefined) return fused;
   const out = x.matmul(weight.t());
   return bias === undefined ? out : out.add(bias);
 }

@@ -347,6 +347,21 @@ export function relu(x: Tensor): Tensor {
   return unary("relu", x);
 }
 
+/**
+ * relu's gradient given its output: `grad` where `output > 0`, else 0 (NaN gives 0), in grad's
+ * dtype — bit for bit `where(gt(output, 0), grad, 0)`, in one kernel. Like PyTorch's
+ * threshold_backward(grad, output, 0).
+ */
+export function reluBackward(grad: Tensor, output: Tensor): Tensor {
+  checkTensor("reluBackward", "grad", grad);
+  checkTensor("reluBackward", "output", output);
+  if (grad.dtype === "bool" || output.dtype === "bool") throw new DTypeError("Boolean inputs not supported for reluBackward");
+  if (grad.dtype !== output.dtype) {
+    throw new DTypeError(`reluBackward expected grad and output of one dtype, but got ${grad.dtype} and ${output.dtype}`);
+  }
+  return binary("reluBackward", grad, output, grad.dtype);
+}
+
 /** Like torch.exp: `e ** x`; int and bool inputs give float32. */
 export const exp = (x: Tensor): Tensor => unary("exp", checkTensor("exp", "input", x), floatDType(x));
 /**

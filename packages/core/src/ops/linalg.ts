@@ -6,7 +6,8 @@ import { commonDevice, runPrimitive } from "../dispatch.js";
 import { broadcastShapes } from "../shape.js";
 import type { Tensor } from "../tensor.js";
 import { broadcastTo } from "./elementwise.js";
-import { reshape, unsqueeze } from "./views.js";
+import { hasKernel } from "../registry.js";
+import { reshape, transpose, unsqueeze } from "./views.js";
 import { checkTensor } from "../validate.js";
 
 function checkDTypes(a: Tensor, b: Tensor): void {
@@ -23,6 +24,27 @@ function product(a: Tensor, b: Tensor): Tensor {
   const left = broadcastTo(a, [...batch, m, k]);
   const right = broadcastTo(b, [...batch, k, n]);
   return runPrimitive("matmul", [left, right], [{ shape: [...batch, m, n], dtype: a.dtype }], {})[0]!;
+}
+
+/**
+ * `x · weightᵀ + bias` (nn.Linear) as one primitive when the shapes are Linear's: x [..., K] with
+ * at least 2 dims, weight [N, K], bias [N], one dtype and device. Each output is the matmul's
+ * output plus the bias, rounded once more: bit for bit `matmul(x, weightᵀ)` then `add(·, bias)`
+ * (the same kernels' sums, in both modes), and its gradients are theirs (the matmul rule's, and the
+ * bias broadcast's sum). Returns undefined for any other shapes, dtypes or devices, and when the
+ * device has no kernel for it: the caller then runs the two ops.
+ */
+export function fusedLinear(x: Tensor, weight: Tensor, bias: Tensor): Tensor | undefined {
+  if (x.ndim < 2 || weight.ndim !== 2 || bias.ndim !== 1 || x.dtype === "bool") return undefined;
+  const [n, k] = weight.shape as [number, number];
+  if (x.shape[x.ndim - 1] !== k || bias.shape[0] !== n) return undefined;
+  if (weight.dtype !== x.dtype || bias.dtype !== x.dtype) return undefined;
+  if (weight.device !== x.device || bias.device !== x.device || !hasKernel("linear", x.device)) return undefined;
+  const batch = x.shape.slice(0, -2);
+  const m = x.shape[x.ndim - 2]!;
+  const right = broadcastTo(transpose(weight, 0, 1), [...batch, k, n]);
+  const shifted = broadcastTo(bias, [...batch, m, n]);
+  return runPrimitive("linear", [x, right, shifted], [{ shape: [...batch, m, n], dtype: x.dtype }], {})[0]!;
 }
 
 /**
