@@ -350,7 +350,9 @@ export const GRADIENT_RULES: GradientTable = {
   // matmul then add, fused: the matmul's gradients, and the bias (a broadcast view) gets g, which
   // the broadcast's own rule sums, as after an add.
   linear: {
-    name: "AddmmBackward0",
+    // PyTorch's names: addmm for a 2-D input; a batched input is flattened to 2-D, multiplied and
+    // viewed back, so its output's node is the view's.
+    name: (inputs) => (inputs[0]!.shape.length === 2 ? "AddmmBackward0" : "ViewBackward0"),
     saveInputs: [0, 1],
     backward: (g, c) => [...matmulGradients(g, c), when(c.needs(2), () => g)],
   },
