@@ -5,9 +5,9 @@
 // SharedArrayBuffers. Workers are unref'd so they never keep the process alive.
 //
 // Operands on the tensor arena (arena.ts) travel as byte offsets: each worker is sent the arena's
-// buffer once (again after the arena grew) and makes its own views on it. Cloning a view on a
-// shared buffer into every message cost 30–400 µs per message in a training step (measured: the
-// p50 and p90 of postMessage), as much as the share of the product the worker was handed.
+// buffer once (again after the arena grew) and makes its own views on it, instead of a clone of
+// the shared buffer in every message (a few µs per message; the wake-up of a sleeping worker,
+// ~100 µs here, is what costs, see WORKER_SPIN_MS and `run`).
 import { arenaBuffer, inArena } from "./arena.js";
 import { gemmRows, gemvColumns, gemvPartial, type GemmJob } from "./gemm.js";
 import { runWasmGemm, type WasmGemmTask } from "./gemm-wasm.js";
