@@ -4,7 +4,7 @@
 import { getNumThreads, setNumThreads } from "@lockstep/core";
 import { afterAll, describe, expect, it } from "vitest";
 import { fastMatmulKernel, matmulKernel, sequentialMatmul } from "../dist/matmul.js";
-import { workerPool } from "../dist/pool.js";
+import { workerPool, type PoolTask } from "../dist/pool.js";
 import { inArena } from "../dist/arena.js";
 import { cpuBackend, type CpuView } from "../dist/storage.js";
 
@@ -133,4 +133,35 @@ describe("matmul over the worker pool on arena storages (dist)", () => {
       }
     }, 60_000);
   }
+});
+
+// WorkerPool.run: a share a worker has not started when the main thread is done with its own is
+// taken back and run on the main thread; the worker, waking later, must drop it.
+describe("the worker pool's take-back of shares not started (dist)", () => {
+  it("computes every share exactly once, and never after its run returned", async () => {
+    const pool = workerPool(3)!;
+    const [m, k, n] = [8, 64, 64];
+    const a = sharedValues(m * k, 21);
+    const b = sharedValues(k * n, 22);
+    const want = output([m, n]);
+    sequentialMatmul([view(a, [m, k], [k, 1]), view(b, [k, n], [n, 1])], [want], {});
+    const share = (c: Float32Array, rowStart: number, rowEnd: number): PoolTask => ({
+      kind: "wasmGemm",
+      task: {
+        a, b, c, segments: [{ row: 0, rows: m, aBase: 0, aRow: k, aCol: 1, bBase: 0, bRow: n, bCol: 1 }],
+        k, n, rowStart, rowEnd, colStart: 0, colEnd: n, deterministic: true, threads: 1, first: 0,
+      },
+    });
+    const outputs: Float32Array[] = [];
+    for (let run = 0; run < 300; run++) {
+      const c = new Float32Array(new SharedArrayBuffer(4 * m * n)).fill(NaN);
+      // The main thread's own share is empty: it is done at once and takes back what has not started.
+      pool.run([share(c, 0, 0), share(c, 0, 4), share(c, 4, 8)]);
+      expect(new Uint32Array(c.slice().buffer)).toEqual(bits(want));
+      c.fill(-7);
+      outputs.push(c);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(outputs.every((c) => c.every((x) => x === -7))).toBe(true);
+  });
 });
