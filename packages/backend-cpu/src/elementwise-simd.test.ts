@@ -7,7 +7,7 @@
 // either operand's payload in one process, so where both operands are NaN only NaN is required.
 import type { BinaryOp, DType, UnaryOp } from "@lockstep/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { detDiv } from "./detmath.js";
+import { detDiv, detExp } from "./detmath.js";
 import { binaryKernel, copyKernel, unaryKernel, whereKernel } from "./elementwise.js";
 import { setSimdElementwise, simdScaledAdd } from "./elementwise-simd.js";
 import { cpuBackend, gatherElements, type CpuView } from "./storage.js";
@@ -249,6 +249,46 @@ describe("the deterministic division in WebAssembly", () => {
     const [simd, js] = divideBoth(Float32Array.from(xs), Float32Array.from(ys));
     const i = firstDifference(simd, js);
     expect(i, i < 0 ? "" : `${xs[i >> 2]} ÷ ${ys[i >> 2]}`).toBe(-1);
+  });
+});
+
+describe("the deterministic exp in WebAssembly", () => {
+  const kernel = unaryKernel("exp", detExp);
+
+  function expBoth(xs: Float32Array): [Uint8Array, Uint8Array] {
+    const a: CpuView = { storage: storageOf("float32", xs.length, (i) => new Uint32Array(xs.buffer)[i]!), dtype: "float32", shape: [xs.length], strides: [1], offset: 0 };
+    return both("float32", 1, xs.length, (out) => kernel([a], [out], {}));
+  }
+
+  it("gives detExp's bits in every layout, specials and subnormals included", () => {
+    for (const [r, c] of SHAPES) {
+      for (const layout of LAYOUTS) {
+        const x = view("float32", r, c, layout);
+        const [simd, js] = both("float32", r, c, (out) => kernel([x], [out], {}));
+        expect(firstDifference(simd, js), `[${r},${c}] ${layout}`).toBe(-1);
+      }
+    }
+  });
+
+  it("gives detExp's bits on 10^6 values over its whole range and on every float near its edges", () => {
+    const xs: number[] = [];
+    for (let i = 0; i < 1_000_000; i++) xs.push(Math.fround((next() - 0.5) * 200));
+    // Every float within 4096 ulps of the overflow and underflow limits (n = 128 needs two
+    // steps; results near the smallest normal are flushed), of the rounding edges of n around
+    // ±0.5·ln 2, and of 0.
+    const bits = new Uint32Array(1);
+    const asFloat = new Float32Array(bits.buffer);
+    for (const edge of [88.72283935546875, -87.33654022216797, 88.0, -86.5, 0.34657359, -0.34657359, 1e-30, -1e-30]) {
+      asFloat[0] = edge;
+      const center = bits[0]!;
+      for (let k = -4096; k <= 4096; k++) {
+        bits[0] = center + k;
+        xs.push(asFloat[0]!);
+      }
+    }
+    const [simd, js] = expBoth(Float32Array.from(xs));
+    const i = firstDifference(simd, js);
+    expect(i, i < 0 ? "" : `exp(${xs[i >> 2]})`).toBe(-1);
   });
 });
 

@@ -40,6 +40,8 @@ const COMPARE: Partial<Record<BinaryOp, readonly [number, boolean]>> = {
   le: [3, true],
 };
 const UNARY: Partial<Record<UnaryOp, number>> = { relu: 0, neg: 1, abs: 2, sqrt: 3 };
+/** The deterministic twins that have a loop of their own (their bits, see elementwise.wat). */
+const DETERMINISTIC_UNARY: Partial<Record<UnaryOp, number>> = { exp: 4 };
 
 /**
  * The module's exports and typed views of its memory: the tensor arena (arena.ts) on the main
@@ -287,9 +289,12 @@ export function simdBinary(op: BinaryOp, a: CpuView, b: CpuView, out: CpuView, f
   return true;
 }
 
-/** Runs a float32 unary op in WebAssembly when it has a loop there (see simdBinary). */
-export function simdUnary(op: UnaryOp, x: CpuView, out: CpuView): boolean {
-  const code = UNARY[op];
+/**
+ * Runs a float32 unary op in WebAssembly when it has a loop there (see simdBinary); with
+ * `deterministicTwin`, the op's detmath twin (`detExp` for exp), bit for bit.
+ */
+export function simdUnary(op: UnaryOp, x: CpuView, out: CpuView, deterministicTwin = false): boolean {
+  const code = deterministicTwin ? DETERMINISTIC_UNARY[op] : UNARY[op];
   if (x.dtype !== "float32" || code === undefined) return false;
   const s = instance();
   if (s === null) return false;

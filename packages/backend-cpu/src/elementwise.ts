@@ -148,7 +148,7 @@ export function unaryKernel(op: UnaryOp, float32?: Unary): KernelFn<UnaryOp, Cpu
   const fastLoop = op === "logicalNot" ? undefined : FAST_LOOPS[op];
   const twinLoop = float32 === undefined ? undefined : DETERMINISTIC_LOOPS.get(float32);
   return ([x], [out]) => {
-    if (float32 === undefined && simdUnary(op, x!, out!)) return;
+    if ((float32 === undefined || float32 === detExp) && simdUnary(op, x!, out!, float32 === detExp)) return;
     const dtype = x!.dtype;
     const loop = dtype === "float32" && float32 !== undefined ? twinLoop : dtype === "bool" ? undefined : fastLoop;
     if (loop !== undefined) {

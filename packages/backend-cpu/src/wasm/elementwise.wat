@@ -158,10 +158,10 @@
 
   ;; d = f(x) for f = relu (0), neg (1), abs (2), sqrt (3).
   (func (export "unary") (param $op i32) (param $x i32) (param $d i32) (param $n i32)
-    (local $end i32)
+    (local $end i32) (local $v v128) (local $k v128) (local $r v128) (local $p v128) (local $y v128) (local $e v128)
     (local.set $end (i32.add (local.get $d) (i32.shl (local.get $n) (i32.const 2))))
-    (block $sqrt (block $abs (block $neg (block $relu
-      (br_table $relu $neg $abs $sqrt (local.get $op)))
+    (block $detExp (block $sqrt (block $abs (block $neg (block $relu
+      (br_table $relu $neg $abs $sqrt $detExp (local.get $op)))
       (loop $l
         (v128.store (local.get $d) (f32x4.pmax (v128.load (local.get $x)) (v128.const i32x4 0 0 0 0)))
         (local.set $x (i32.add (local.get $x) (i32.const 16)))
@@ -180,8 +180,40 @@
         (local.set $d (i32.add (local.get $d) (i32.const 16)))
         (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
       (return))
+      (loop $l
+        (v128.store (local.get $d) (f32x4.sqrt (v128.load (local.get $x))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $d (i32.add (local.get $d) (i32.const 16)))
+        (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
+      (return))
+    ;; detmath's detExp, lane by lane, every step the float32 operation (rounded, never fused) the
+    ;; JS function rounds with fround: n = floor(x·log2e + 1/2), r = x − n·C1 − n·C2 (Cody–Waite), the
+    ;; degree-7 Cephes polynomial, then 2^n through the exponent bits (n = 128 in two steps), a
+    ;; subnormal result flushed to +0; NaN in, JS's NaN out; x > EXP_MAX → +∞, x < EXP_MIN → +0.
     (loop $l
-      (v128.store (local.get $d) (f32x4.sqrt (v128.load (local.get $x))))
+      (local.set $v (v128.load (local.get $x)))
+      (local.set $k (f32x4.floor (f32x4.add (f32x4.mul (local.get $v) (v128.const i32x4 0x3fb8aa3b 0x3fb8aa3b 0x3fb8aa3b 0x3fb8aa3b)) (v128.const i32x4 0x3f000000 0x3f000000 0x3f000000 0x3f000000))))
+      (local.set $r (f32x4.sub (local.get $v) (f32x4.mul (local.get $k) (v128.const i32x4 0x3f318000 0x3f318000 0x3f318000 0x3f318000))))
+      (local.set $r (f32x4.sub (local.get $r) (f32x4.mul (local.get $k) (v128.const i32x4 0xb95e8083 0xb95e8083 0xb95e8083 0xb95e8083))))
+      (local.set $p (v128.const i32x4 0x39506967 0x39506967 0x39506967 0x39506967))
+      (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const i32x4 0x3ab743ce 0x3ab743ce 0x3ab743ce 0x3ab743ce)))
+      (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const i32x4 0x3c088908 0x3c088908 0x3c088908 0x3c088908)))
+      (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const i32x4 0x3d2aa9c1 0x3d2aa9c1 0x3d2aa9c1 0x3d2aa9c1)))
+      (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const i32x4 0x3e2aaaaa 0x3e2aaaaa 0x3e2aaaaa 0x3e2aaaaa)))
+      (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r)) (v128.const i32x4 0x3f000000 0x3f000000 0x3f000000 0x3f000000)))
+      (local.set $y (f32x4.add (f32x4.add (f32x4.mul (local.get $p) (f32x4.mul (local.get $r) (local.get $r))) (local.get $r)) (v128.const i32x4 0x3f800000 0x3f800000 0x3f800000 0x3f800000)))
+      ;; The integer n (|n| ≤ 128 on the lanes kept) and 2^n as bits; the n = 128 lanes take y·2·2^127.
+      (local.set $e (i32x4.trunc_sat_f32x4_s (local.get $k)))
+      (local.set $y (v128.bitselect
+        (f32x4.mul (f32x4.mul (local.get $y) (v128.const i32x4 0x40000000 0x40000000 0x40000000 0x40000000)) (v128.const i32x4 0x7f000000 0x7f000000 0x7f000000 0x7f000000))
+        (f32x4.mul (local.get $y) (i32x4.shl (i32x4.add (local.get $e) (v128.const i32x4 127 127 127 127)) (i32.const 23)))
+        (i32x4.gt_s (local.get $e) (v128.const i32x4 127 127 127 127))))
+      ;; Subnormal results become +0 (results are never negative here).
+      (local.set $y (v128.andnot (local.get $y) (f32x4.lt (local.get $y) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000))))
+      (local.set $y (v128.bitselect (v128.const i32x4 0x7f800000 0x7f800000 0x7f800000 0x7f800000) (local.get $y) (f32x4.gt (local.get $v) (v128.const i32x4 0x42b17218 0x42b17218 0x42b17218 0x42b17218))))
+      (local.set $y (v128.andnot (local.get $y) (f32x4.lt (local.get $v) (v128.const i32x4 0xc2aeac4f 0xc2aeac4f 0xc2aeac4f 0xc2aeac4f))))
+      (local.set $y (v128.bitselect (v128.const i32x4 0x7fc00000 0x7fc00000 0x7fc00000 0x7fc00000) (local.get $y) (f32x4.ne (local.get $v) (local.get $v))))
+      (v128.store (local.get $d) (local.get $y))
       (local.set $x (i32.add (local.get $x) (i32.const 16)))
       (local.set $d (i32.add (local.get $d) (i32.const 16)))
       (br_if $l (i32.lt_u (local.get $d) (local.get $end)))))
