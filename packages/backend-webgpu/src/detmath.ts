@@ -157,22 +157,51 @@ fn det_div(x: f32, y: f32) -> f32 {
   if (is_nan(x) || is_nan(y) || (x_inf && y_inf) || (xs == 0u && ys == 0u && !x_inf && !y_inf)) { return nan_f32(); }
   if (x_inf || ys == 0u) { return signed_inf(negative); }
   if (y_inf || xs == 0u) { return signed_zero(negative); }
-  var remainder = xs;
+  var r = xs;
   var exponent = i32((xb >> 23u) & 0xffu) - i32((yb >> 23u) & 0xffu);
-  if (remainder < ys) {
-    remainder = remainder * 2u;
+  if (r < ys) {
+    r = r * 2u;
     exponent = exponent - 1;
   }
-  var q = 0u;
+  let q = det_quotient(r, ys);
+  return round_pack(negative, q.x, q.y != 0u, exponent);
+}
+// The 25 quotient bits of significands r / ys with r in [ys, 2·ys): q = ⌊r·2^24 / ys⌋ in
+// [2^24, 2^25), and (as y) whether r·2^24 − q·ys is non-zero. Restoring long division takes 25
+// dependent steps, which made division the costliest deterministic op on lavapipe; instead a
+// float division estimates q (WGSL allows it 2.5 ulps: q is then off by a few units) and exact
+// integer arithmetic corrects it. The remainder r·2^24 − q·ys needs 50 bits, but once q is close
+// it is below 2^31 in magnitude, so its low 32 bits — wrapping u32 arithmetic — are all of it. The
+// float check before (products rounded to within 2^26 of the true ones) makes sure of that. The
+// result does not depend on the estimate, only the speed does: long division stays as the
+// fallback for an adapter whose division is worse than WGSL allows.
+fn det_quotient(r: u32, ys: u32) -> vec2<u32> {
+  let estimate = f32(r) / f32(ys) * 16777216.0;
+  var q = u32(clamp(estimate, 16777216.0, 33554431.0));
+  if (abs(f32(q) * f32(ys) - f32(r) * 16777216.0) < 1073741824.0) {
+    let y = i32(ys);
+    var rem = bitcast<i32>((r << 24u) - q * ys);
+    for (var i = 0; i < 4 && rem < 0; i = i + 1) {
+      rem = rem + y;
+      q = q - 1u;
+    }
+    for (var i = 0; i < 4 && rem >= y; i = i + 1) {
+      rem = rem - y;
+      q = q + 1u;
+    }
+    if (rem >= 0 && rem < y) { return vec2<u32>(q, select(0u, 1u, rem != 0)); }
+  }
+  var remainder = r;
+  var long_q = 0u;
   for (var i = 0u; i < 25u; i = i + 1u) {
-    q = q * 2u;
+    long_q = long_q * 2u;
     if (remainder >= ys) {
       remainder = remainder - ys;
-      q = q + 1u;
+      long_q = long_q + 1u;
     }
     remainder = remainder * 2u;
   }
-  return round_pack(negative, q, remainder != 0u, exponent);
+  return vec2<u32>(long_q, select(0u, 1u, remainder != 0u));
 }`,
   },
   sqrt: {
