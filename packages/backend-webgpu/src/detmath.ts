@@ -168,24 +168,25 @@ fn det_div(x: f32, y: f32) -> f32 {
 }
 // The 25 quotient bits of significands r / ys with r in [ys, 2·ys): q = ⌊r·2^24 / ys⌋ in
 // [2^24, 2^25), and (as y) whether r·2^24 − q·ys is non-zero. Restoring long division takes 25
-// dependent steps, which made division the costliest deterministic op on lavapipe; instead a
-// float division estimates q (WGSL allows it 2.5 ulps: q is then off by a few units) and exact
-// integer arithmetic corrects it. The remainder r·2^24 − q·ys needs 50 bits, but once q is close
-// it is below 2^31 in magnitude, so its low 32 bits — wrapping u32 arithmetic — are all of it. The
-// float check before (products rounded to within 2^26 of the true ones) makes sure of that. The
-// result does not depend on the estimate, only the speed does: long division stays as the
-// fallback for an adapter whose division is worse than WGSL allows.
+// dependent steps (division was the costliest deterministic op on lavapipe, about twice the fast
+// one); instead a float division estimates q (WGSL allows it 2.5 ulps, so q is off by at most 5;
+// a correctly rounded one, as on lavapipe, is never below) and exact integer arithmetic corrects
+// it. The remainder r·2^24 − q·ys needs 50 bits, but once q is close it is below 2^31 in
+// magnitude, so its low 32 bits — wrapping u32 arithmetic — are all of it; the float check first
+// (each product rounded to within 2^25 of the true one) makes sure of that. The result does not
+// depend on the estimate, only the speed does: long division stays as the fallback for an adapter
+// whose division is worse than WGSL allows.
 fn det_quotient(r: u32, ys: u32) -> vec2<u32> {
   let estimate = f32(r) / f32(ys) * 16777216.0;
   var q = u32(clamp(estimate, 16777216.0, 33554431.0));
   if (abs(f32(q) * f32(ys) - f32(r) * 16777216.0) < 1073741824.0) {
     let y = i32(ys);
     var rem = bitcast<i32>((r << 24u) - q * ys);
-    for (var i = 0; i < 4 && rem < 0; i = i + 1) {
+    for (var i = 0; i < 6 && rem < 0; i = i + 1) {
       rem = rem + y;
       q = q - 1u;
     }
-    for (var i = 0; i < 4 && rem >= y; i = i + 1) {
+    for (var i = 0; i < 6 && rem >= y; i = i + 1) {
       rem = rem - y;
       q = q + 1u;
     }
