@@ -163,6 +163,25 @@ fn det_div(x: f32, y: f32) -> f32 {
     r = r * 2u;
     exponent = exponent - 1;
   }
+  // The adapter's own division is kept when exact integer arithmetic shows it is the correctly
+  // rounded quotient — always, for a normal result, on an adapter that rounds division correctly
+  // (lavapipe does): zs = round(r·2^23 / ys) exactly when |r·2^24 − 2·zs·ys| < ys (a quotient is
+  // never halfway). That remainder needs 50 bits, but once z is within a few ulps it is below 2^31
+  // in magnitude, so wrapping u32 arithmetic gives it exactly; the float check first (products
+  // rounded to within 2^25 of the true ones) makes sure. Any other case — a subnormal, infinite
+  // or carried result, or an adapter whose division is off — takes det_quotient: same bits either
+  // way. The check costs a few integer operations; det_quotient about as much as the rest of the
+  // kernel together.
+  let z = x / y;
+  let zb = bitcast<u32>(z);
+  let zs = (zb & 0x7fffffu) | 0x800000u;
+  let expected = select(0u, 0x80000000u, negative) | (u32(exponent + 127) << 23u);
+  if (exponent > -127 && exponent < 128 && (zb & 0xff800000u) == expected
+      && abs(f32(bitcast<i32>(r)) * 16777216.0 - 2.0 * f32(bitcast<i32>(zs)) * f32(bitcast<i32>(ys))) < 1073741824.0
+      && abs(bitcast<i32>((r << 24u) - 2u * zs * ys)) < bitcast<i32>(ys)) {
+    // Through o(), like every rounded result here: no consumer may fuse or regroup it.
+    return o(z);
+  }
   let q = det_quotient(r, ys);
   return round_pack(negative, q.x, q.y != 0u, exponent);
 }
