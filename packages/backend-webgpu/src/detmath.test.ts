@@ -132,6 +132,26 @@ describe.runIf(available)("deterministic WGSL math equals the CPU's detmath bit 
     expect(diffs.slice(0, 5), `${diffs.length} of ${a.length} differ`).toEqual([]);
   });
 
+  it("div: exact quotients and significands a few ulps apart (det_quotient's correction edges)", async () => {
+    // det_quotient corrects a float estimate of the 25 quotient bits: exact quotients (remainder
+    // zero, the estimate one above or below), quotients next to 1 and 2 (the range's ends) and
+    // all-ones significands. (A quotient of two floats is never exactly halfway between two.)
+    const a: number[] = [];
+    const b: number[] = [];
+    const next = random(24);
+    for (let i = 0; i < 4000; i++) {
+      // 12-bit significands: their product has at most 24 bits, so it is exact.
+      const y = 1 + Math.floor(next() * 2 ** 11) * 2 ** -11;
+      const q = 1 + Math.floor(next() * 2 ** 11) * 2 ** -11;
+      a.push(y * q * 2 ** Math.floor(next() * 40 - 20));
+      b.push(y);
+    }
+    const edges = around([1, 2 - 2 ** -23, 1.5, 1 + 2 ** -23, 1.75], 4);
+    for (const x of edges) for (const y of edges) a.push(x), b.push(y);
+    const diffs = await compare([a, b], (x, y) => x!.div(y!));
+    expect(diffs.slice(0, 5), `${diffs.length} of ${a.length} differ`).toEqual([]);
+  });
+
   it("pow: integer, half-integer and fractional exponents, C's special cases", async () => {
     const a: number[] = [];
     const b: number[] = [];

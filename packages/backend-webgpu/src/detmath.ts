@@ -157,22 +157,71 @@ fn det_div(x: f32, y: f32) -> f32 {
   if (is_nan(x) || is_nan(y) || (x_inf && y_inf) || (xs == 0u && ys == 0u && !x_inf && !y_inf)) { return nan_f32(); }
   if (x_inf || ys == 0u) { return signed_inf(negative); }
   if (y_inf || xs == 0u) { return signed_zero(negative); }
-  var remainder = xs;
+  var r = xs;
   var exponent = i32((xb >> 23u) & 0xffu) - i32((yb >> 23u) & 0xffu);
-  if (remainder < ys) {
-    remainder = remainder * 2u;
+  if (r < ys) {
+    r = r * 2u;
     exponent = exponent - 1;
   }
-  var q = 0u;
+  // The adapter's own division is kept when exact integer arithmetic shows it is the correctly
+  // rounded quotient — always, for a normal result, on an adapter that rounds division correctly
+  // (lavapipe does): zs = round(r·2^23 / ys) exactly when |r·2^24 − 2·zs·ys| < ys (a quotient is
+  // never halfway). That remainder needs 50 bits, but once z is within a few ulps it is below 2^31
+  // in magnitude, so wrapping u32 arithmetic gives it exactly; the float check first (products
+  // rounded to within 2^25 of the true ones) makes sure. Any other case — a subnormal, infinite
+  // or carried result, or an adapter whose division is off — takes det_quotient: same bits either
+  // way. The check costs a few integer operations; det_quotient about as much as the rest of the
+  // kernel together.
+  let z = x / y;
+  let zb = bitcast<u32>(z);
+  let zs = (zb & 0x7fffffu) | 0x800000u;
+  let expected = select(0u, 0x80000000u, negative) | (u32(exponent + 127) << 23u);
+  if (exponent > -127 && exponent < 128 && (zb & 0xff800000u) == expected
+      && abs(f32(bitcast<i32>(r)) * 16777216.0 - 2.0 * f32(bitcast<i32>(zs)) * f32(bitcast<i32>(ys))) < 1073741824.0
+      && abs(bitcast<i32>((r << 24u) - 2u * zs * ys)) < bitcast<i32>(ys)) {
+    // Through o(), like every rounded result here: no consumer may fuse or regroup it.
+    return o(z);
+  }
+  let q = det_quotient(r, ys);
+  return round_pack(negative, q.x, q.y != 0u, exponent);
+}
+// The 25 quotient bits of significands r / ys with r in [ys, 2·ys): q = ⌊r·2^24 / ys⌋ in
+// [2^24, 2^25), and (as y) whether r·2^24 − q·ys is non-zero. Restoring long division takes 25
+// dependent steps (division was the costliest deterministic op on lavapipe, about twice the fast
+// one); instead a float division estimates q (WGSL allows it 2.5 ulps, so q is off by at most 5;
+// a correctly rounded one, as on lavapipe, is never below) and exact integer arithmetic corrects
+// it. The remainder r·2^24 − q·ys needs 50 bits, but once q is close it is below 2^31 in
+// magnitude, so its low 32 bits — wrapping u32 arithmetic — are all of it; the float check first
+// (each product rounded to within 2^25 of the true one) makes sure of that. The result does not
+// depend on the estimate, only the speed does: long division stays as the fallback for an adapter
+// whose division is worse than WGSL allows.
+fn det_quotient(r: u32, ys: u32) -> vec2<u32> {
+  let estimate = f32(r) / f32(ys) * 16777216.0;
+  var q = u32(clamp(estimate, 16777216.0, 33554431.0));
+  if (abs(f32(q) * f32(ys) - f32(r) * 16777216.0) < 1073741824.0) {
+    let y = i32(ys);
+    var rem = bitcast<i32>((r << 24u) - q * ys);
+    for (var i = 0; i < 6 && rem < 0; i = i + 1) {
+      rem = rem + y;
+      q = q - 1u;
+    }
+    for (var i = 0; i < 6 && rem >= y; i = i + 1) {
+      rem = rem - y;
+      q = q + 1u;
+    }
+    if (rem >= 0 && rem < y) { return vec2<u32>(q, select(0u, 1u, rem != 0)); }
+  }
+  var remainder = r;
+  var long_q = 0u;
   for (var i = 0u; i < 25u; i = i + 1u) {
-    q = q * 2u;
+    long_q = long_q * 2u;
     if (remainder >= ys) {
       remainder = remainder - ys;
-      q = q + 1u;
+      long_q = long_q + 1u;
     }
     remainder = remainder * 2u;
   }
-  return round_pack(negative, q, remainder != 0u, exponent);
+  return vec2<u32>(long_q, select(0u, 1u, remainder != 0u));
 }`,
   },
   sqrt: {
