@@ -14,6 +14,7 @@
 // fast mode.
 import type { BinaryOp, DataArray, UnaryOp } from "@lockstep/core";
 import { arenaBuffer, arenaMemory, freeScratch, inArena, scratchBlock } from "./arena.js";
+import { detDiv, detExp } from "./detmath.js";
 import { ELEMENTWISE_ARENA_WASM_BASE64, ELEMENTWISE_WASM_BASE64 } from "./wasm/elementwise.generated.js";
 import { gatherElements, gatherInto, isBroadcastScalar, isDense, mergeDims, type CpuView } from "./storage.js";
 
@@ -28,8 +29,12 @@ interface ElementwiseExports {
 }
 
 const ARITH: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3 };
-/** The arith loop of detmath's `detDiv` (subnormals flushed), for the deterministic division. */
-const FLUSHED_DIV = 4;
+/**
+ * The detmath twins (the deterministic kernels' functions) that have a loop of their own, by
+ * function: arith's flushed division has `detDiv`'s bits, unary's exp `detExp`'s.
+ */
+const TWIN_ARITH = new Map<(x: number, y: number) => number, number>([[detDiv, 4]]);
+const TWIN_UNARY = new Map<(x: number) => number, number>([[detExp, 4]]);
 /** Comparison code and whether the operands are swapped (x < y is y > x). */
 const COMPARE: Partial<Record<BinaryOp, readonly [number, boolean]>> = {
   eq: [0, false],
@@ -40,8 +45,6 @@ const COMPARE: Partial<Record<BinaryOp, readonly [number, boolean]>> = {
   le: [3, true],
 };
 const UNARY: Partial<Record<UnaryOp, number>> = { relu: 0, neg: 1, abs: 2, sqrt: 3 };
-/** The deterministic twins that have a loop of their own (their bits, see elementwise.wat). */
-const DETERMINISTIC_UNARY: Partial<Record<UnaryOp, number>> = { exp: 4 };
 
 /**
  * The module's exports and typed views of its memory: the tensor arena (arena.ts) on the main
@@ -252,13 +255,13 @@ function overlaps(p: number, out: number, length: number, width: number): boolea
 
 /**
  * Runs a float32 binary op in WebAssembly when it has a loop there; false when it does not (or
- * when WebAssembly SIMD is missing), and the caller runs the JS kernel. With `flushedDivision`,
- * ÷ is detmath's `detDiv` (the deterministic kernel's), bit for bit.
+ * when WebAssembly SIMD is missing), and the caller runs the JS kernel. With `twin` (the
+ * deterministic kernel's detmath function), the op is that function, bit for bit, where it has a loop.
  */
-export function simdBinary(op: BinaryOp, a: CpuView, b: CpuView, out: CpuView, flushedDivision = false): boolean {
+export function simdBinary(op: BinaryOp, a: CpuView, b: CpuView, out: CpuView, twin?: (x: number, y: number) => number): boolean {
   if (a.dtype !== "float32") return false;
-  const arith = flushedDivision ? (op === "div" ? FLUSHED_DIV : undefined) : ARITH[op];
-  const compare = flushedDivision ? undefined : COMPARE[op];
+  const arith = twin === undefined ? ARITH[op] : TWIN_ARITH.get(twin);
+  const compare = twin === undefined ? COMPARE[op] : undefined;
   if (arith === undefined && compare === undefined) return false;
   const s = instance();
   if (s === null) return false;
@@ -291,10 +294,10 @@ export function simdBinary(op: BinaryOp, a: CpuView, b: CpuView, out: CpuView, f
 
 /**
  * Runs a float32 unary op in WebAssembly when it has a loop there (see simdBinary); with
- * `deterministicTwin`, the op's detmath twin (`detExp` for exp), bit for bit.
+ * `twin`, that detmath function instead (see simdBinary).
  */
-export function simdUnary(op: UnaryOp, x: CpuView, out: CpuView, deterministicTwin = false): boolean {
-  const code = deterministicTwin ? DETERMINISTIC_UNARY[op] : UNARY[op];
+export function simdUnary(op: UnaryOp, x: CpuView, out: CpuView, twin?: (x: number) => number): boolean {
+  const code = twin === undefined ? UNARY[op] : TWIN_UNARY.get(twin);
   if (x.dtype !== "float32" || code === undefined) return false;
   const s = instance();
   if (s === null) return false;

@@ -148,7 +148,7 @@ export function unaryKernel(op: UnaryOp, float32?: Unary): KernelFn<UnaryOp, Cpu
   const fastLoop = op === "logicalNot" ? undefined : FAST_LOOPS[op];
   const twinLoop = float32 === undefined ? undefined : DETERMINISTIC_LOOPS.get(float32);
   return ([x], [out]) => {
-    if ((float32 === undefined || float32 === detExp) && simdUnary(op, x!, out!, float32 === detExp)) return;
+    if (simdUnary(op, x!, out!, float32)) return;
     const dtype = x!.dtype;
     const loop = dtype === "float32" && float32 !== undefined ? twinLoop : dtype === "bool" ? undefined : fastLoop;
     if (loop !== undefined) {
@@ -195,8 +195,7 @@ function arithmeticLoop(op: BinaryOp, x: ArrayLike<number>, y: ArrayLike<number>
 export function binaryKernel(op: BinaryOp, float32?: Binary): KernelFn<BinaryOp, CpuStorage> {
   return ([a, b], [out]) => {
     const special = a!.dtype === "int32" ? INT_BINARY[op] : a!.dtype === "float32" ? float32 : undefined;
-    // The deterministic division has a WebAssembly loop of its own (detDiv's bits, see elementwise.wat).
-    if ((special === undefined || special === detDiv) && simdBinary(op, a!, b!, out!, special === detDiv)) return;
+    if (simdBinary(op, a!, b!, out!, special)) return;
     const dst = outputArray(out!);
     const x = gatherElements(a!);
     // A broadcast scalar operand (x + 2, p · lr) is read once instead of being spread out.
