@@ -218,7 +218,7 @@ export function wasmMatmul(inputs: readonly CpuView[], out: CpuView, determinist
 
 /** The deterministic matmul (see the header): WASM for float32 when available, else JS. */
 export const matmulKernel: KernelFn<"matmul", CpuStorage> = (inputs, outputs, attrs) => {
-  const [A, B] = inputs as [CpuView, CpuView];
+  const A = inputs[0] as CpuView;
   const nd = A.shape.length;
   const work = outputs[0]!.shape.reduce((x, y) => x * y, 1) * A.shape[nd - 1]!;
   if (work >= WASM_MIN_WORK && wasmMatmul(inputs, outputs[0]!, true)) return;

@@ -1,7 +1,7 @@
 // Indexing by integer tensors: indexSelect, gather, scatter; and maskedFill (a where).
 // Index values are range-checked here when the index lives in CPU-readable memory, so a bad index
 // is an error rather than a read outside the tensor.
-import { DTypeError, IndexError, ShapeError, ValueError } from "../errors.js";
+import { DTypeError, IndexError, ShapeError } from "../errors.js";
 import { commonDevice, runPrimitive } from "../dispatch.js";
 import { broadcastShapes, formatShape, normalizeDim, shapesEqual } from "../shape.js";
 import { Tensor, type TensorLike } from "../tensor.js";

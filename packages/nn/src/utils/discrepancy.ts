@@ -126,8 +126,6 @@ interface Config {
   device: string;
 }
 
-const scratch = new DataView(new ArrayBuffer(4));
-
 function orderedBits(bits: number): number {
   // Neighbouring floats become neighbouring integers; −0 and +0 are both 0.
   return bits >= 0x80000000 ? -(bits - 0x80000000) : bits;
