@@ -48,7 +48,7 @@ export interface WasmGemmTask {
    * hold up the others. Which thread computes an element never changes its arithmetic.
    */
   claims?: Int32Array;
-  /** Threads running the task (sizes the pieces and the chunks of rows when `claims` is set). */
+  /** Threads running the task (sizes the chunks of rows when `claims` is set). */
   threads: number;
   /**
    * The chunk (claim slot) this thread starts at; it then walks the others in a cycle. Threads
@@ -71,6 +71,8 @@ const GROUP_FLOATS = 48 * 1024;
  * packed this many floats at a time, and B is copied in slabs of at most this many floats.
  */
 const CHUNK_FLOATS = 1 << 22;
+/** Chunks of at most this many rows when threads share a product's rows (see `chunkOf`). */
+const SHARED_CHUNK_ROWS = 256;
 /**
  * Chunks of at most this many rows read a row-major B in place (see gemmChunk): below it, packing
  * B costs more than the kernel loses to B's longer stride.
@@ -162,16 +164,18 @@ function chunkRows(k: number, width: number): number {
 
 /**
  * Rows per chunk of a segment with `rows` rows. Several threads on one segment with at least as
- * many rows as columns get a chunk each: each thread packs its own rows of A once (and writes its
- * own rows of C), and every thread packs or reads all of B, which is the smaller operand. With
- * fewer rows than columns the threads share out runs of columns of each chunk instead, and each
- * packs all of the chunk's A.
+ * many rows as columns share it out by chunks of rows — one per thread, or of SHARED_CHUNK_ROWS
+ * when that makes more: each thread packs the rows of A of the chunks it works on once (and
+ * writes their rows of C), and every thread packs or reads all of B, which is the smaller
+ * operand. A thread that has finished its own chunks helps with the others', and a smaller chunk
+ * costs a helper less of A to pack. With fewer rows than columns the threads share out the
+ * columns of each chunk instead, and each packs all of the chunk's A.
  */
 function chunkOf(task: WasmGemmTask, rows: number): number {
   const width = task.colEnd - task.colStart;
   const chunk = chunkRows(task.k, width);
   const byRows = task.threads > 1 && task.segments.length === 1 && rows >= width;
-  return byRows ? Math.min(chunk, Math.max(4, roundUp(Math.ceil(rows / task.threads), 4))) : chunk;
+  return byRows ? Math.min(chunk, SHARED_CHUNK_ROWS, Math.max(4, roundUp(Math.ceil(rows / task.threads), 4))) : chunk;
 }
 
 /** C's row stride in scratch: 8-aligned, and off multiples of 1 KiB, whose rows would share cache sets. */
@@ -322,8 +326,8 @@ function packPanels(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, at:
 /**
  * Output rows [r0, r1) of one segment (one chunk), columns [colStart, colEnd), through `gemm`.
  * Columns go in groups: each group of B is packed and multiplied against the whole chunk while
- * it is hot in cache; runs of groups make the pieces that threads claim. The chunk's A is copied
- * and packed once, when this thread claims its first piece of the chunk. When B is in this
+ * it is hot in cache; the groups are the pieces that threads claim. The chunk's A is copied and
+ * packed once, when this thread claims its first group of the chunk. When B is in this
  * thread's pack cache (see `cachedB`) its panels are used as they are.
  *
  * Packing pays for itself only when each packed float is used many times. A small product (a
@@ -341,10 +345,9 @@ function gemmChunk(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, r0: 
   const rows4 = roundUp(rows, 4);
   const ldc = cStride(width);
   const group = groupColumns(k, width);
-  const groups = Math.ceil(width / group);
-  const pieceCount = claims.counters === undefined ? 1 : Math.min(groups, 4 * task.threads);
-  const piece = Math.ceil(groups / pieceCount) * group;
-  let p0 = claims.claim() * piece;
+  // Threads claim one group at a time: the last pieces are small, so a thread that the OS or a
+  // slower core holds up at the end delays the product by one group at most.
+  let p0 = claims.claim() * group;
   if (p0 >= width) return;
   const packed = cachedB(w, task, seg);
   const directB = packed === undefined && seg.bCol === 1 && rows <= DIRECT_B_MAX_ROWS && k * seg.bRow <= CHUNK_FLOATS;
@@ -363,7 +366,7 @@ function gemmChunk(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, r0: 
   const a = placeRegion(w, task.a, seg.aBase + (r0 - seg.row) * aRow, rows, k, aRow, aCol, aKind, (base + aRaw) / 4);
   // C straight into the output when the kernel's whole 4×8 tiles fit it exactly: rows a multiple
   // of 4 and every column of rows that n (a multiple of 8) makes whole. Pieces of columns that
-  // other threads claim are runs of whole groups, so tiles of different threads never overlap.
+  // other threads claim are whole groups, so tiles of different threads never overlap.
   const directC = w.arena && rows % 4 === 0 && colStart === 0 && width === n && n % 8 === 0 && inArena(c);
   const cBase = directC ? c.byteOffset + 4 * r0 * n : base + cp;
   const cLd = directC ? n : ldc;
@@ -390,32 +393,29 @@ function gemmChunk(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, r0: 
       c.set(floats.subarray(from + runStart, from + runEnd), (r0 + i) * n + colStart + runStart);
     }
   };
-  for (; p0 < width; p0 = claims.claim() * piece) {
-    const p1 = Math.min(width, p0 + piece);
+  for (; p0 < width; p0 = claims.claim() * group) {
+    const columns = Math.min(group, width - p0);
     if (p0 !== runEnd) {
       copyOut();
       runStart = p0;
     }
-    runEnd = p1;
-    for (let g0 = p0; g0 < p1; g0 += group) {
-      const columns = Math.min(group, p1 - g0);
-      const panelCount = Math.ceil(columns / 8);
-      const cAt = cBase + g0 * 4;
-      if (directB) {
-        multiply(w, ap, !directA, rows4, as, (b!.offset + g0) * 4, 32, b!.rowStride * 4, cAt, rows, panelCount, k, cLd);
-        continue;
-      }
-      const panels = packed === undefined ? base + bp : packed + g0 * k * 4;
-      if (packed === undefined) {
-        const s0 = Math.floor(g0 / slabs.slab) * slabs.slab;
-        if (b === undefined || slabCopied !== s0) {
-          b = copySlab(w, task, seg, slabs, s0, base + slabAt);
-          slabCopied = s0;
-        }
-        w.exports.packB((b.offset + (g0 - s0) * b.colStride) * 4, b.rowStride, b.colStride, k, columns, panels);
-      }
-      multiply(w, ap, !directA, rows4, as, panels, k * 32, 32, cAt, rows, panelCount, k, cLd);
+    runEnd = p0 + columns;
+    const panelCount = Math.ceil(columns / 8);
+    const cAt = cBase + p0 * 4;
+    if (directB) {
+      multiply(w, ap, !directA, rows4, as, (b!.offset + p0) * 4, 32, b!.rowStride * 4, cAt, rows, panelCount, k, cLd);
+      continue;
     }
+    const panels = packed === undefined ? base + bp : packed + p0 * k * 4;
+    if (packed === undefined) {
+      const s0 = Math.floor(p0 / slabs.slab) * slabs.slab;
+      if (b === undefined || slabCopied !== s0) {
+        b = copySlab(w, task, seg, slabs, s0, base + slabAt);
+        slabCopied = s0;
+      }
+      w.exports.packB((b.offset + (p0 - s0) * b.colStride) * 4, b.rowStride, b.colStride, k, columns, panels);
+    }
+    multiply(w, ap, !directA, rows4, as, panels, k * 32, 32, cAt, rows, panelCount, k, cLd);
   }
   copyOut();
 }

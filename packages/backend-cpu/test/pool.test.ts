@@ -33,12 +33,14 @@ let nextStamp = 2e9;
 const bits = (v: CpuView) => new Uint32Array((v.storage.data as Float32Array).slice().buffer);
 
 // Each product is above the pool's threshold; together they take every way of sharing: pieces
-// of columns claimed as threads go, a chunk of rows per thread (a thread that is done takes
-// pieces of the others' chunks), pieces of per-batch segments, fixed shares of rows, and with
-// the flag off the GEMV's shares of columns and split-K.
+// of columns claimed as threads go, chunks of rows (a thread that is done takes pieces of the
+// others' chunks; with more chunks than threads, of chunks no thread has started), pieces of
+// per-batch segments, fixed shares of rows, and with the flag off the GEMV's shares of columns
+// and split-K.
 const cases: [string, () => [CpuView, CpuView, number[]]][] = [
   ["16×768 · (768×768)ᵀ, claimed pieces of columns", () => [view(sharedValues(16 * 768, 1), [16, 768], [768, 1]), view(sharedValues(768 * 768, 2), [768, 768], [1, 768]), [16, 768]]],
   ["262×1000 · 1000×256, a chunk of rows per thread (4 K blocks, padded C rows)", () => [view(sharedValues(262 * 1000, 17), [262, 1000], [1000, 1]), view(sharedValues(1000 * 256, 18), [1000, 256], [256, 1]), [262, 256]]],
+  ["600×520 · 520×300, more chunks of rows than threads", () => [view(sharedValues(600 * 520, 19), [600, 520], [520, 1]), view(sharedValues(520 * 300, 20), [520, 300], [300, 1]), [600, 300]]],
   ["300×200 · 200×100, fixed shares of rows", () => [view(sharedValues(300 * 200, 3), [300, 200], [200, 1]), view(sharedValues(200 * 100, 4), [200, 100], [100, 1]), [300, 100]]],
   ["batch of 5: 70×65 · 65×97 each, claimed segments", () => [view(sharedValues(5 * 70 * 65, 5), [5, 70, 65], [70 * 65, 65, 1]), view(sharedValues(5 * 65 * 97, 6), [5, 65, 97], [65 * 97, 97, 1]), [5, 70, 97]]],
   ["batch of 4 over one weight: 4×33×512 · (512×301)ᵀ", () => [view(sharedValues(4 * 33 * 512, 7), [4, 33, 512], [33 * 512, 512, 1]), view(sharedValues(512 * 301, 8), [4, 512, 301], [0, 1, 512]), [4, 33, 301]]],
