@@ -421,10 +421,13 @@ function gemmChunk(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, r0: 
 }
 
 /**
- * Fast mode, one output row: `gemvColumns` (partial sums, so not the deterministic order) on each
- * k×8 panel of packed B — B's panels from the pack cache when it has them, else packed into
- * scratch now. Both ways run the same arithmetic, so a result never depends on what the cache
- * held: the same call gives the same bits the first time and every time after.
+ * One output row against B's k×8 panels, packed: from the pack cache when it has them, else
+ * packed into scratch now. Fast mode runs `gemvColumns` on each panel (partial sums, so not the
+ * deterministic order); deterministic mode runs `gemm` on the row with A read in place and K in
+ * one block — the arithmetic `gemmChunk` gives the row, so the same bits, without its packing of
+ * A and its setup, which cost a small product as much as its arithmetic. Either way the result
+ * never depends on what the cache held: the same call gives the same bits the first time and
+ * every time after.
  */
 function gemvRow(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, r: number): void {
   const { k, n, colStart, colEnd } = task;
@@ -441,14 +444,20 @@ function gemvRow(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, r: num
     packPanels(w, task, seg, packed, packed + packedBytes);
   }
   const cp = base + xBytes;
+  // Contiguous: copied (gathered) unless it is one span already.
   const x = placeRegion(w, task.a, seg.aBase + (r - seg.row) * seg.aRow, 1, k, 0, seg.aCol, copyKind(1, k, 0, seg.aCol, true), base / 4);
-  for (let j = 0; j < width; j += 8) w.exports.gemvColumns(x.offset * 4, packed + j * k * 4, cp + j * 4, k, 8, 8, 0);
+  if (task.deterministic) w.exports.gemm(x.offset * 4, 16, 4, packed, k * 32, 32, cp, 1, Math.ceil(width / 8), k, roundUp(width, 8), 0);
+  else for (let j = 0; j < width; j += 8) w.exports.gemvColumns(x.offset * 4, packed + j * k * 4, cp + j * 4, k, 8, 8, 0);
   task.c.set(w.floats.subarray(cp / 4, cp / 4 + width), r * n + colStart);
 }
 
-/** Fast mode takes a GEMV kernel for one row (partial sums: not the deterministic order). */
+/**
+ * One row takes `gemvRow`: always in fast mode (its GEMV kernel), and in deterministic mode when
+ * B is kept packed (`bStamp`: a weight used again, as in inference). A deterministic row whose B
+ * is used once stays with `gemmChunk`, which reads a row-major B in place instead of packing it.
+ */
 function gemv(task: WasmGemmTask, rows: number): boolean {
-  return !task.deterministic && rows === 1;
+  return rows === 1 && (!task.deterministic || task.bStamp !== undefined);
 }
 
 /** How many claim counters a task needs: one per chunk (see `chunksOf`). */

@@ -177,7 +177,8 @@ export function wasmMatmul(inputs: readonly CpuView[], out: CpuView, determinist
   if (pool === undefined) return runWasmGemm(whole);
   const task = withTask(whole, { a: shared(ops.a), b: shared(ops.b), c: isShared(ops.c) ? ops.c : new Float32Array(new SharedArrayBuffer(ops.c.byteLength)) });
   const tasks: PoolTask[] = [];
-  if (!deterministic && rows === 1 && n >= 64 * threads) {
+  if (rows === 1 && n >= 64 * threads) {
+    // One row: each thread takes a range of columns (the same arithmetic per column either way).
     for (const [start, end] of ranges(n, threads, 16)) tasks.push({ kind: "wasmGemm", task: withTask(task, { colStart: start, colEnd: end }) });
     pool.run(tasks);
   } else if (!deterministic && rows === 1) {
@@ -195,7 +196,7 @@ export function wasmMatmul(inputs: readonly CpuView[], out: CpuView, determinist
       task.c[j] = total;
     }
   } else if (Math.ceil(n / groupColumns(k, n)) >= 2 * threads || ops.segments.length >= 2 * threads) {
-    // Every thread runs the whole task and claims pieces (runs of columns of one chunk of rows
+    // Every thread runs the whole task and claims pieces (a group of columns of one chunk of rows
     // of one segment) as it goes, so a thread the OS preempts does not hold up the others. Each
     // starts at its own chunk, so that with a chunk per thread it packs only its own rows of A.
     const sharing = withTask(task, { threads });
