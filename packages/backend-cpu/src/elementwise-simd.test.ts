@@ -115,7 +115,7 @@ function equateTwoNaNResults(op: BinaryOp, a: CpuView, b: CpuView, simd: Uint8Ar
 }
 
 const SHAPES: [number, number][] = [[1, 1], [1, 3], [3, 5], [4, 4], [1, 17], [7, 33], [13, 77]];
-const BINARY: BinaryOp[] = ["add", "sub", "mul", "div", "eq", "ne", "lt", "le", "gt", "ge", "maximum", "pow"];
+const BINARY: BinaryOp[] = ["add", "sub", "mul", "div", "reluBackward", "eq", "ne", "lt", "le", "gt", "ge", "maximum", "pow"];
 const COMPARISONS = new Set<BinaryOp>(["eq", "ne", "lt", "le", "gt", "ge"]);
 const DTYPES: DType[] = ["float32", "float64", "int32", "bool"];
 

@@ -28,7 +28,7 @@ interface ElementwiseExports {
   transpose(s: number, ld: number, o: number, ldo: number, rows: number, cols: number): void;
 }
 
-const ARITH: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3 };
+const ARITH: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, reluBackward: 5 };
 /**
  * The detmath twins (the deterministic kernels' functions) that have a loop of their own, by
  * function: arith's flushed division has `detDiv`'s bits, unary's exp `detExp`'s.

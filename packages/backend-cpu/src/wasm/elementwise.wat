@@ -18,13 +18,13 @@
 (module
   (memory (export "memory") 1)
 
-  ;; d = x ∘ y for ∘ = add (0), sub (1), mul (2), div (3), and detmath's flushing division (4);
-  ;; add and mul as y ∘ x (see the top).
+  ;; d = x ∘ y for ∘ = add (0), sub (1), mul (2), div (3), detmath's flushing division (4), and
+  ;; ReLU's backward (5: x where y > 0, else +0); add and mul as y ∘ x (see the top).
   (func (export "arith") (param $op i32) (param $x i32) (param $y i32) (param $d i32) (param $n i32)
     (local $end i32) (local $a v128) (local $b v128) (local $q v128) (local $s v128) (local $tiny v128)
     (local.set $end (i32.add (local.get $d) (i32.shl (local.get $n) (i32.const 2))))
-    (block $flushDiv (block $div (block $mul (block $sub (block $add
-      (br_table $add $sub $mul $div $flushDiv (local.get $op)))
+    (block $reluBackward (block $flushDiv (block $div (block $mul (block $sub (block $add
+      (br_table $add $sub $mul $div $flushDiv $reluBackward (local.get $op)))
       (loop $l
         (v128.store (local.get $d) (f32x4.add (v128.load (local.get $y)) (v128.load (local.get $x))))
         (local.set $x (i32.add (local.get $x) (i32.const 16)))
@@ -79,6 +79,17 @@
             (f32x4.lt (f32x4.abs (local.get $s)) (v128.const f32x4 0x1p-62 0x1p-62 0x1p-62 0x1p-62))))
           (local.set $q (v128.bitselect (local.get $s) (local.get $q) (local.get $tiny)))))
       (v128.store (local.get $d) (local.get $q))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $y (i32.add (local.get $y) (i32.const 16)))
+      (local.set $d (i32.add (local.get $d) (i32.const 16)))
+      (br_if $l (i32.lt_u (local.get $d) (local.get $end))))
+    (return))
+    ;; The comparison's lanes are all ones or all zeros: the gradient's bits pass unchanged (a NaN
+    ;; keeps its payload, -0 stays -0) where the output is above 0, and NaN or ≤ 0 outputs give
+    ;; +0, as the JS kernel's `output > 0 ? grad : 0`.
+    (loop $l
+      (v128.store (local.get $d) (v128.and (v128.load (local.get $x))
+        (f32x4.gt (v128.load (local.get $y)) (v128.const f32x4 0 0 0 0))))
       (local.set $x (i32.add (local.get $x) (i32.const 16)))
       (local.set $y (i32.add (local.get $y) (i32.const 16)))
       (local.set $d (i32.add (local.get $d) (i32.const 16)))
