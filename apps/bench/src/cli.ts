@@ -16,13 +16,13 @@ const SOAK_WORKLOAD = "webgpu memory soak";
 export const USAGE = `Usage: npm run bench -- [options]
 
 Times Lockstep against tfjs (cpu, wasm, webgpu), jax-js (wasm, webgpu), onnxruntime-node and
-PyTorch (/usr/bin/python3), interleaved round-robin, and prints medians as a markdown table.
+PyTorch (/usr/bin/python3), interleaved in shuffled rounds, and prints medians as a markdown table.
 
 Options:
   --json              print { results: [{ library, backend, workload, mode, threads, median_ms, gflops }] }
   --quick             fewer samples and no 1024x1024x1024 matmul (about a minute)
   --filter <text>     keep cases whose library, backend or workload contains <text> (repeatable)
-  --reps <n>          at most <n> timed samples per case (default 10; slow cases take fewer, at least 3)
+  --reps <n>          at most <n> timed samples per case (default 20; slow cases take fewer, at least 3)
   --no-webgpu         skip every WebGPU backend
   --no-python         skip PyTorch
   --soak <steps>      also run "${SOAK_WORKLOAD}": <steps> Lockstep WebGPU training steps inside scope,
@@ -84,7 +84,7 @@ export function parseOptions(argv: string[]): CliOptions | "help" {
   if (filters.some((f) => f === "")) throw new UsageError("--filter expects a non-empty text");
   const run = v.quick
     ? { reps: reps ?? 3, minReps: 1, caseBudgetMs: 1000, targetSampleMs: 5, warmupMs: 150 }
-    : { reps: reps ?? 10, minReps: Math.min(3, reps ?? 3), caseBudgetMs: 5000, targetSampleMs: 20, warmupMs: 500 };
+    : { reps: reps ?? 20, minReps: Math.min(3, reps ?? 3), caseBudgetMs: 5000, targetSampleMs: 20, warmupMs: 500 };
   return {
     json: v.json,
     sizes,
@@ -116,7 +116,7 @@ function machineLines(): string[] {
 
 function describeSettings(o: CliOptions): string {
   const parts = [
-    `Method: per workload, every case is warmed up (quick ones for ${o.run.warmupMs} ms), then cases take samples round-robin (rotating start), median reported`,
+    `Method: per workload, every case is warmed up (quick ones for ${o.run.warmupMs} ms), then cases take samples in rounds (order shuffled each round), median reported`,
     `up to ${o.run.reps} samples per case (at least ${o.run.minReps}; a case's samples fit in ${o.run.caseBudgetMs / 1000} s)`,
     `quick ops looped so a sample lasts ~${o.run.targetSampleMs} ms`,
     `shapes: ${o.sizes}`,

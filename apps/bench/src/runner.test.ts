@@ -1,6 +1,6 @@
 // The runner's schedule, on fake cases that count their calls (no library, no timing asserted).
 import { describe, expect, it } from "vitest";
-import { runWorkload, type BenchCase, type RunOptions } from "./runner.js";
+import { runWorkload, seededRandom, shuffled, type BenchCase, type RunOptions } from "./runner.js";
 import type { Workload } from "./workloads.js";
 
 const workload = { kind: "matmul", name: "fake", m: 1, k: 1, n: 1, flops: 2 } as unknown as Workload;
@@ -56,5 +56,34 @@ describe("runWorkload warm-up", () => {
     const c = counting(30, 1);
     await runWorkload(workload, [c], options({ warmupMs: 20 }));
     expect(c.calls).toBe(1 + 3);
+  });
+});
+
+describe("round order", () => {
+  it("shuffles into a permutation, the same one from the same seed", () => {
+    const items = Array.from({ length: 8 }, (_, i) => i);
+    const a = shuffled(items, seededRandom(7));
+    expect([...a].sort((x, y) => x - y)).toEqual(items);
+    expect(shuffled(items, seededRandom(7))).toEqual(a);
+    expect(items).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it("gives each case many different predecessors over the rounds", async () => {
+    // Eight cases that log which one ran before them; after 20 rounds a fixed cyclic order would
+    // show one predecessor per case (two with the start rotating), a shuffled one most of them.
+    const ran: string[] = [];
+    const cases = Array.from({ length: 8 }, (_, i) => {
+      const c = counting(1);
+      const run = c.run;
+      return Object.assign(c, { threads: i, run: () => (ran.push(String(i)), run()) });
+    });
+    await runWorkload(workload, cases, options({ reps: 20, minReps: 20 }));
+    const timed = ran.slice(ran.length - 8 * 20);
+    const before = new Map<string, Set<string>>();
+    for (let i = 1; i < timed.length; i++) {
+      if (!before.has(timed[i]!)) before.set(timed[i]!, new Set());
+      before.get(timed[i]!)!.add(timed[i - 1]!);
+    }
+    for (const [, set] of before) expect(set.size).toBeGreaterThanOrEqual(4);
   });
 });

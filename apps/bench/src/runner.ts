@@ -1,4 +1,4 @@
-// Timing: warm-up, round-robin interleaving, medians. A "case" is one (library, backend, workload,
+// Timing: warm-up, interleaved rounds, medians. A "case" is one (library, backend, workload,
 // mode, threads) combination that knows how to set itself up and run one finished iteration; this
 // file decides when each case runs and for how long, and turns samples into medians. It knows no
 // library and prints nothing itself (progress goes through `log`).
@@ -12,9 +12,11 @@
 //   3. pick, per case, how many calls make one sample (tiny ops are looped so a sample lasts a few
 //      milliseconds) and how many samples fit the case's time budget (at least `minReps`; raised
 //      after the first sample if the warm-up overestimated);
-//   4. run rounds: in every round each case still short of its count takes one sample, the
-//      starting case rotating from round to round, so a burst of machine noise lands on all
-//      libraries alike instead of on whichever happened to run during it;
+//   4. run rounds: in every round each case still short of its count takes one sample, in an
+//      order shuffled afresh each round, so a burst of machine noise lands on all libraries alike
+//      instead of on whichever happened to run during it, and no case always runs right after the
+//      same other case (whatever one leaves behind — garbage to collect, threads still spinning,
+//      caches full of its data — would otherwise always land on the same neighbour);
 //   5. report the median sample.
 import type { Workload } from "./workloads.js";
 
@@ -138,6 +140,30 @@ function replan(p: Planned, options: RunOptions): void {
   p.reps = Math.max(p.reps, affordableReps(first, options));
 }
 
+/** The rounds' orders come from this seed, so two runs sample their cases in the same orders. */
+const ORDER_SEED = 0x5eed;
+
+/** Uniform numbers in [0, 1) from a 32-bit seed (mulberry32): reproducible orders, not security. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(state ^ (state >>> 15), state | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/** A Fisher–Yates shuffle of a copy of `items`. */
+export function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const out = items.slice();
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
 /** Runs one workload's cases interleaved; returns their measurements and the cases that failed. */
 export async function runWorkload(
   workload: Workload,
@@ -184,11 +210,10 @@ export async function runWorkload(
   }
 
   let live = planned.slice();
+  const random = seededRandom(ORDER_SEED);
   // p.reps may grow after round 0 (replan), so the loop asks again every round.
   for (let round = 0; live.some((p) => p.samples.length < p.reps); round++) {
-    // Rotate the starting case each round so no library always runs first (or last).
-    const order = live.map((_, i) => live[(i + round) % live.length]!);
-    for (const p of order) {
+    for (const p of shuffled(live, random)) {
       if (p.samples.length >= p.reps) continue;
       try {
         p.samples.push(await sample(p.c, p.calls));
