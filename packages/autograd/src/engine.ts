@@ -43,11 +43,16 @@ function record(op: string, inputs: readonly Tensor[], outputs: readonly Tensor[
   }
   const next = inputs.map((t) => (t.requiresGrad && isFloating(t.dtype) ? nodeOf(t) : undefined));
   if (next.every((n) => n === undefined)) return;
-  const { name: naming, saveInputs = [], saveOutputs = [] } = rule as unknown as GradientRule<unknown>;
+  const { name: naming, saveInputs = [], saveOutputs = [], copyInputs = [] } = rule as unknown as GradientRule<unknown>;
   const name = typeof naming === "string" ? naming : naming(inputs);
-  const save = { inputs: saveInputs, outputs: saveOutputs };
+  const save = { inputs: saveInputs, outputs: saveOutputs, copies: copyInputs.length === 0 ? undefined : copiesOf(inputs, copyInputs) };
   output.gradFn = new OpNode(name, op, attrs, next, inputs, outputs, save);
   output.setRequiresGradUnchecked(true);
+}
+
+/** Private copies of the inputs a rule saves by value (GradientRule.copyInputs); detached, so copying records nothing. */
+function copiesOf(inputs: readonly Tensor[], which: readonly number[]): Map<number, Tensor> {
+  return new Map(which.map((i) => [i, inputs[i]!.detach().clone()]));
 }
 
 /** Checks and completes the gradient given for one output (ones for a one-element output). */

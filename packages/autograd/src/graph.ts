@@ -83,6 +83,8 @@ export class OpNode extends Node {
   /** Saved tensors by role; undefined once freed by a backward without `retainGraph`. */
   #savedInputs: (SavedTensor | undefined)[] | undefined;
   #savedOutputs: (SavedTensor | undefined)[] | undefined;
+  /** Private copies saved in place of inputs (GradientRule.copyInputs), disposed with the saved tensors. */
+  #copies: readonly Tensor[];
   readonly #savesAnything: boolean;
 
   constructor(
@@ -92,7 +94,7 @@ export class OpNode extends Node {
     next: readonly (Node | undefined)[],
     inputs: readonly Tensor[],
     outputs: readonly Tensor[],
-    save: { inputs: readonly number[]; outputs: readonly number[] },
+    save: { inputs: readonly number[]; outputs: readonly number[]; copies?: ReadonlyMap<number, Tensor> },
   ) {
     super();
     this.name = name;
@@ -102,8 +104,10 @@ export class OpNode extends Node {
     this.inputs = inputs.map((t) => ({ shape: t.shape, dtype: t.dtype, device: t.device }));
     const keep = (all: readonly Tensor[], which: readonly number[]) =>
       all.map((t, i) => (which.includes(i) ? { tensor: t, version: t.version } : undefined));
-    this.#savedInputs = keep(inputs, save.inputs);
+    const copies = save.copies ?? new Map<number, Tensor>();
+    this.#savedInputs = keep(inputs.map((t, i) => copies.get(i) ?? t), save.inputs);
     this.#savedOutputs = keep(outputs, save.outputs);
+    this.#copies = [...copies.values()];
     this.#savesAnything = save.inputs.length + save.outputs.length > 0;
   }
 
@@ -128,6 +132,8 @@ export class OpNode extends Node {
   freeSaved(): void {
     this.#savedInputs = undefined;
     this.#savedOutputs = undefined;
+    for (const t of this.#copies) t.dispose();
+    this.#copies = [];
   }
 
   #check(list: (SavedTensor | undefined)[] | undefined, i: number, role: string): Tensor {

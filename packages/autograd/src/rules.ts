@@ -71,6 +71,13 @@ export interface GradientRule<A> {
   readonly saveInputs?: readonly number[];
   readonly saveOutputs?: readonly number[];
   /**
+   * Inputs of `saveInputs` kept as a private copy taken when the op runs, so that changing the
+   * input in place before the backward is allowed. For a fused op whose unfused chain saved only
+   * tensors of its own (PyTorch's log_softmax saves its output, never the logits): the fusion
+   * then accepts every program the chain accepted.
+   */
+  readonly copyInputs?: readonly number[];
+  /**
    * Gradients for each input, given the gradient of output 0 (every primitive has at most one
    * floating output: maxDim/minDim's second output is int32 indices). Undefined means none.
    */
@@ -404,6 +411,7 @@ export const GRADIENT_RULES: GradientTable = {
   crossEntropy: {
     name: "NllLossBackward0",
     saveInputs: [0, 1],
+    copyInputs: [0],
     saveOutputs: [1],
     backward: (g, c) => {
       const count = c.attrs.reduction === "mean" ? c.savedOutput(1) : undefined;

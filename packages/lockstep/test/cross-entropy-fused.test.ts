@@ -206,6 +206,23 @@ describe("fused crossEntropy keeps the unfused path's errors and other forms", (
     }
   });
 
+  it.each(devices)("changing the logits in place after the loss is allowed, as in PyTorch, and leaves the gradient alone (%s)", async (device) => {
+    // PyTorch's cross_entropy saves log_softmax's output, not the logits, so an in-place change to
+    // the logits between the loss and backward() neither throws nor reaches the gradient.
+    const gradient = async (change: boolean) => {
+      const w = tensor([[0.5, -1, 2], [1.5, 0.25, -0.75]]).to(device).requiresGrad_();
+      const x = tensor([[1, 2], [-1, 0.5], [3, -2]]).to(device);
+      const logits = x.matmul(w);
+      const loss = nn.functional.crossEntropy(logits, tensor([2, 0, 1], { dtype: "int32" }).to(device));
+      expect(loss.gradFn?.name).toBe("NllLossBackward0");
+      if (change) logits.mul_(100);
+      loss.backward();
+      return w.grad!;
+    };
+    const unchanged = await gradient(false);
+    expect(await difference(await gradient(true), unchanged)).toBe("");
+  });
+
   it("a loss without grad mode keeps no count tensor and matches the unfused value", async () => {
     const logits = tensor([[0.5, 1, -1], [2, 0, 1]]);
     const target = tensor([0, -100], { dtype: "int32" });
