@@ -104,10 +104,10 @@ export class OpNode extends Node {
     this.inputs = inputs.map((t) => ({ shape: t.shape, dtype: t.dtype, device: t.device }));
     const keep = (all: readonly Tensor[], which: readonly number[]) =>
       all.map((t, i) => (which.includes(i) ? { tensor: t, version: t.version } : undefined));
-    const copies = save.copies ?? new Map<number, Tensor>();
-    this.#savedInputs = keep(inputs.map((t, i) => copies.get(i) ?? t), save.inputs);
+    const copies = save.copies;
+    this.#savedInputs = keep(copies === undefined ? inputs : inputs.map((t, i) => copies.get(i) ?? t), save.inputs);
     this.#savedOutputs = keep(outputs, save.outputs);
-    this.#copies = [...copies.values()];
+    this.#copies = copies === undefined ? [] : [...copies.values()];
     this.#savesAnything = save.inputs.length + save.outputs.length > 0;
   }
 
@@ -132,6 +132,7 @@ export class OpNode extends Node {
   freeSaved(): void {
     this.#savedInputs = undefined;
     this.#savedOutputs = undefined;
+    if (this.#copies.length === 0) return;
     for (const t of this.#copies) t.dispose();
     this.#copies = [];
   }
