@@ -18,7 +18,7 @@
 //      same other case (whatever one leaves behind — garbage to collect, threads still spinning,
 //      caches full of its data — would otherwise always land on the same neighbour);
 //   5. report the median sample.
-import type { Workload } from "./workloads.js";
+import { uniformSource, type Workload } from "./workloads.js";
 
 export type Mode = "fast" | "deterministic" | "default";
 
@@ -143,17 +143,6 @@ function replan(p: Planned, options: RunOptions): void {
 /** The rounds' orders come from this seed, so two runs sample their cases in the same orders. */
 const ORDER_SEED = 0x5eed;
 
-/** Uniform numbers in [0, 1) from a 32-bit seed (mulberry32): reproducible orders, not security. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 /** A Fisher–Yates shuffle of a copy of `items`. */
 export function shuffled<T>(items: readonly T[], random: () => number): T[] {
   const out = items.slice();
@@ -210,7 +199,7 @@ export async function runWorkload(
   }
 
   let live = planned.slice();
-  const random = seededRandom(ORDER_SEED);
+  const random = uniformSource(ORDER_SEED);
   // p.reps may grow after round 0 (replan), so the loop asks again every round.
   for (let round = 0; live.some((p) => p.samples.length < p.reps); round++) {
     for (const p of shuffled(live, random)) {

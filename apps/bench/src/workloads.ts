@@ -257,8 +257,8 @@ export function workloadsFor(sizes: SizeSet): Workload[] {
 // library is timed on friendlier values (all zeros, denormals) than another. PyTorch draws its own
 // with torch.randn: only the distribution matters for speed.
 
-/** mulberry32: a tiny seeded 32-bit generator; plenty for benchmark inputs. */
-function uniformSource(seed: number): () => number {
+/** mulberry32: a tiny seeded 32-bit generator; plenty for benchmark inputs (and the runner's round orders). */
+export function uniformSource(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
