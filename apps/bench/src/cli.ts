@@ -116,7 +116,7 @@ function machineLines(): string[] {
 
 function describeSettings(o: CliOptions): string {
   const parts = [
-    `Method: per workload, every case is warmed up (quick ones for ${o.run.warmupMs} ms), then cases take samples in rounds (order shuffled each round), median reported`,
+    `Method: per workload, every case is warmed up (quick ones for ${o.run.warmupMs} ms), then cases take samples in rounds (order shuffled each round; a case's fast and deterministic samples back to back), median reported`,
     `up to ${o.run.reps} samples per case (at least ${o.run.minReps}; a case's samples fit in ${o.run.caseBudgetMs / 1000} s)`,
     `quick ops looped so a sample lasts ~${o.run.targetSampleMs} ms`,
     `shapes: ${o.sizes}`,

@@ -86,4 +86,38 @@ describe("round order", () => {
     }
     for (const [, set] of before) expect(set.size).toBeGreaterThanOrEqual(4);
   });
+
+  it("samples the modes of one library, backend and thread count back to back", async () => {
+    // Lockstep-like cases in two modes and two thread counts, and two peers; in every round the
+    // fast and deterministic samples of a thread count must be neighbours, in either order, while
+    // the groups themselves still move around.
+    const ran: string[] = [];
+    const make = (library: string, mode: "fast" | "deterministic" | "default", threads: number) => {
+      const c = counting(1);
+      const run = c.run;
+      return Object.assign(c, { library, mode, threads, run: () => (ran.push(`${library} ${mode} ${threads}`), run()) });
+    };
+    const cases = [
+      make("lib", "fast", 1), make("lib", "deterministic", 1), make("lib", "fast", 2), make("lib", "deterministic", 2),
+      make("peerA", "default", 1), make("peerB", "default", 1),
+    ];
+    const rounds = 12;
+    await runWorkload(workload, cases, options({ reps: rounds, minReps: rounds }));
+    const timed = ran.slice(ran.length - cases.length * rounds);
+    const firsts = new Set<string>();
+    for (let r = 0; r < rounds; r++) {
+      const round = timed.slice(r * cases.length, (r + 1) * cases.length);
+      expect(new Set(round).size).toBe(cases.length);
+      for (const threads of [1, 2]) {
+        const fast = round.indexOf(`lib fast ${threads}`);
+        const det = round.indexOf(`lib deterministic ${threads}`);
+        expect(Math.abs(fast - det)).toBe(1);
+      }
+      firsts.add(round[0]!);
+      firsts.add(round.indexOf("lib fast 1") < round.indexOf("lib deterministic 1") ? "fast first" : "det first");
+    }
+    // Over 12 rounds both modes lead sometimes, and more than one group opens a round.
+    expect(firsts.has("fast first") && firsts.has("det first")).toBe(true);
+    expect(firsts.size).toBeGreaterThanOrEqual(4);
+  });
 });

@@ -16,7 +16,10 @@
 //      order shuffled afresh each round, so a burst of machine noise lands on all libraries alike
 //      instead of on whichever happened to run during it, and no case always runs right after the
 //      same other case (whatever one leaves behind — garbage to collect, threads still spinning,
-//      caches full of its data — would otherwise always land on the same neighbour);
+//      caches full of its data — would otherwise always land on the same neighbour). Cases that
+//      differ only in their mode (Lockstep's fast and deterministic) take their samples one right
+//      after the other, in a shuffled order: the det ÷ fast table compares them, and two samples
+//      taken a few milliseconds apart see the same machine (slow phases here last seconds);
 //   5. report the median sample.
 import { uniformSource, type Workload } from "./workloads.js";
 
@@ -153,6 +156,21 @@ export function shuffled<T>(items: readonly T[], random: () => number): T[] {
   return out;
 }
 
+/**
+ * The cases grouped by everything but their mode (library, backend, threads), in order of first
+ * appearance: the groups whose members `runWorkload` samples back to back.
+ */
+function modeSiblings<T extends { c: CaseLabel }>(items: readonly T[]): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = `${item.c.library} ${item.c.backend} ${item.c.threads ?? "-"}`;
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [item]);
+    else group.push(item);
+  }
+  return [...groups.values()];
+}
+
 /** Runs one workload's cases interleaved; returns their measurements and the cases that failed. */
 export async function runWorkload(
   workload: Workload,
@@ -202,7 +220,8 @@ export async function runWorkload(
   const random = uniformSource(ORDER_SEED);
   // p.reps may grow after round 0 (replan), so the loop asks again every round.
   for (let round = 0; live.some((p) => p.samples.length < p.reps); round++) {
-    for (const p of shuffled(live, random)) {
+    const order = shuffled(modeSiblings(live), random).flatMap((group) => shuffled(group, random));
+    for (const p of order) {
       if (p.samples.length >= p.reps) continue;
       try {
         p.samples.push(await sample(p.c, p.calls));
