@@ -59,6 +59,19 @@ describe("runWorkload warm-up", () => {
   });
 });
 
+describe("calls per sample", () => {
+  it("loops a quick call until a sample lasts targetSampleMs, also past a hundred calls", async () => {
+    // 0.02 ms per call and 8 ms per sample: 400 calls (a cap of 100 would give 2 ms samples).
+    const { measurements } = await runWorkload(workload, [counting(0.02)], options({ targetSampleMs: 8 }));
+    expect(measurements[0]!.callsPerSample).toBe(400);
+  });
+
+  it("caps the loop at 1000 calls", async () => {
+    const { measurements } = await runWorkload(workload, [counting(0.001)], options({ targetSampleMs: 8 }));
+    expect(measurements[0]!.callsPerSample).toBe(1000);
+  });
+});
+
 describe("round order", () => {
   it("shuffles into a permutation, the same one from the same seed", () => {
     const items = Array.from({ length: 8 }, (_, i) => i);

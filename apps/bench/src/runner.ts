@@ -137,6 +137,13 @@ function affordableReps(perSampleMs: number, options: RunOptions): number {
   return Math.max(options.minReps, Math.min(options.reps, affordable));
 }
 
+/**
+ * The most calls one sample loops. High enough that a sample of the quickest calls here (an MLP's
+ * inference at batch 1, ~0.05 ms) still lasts `targetSampleMs`: a 100-call cap left those samples
+ * at 5 ms, short enough that one hiccup of the machine moved a sample by a fifth.
+ */
+const MAX_CALLS_PER_SAMPLE = 1000;
+
 /** After the first sample: a case whose warm-up still included compiling gets the samples it can afford. */
 function replan(p: Planned, options: RunOptions): void {
   const first = p.samples[0]! * p.calls;
@@ -206,7 +213,7 @@ export async function runWorkload(
         recent.push(await sample(c, 1));
       }
       if (recent.length > 1) estimate = median(recent.slice(-Math.min(recent.length, 9)));
-      const calls = Math.max(1, Math.min(100, Math.floor(options.targetSampleMs / Math.max(estimate, 1e-3))));
+      const calls = Math.max(1, Math.min(MAX_CALLS_PER_SAMPLE, Math.floor(options.targetSampleMs / Math.max(estimate, 1e-3))));
       const reps = affordableReps(estimate * calls, options);
       planned.push({ c, calls, reps, samples: [] });
       options.log(`  warm ${caseName(c)}: ${estimate.toFixed(2)} ms/call → ${reps} samples × ${calls} call(s)`);
