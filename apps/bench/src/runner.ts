@@ -92,6 +92,19 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/**
+ * The q-quantile (0 ≤ q ≤ 1) with linear interpolation between the two nearest order statistics
+ * (the usual "type 7": q = 0.5 is the median, 0.25 and 0.75 the quartiles).
+ */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((x, y) => x - y);
+  const at = q * (sorted.length - 1);
+  const lo = Math.floor(at);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo]! + (at - lo) * (sorted[hi]! - sorted[lo]!);
+}
+
 export function caseName(c: CaseLabel): string {
   const parts = [`${c.library} ${c.backend}`];
   if (c.mode !== "default") parts.push(c.mode);

@@ -1,6 +1,6 @@
 // Turning measurements into the report: the markdown table (with ratios against a reference peer
 // and Lockstep's deterministic/fast ratio), and the JSON document. Pure formatting: no timing.
-import type { Measurement, Skip } from "./runner.js";
+import { quantile, type Measurement, type Skip } from "./runner.js";
 import type { Workload } from "./workloads.js";
 
 /** A row of the JSON output (the field names are part of the CLI's contract). */
@@ -130,6 +130,17 @@ export function formatMs(ms: number): string {
   return ms.toFixed(3);
 }
 
+/**
+ * How far a row's samples scatter: half their interquartile range as a percentage of the median
+ * ("±12%": the middle half of the samples lies within about 12 % of the median). "–" with fewer
+ * than 4 samples, where quartiles say little.
+ */
+export function formatSpread(samples: readonly number[], median: number): string {
+  if (samples.length < 4 || !(median > 0)) return "–";
+  const half = (quantile(samples, 0.75) - quantile(samples, 0.25)) / 2;
+  return `±${Math.round((100 * half) / median)}%`;
+}
+
 function formatRatio(r: number): string {
   return Number.isFinite(r) ? `${r.toFixed(2)}×` : "–";
 }
@@ -143,7 +154,7 @@ function markdownTable(header: string[], rows: string[][], rightAligned: boolean
 }
 
 function mainTable(sorted: readonly Measurement[]): string {
-  const header = ["library", "backend", "workload", "mode", "threads", "median ms", "GFLOP/s", "time vs ref", "samples"];
+  const header = ["library", "backend", "workload", "mode", "threads", "median ms", "spread", "GFLOP/s", "time vs ref", "samples"];
   const rows = sorted.map((m) => {
     const ref = referenceFor(m, sorted);
     const ratio = ref === undefined ? Number.NaN : m.medianMs / ref.medianMs;
@@ -156,12 +167,13 @@ function mainTable(sorted: readonly Measurement[]): string {
       m.mode === "default" ? "–" : m.mode,
       m.threads === null ? "–" : String(m.threads),
       formatMs(m.medianMs),
+      formatSpread(m.samples, m.medianMs),
       gflops(m).toFixed(2),
       ratioText,
       samples,
     ];
   });
-  return markdownTable(header, rows, [false, false, false, false, true, true, true, true, true]);
+  return markdownTable(header, rows, [false, false, false, false, true, true, true, true, true, true]);
 }
 
 /** Lockstep's price of determinism: deterministic median ÷ fast median, per backend, shape and thread count. */
