@@ -325,6 +325,35 @@ describe("WebAssembly transposed copies", () => {
   });
 });
 
+describe("WebAssembly copies of short runs (a convolution's columns)", () => {
+  it("give the JS copy's bits and the definition's, NaN payloads included, for runs of every length", () => {
+    // Windows of a [2, 3, h, w] input as [N, C, kh, kw, oh, ow] (stride s), ordered like conv's
+    // columns; big enough that both storages come from the arena, where the module reads and
+    // writes them in place. Runs (ow) of 32, 45, 30, 21 and 39 floats: whole vectors and tails of
+    // 1, 2 and 3; then a small input whose storages are not in the arena (the JS walk).
+    for (const [h, w, kernel, stride] of [[34, 34, 3, 1], [45, 47, 3, 1], [30, 31, 2, 1], [40, 43, 3, 2], [36, 39, 1, 1], [12, 9, 2, 1]] as const) {
+      const storage = randomStorage("float32", 2 * 3 * h * w + 5);
+      const oh = Math.floor((h - kernel) / stride) + 1;
+      const ow = Math.floor((w - kernel) / stride) + 1;
+      const shape = [2, 3, kernel, kernel, oh, ow];
+      const strides = [3 * h * w, h * w, w, 1, stride * w, stride];
+      const x: CpuView = { storage, dtype: "float32", shape, strides, offset: 5 };
+      const n = shape.reduce((a, b) => a * b, 1);
+      const [simd, js] = both("float32", 1, n, (out) => copyKernel([x], [{ ...out, shape, strides: shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1)) }], {}));
+      expect(firstDifference(simd, js), `${h}×${w} k${kernel} s${stride}`).toBe(-1);
+      expect(firstDifference(simd, new Uint8Array(gatherElements(x).slice().buffer)), "against the strided walk").toBe(-1);
+    }
+  });
+
+  it("leave runs of 256 floats or more to the JS walk (set), with the same bits", () => {
+    // A run of 300 floats is long enough for set(): the module is not asked, and the bits are the same.
+    const storage = randomStorage("float32", 4 * 2 * 300 + 7);
+    const x: CpuView = { storage, dtype: "float32", shape: [4, 300], strides: [600, 1], offset: 7 };
+    const [simd, js] = both("float32", 4, 300, (out) => copyKernel([x], [out], {}));
+    expect(firstDifference(simd, js)).toBe(-1);
+  });
+});
+
 describe("WebAssembly elementwise loops over several chunks", () => {
   it("give the JS kernels' bits past the 16384-element chunk, in every layout", () => {
     const [r, c] = [3, 11_001];

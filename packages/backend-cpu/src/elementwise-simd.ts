@@ -26,6 +26,7 @@ interface ElementwiseExports {
   unary(op: number, x: number, d: number, n: number): void;
   where(c: number, x: number, y: number, d: number, n: number): void;
   transpose(s: number, ld: number, o: number, ldo: number, rows: number, cols: number): void;
+  copyRuns(s: number, ss: number, o: number, len: number, count: number): void;
 }
 
 const ARITH: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, reluBackward: 5 };
@@ -432,6 +433,45 @@ export function simdTransposeCopy(x: CpuView, out: DataArray, at: number): boole
   // The edges the 4×4 blocks left: columns past cols4 of the first rows4 rows, then whole rows.
   for (let r = 0; r < rows; r++) {
     for (let c = r < rows4 ? cols4 : 0; c < cols; c++) out[at + r * cols + c] = src[x.offset + r + c * ld]!;
+  }
+  return true;
+}
+
+/** Runs shorter than this are copied by `copyRuns`; longer ones go through `set` fast enough. */
+const SHORT_RUN = 256;
+
+/**
+ * A strided float32 view copied into `out[at ...)` when both are arena storages and its innermost
+ * dim is a contiguous run shorter than SHORT_RUN: the module copies the two innermost dims (runs
+ * of that length, `count` of them at the next dim's stride) and this walks the dims above them —
+ * a convolution's columns are [N, C, kh, kw, oh, ow] with 32-float rows of the input. Pure data
+ * movement (same bits as the JS walk, NaN payloads included). False when it does not apply.
+ */
+export function simdGatherRuns(x: CpuView, out: DataArray, at: number): boolean {
+  if (x.dtype !== "float32") return false;
+  const { shape, strides } = mergeDims(x.shape, x.strides);
+  const ndim = shape.length;
+  if (ndim < 2 || strides[ndim - 1] !== 1 || shape[ndim - 1]! >= SHORT_RUN) return false;
+  const s = instance();
+  if (s === null || !s.arena || !inArena(x.storage.data) || !inArena(out)) return false;
+  const len = shape[ndim - 1]!;
+  const count = shape[ndim - 2]!;
+  const runStride = strides[ndim - 2]!;
+  const outer = ndim - 2;
+  const index = new Array<number>(outer).fill(0);
+  const block = len * count;
+  const total = shape.reduce((a, b) => a * b, 1);
+  let position = x.storage.data.byteOffset / 4 + x.offset;
+  const outBase = out.byteOffset / 4 + at;
+  for (let done = 0; done < total; done += block) {
+    s.exports.copyRuns(4 * position, runStride, 4 * (outBase + done), len, count);
+    for (let d = outer - 1; d >= 0; d--) {
+      index[d]!++;
+      position += strides[d]!;
+      if (index[d]! < shape[d]!) break;
+      position -= strides[d]! * shape[d]!;
+      index[d] = 0;
+    }
   }
   return true;
 }

@@ -18,7 +18,7 @@ import {
   detTanh,
 } from "./detmath.js";
 import { gatherElements, gatherInto, isBroadcastScalar, isDense, viewOffsets, type CpuStorage, type CpuView } from "./storage.js";
-import { simdBinary, simdTransposeCopy, simdUnary, simdWhere } from "./elementwise-simd.js";
+import { simdBinary, simdGatherRuns, simdTransposeCopy, simdUnary, simdWhere } from "./elementwise-simd.js";
 
 type Unary = (x: number) => number;
 type Binary = (a: number, b: number) => number;
@@ -247,7 +247,7 @@ export const copyKernel: KernelFn<"copy", CpuStorage> = ([x], [out]) => {
   if (isDense(o) && o.storage.data !== x!.storage.data) {
     // Straight into the output: no intermediate array.
     if (isDense(x!)) o.storage.data.set(gatherElements(x!), o.offset);
-    else if (!simdTransposeCopy(x!, o.storage.data, o.offset)) gatherInto(x!, o.storage.data, o.offset);
+    else if (!simdTransposeCopy(x!, o.storage.data, o.offset) && !simdGatherRuns(x!, o.storage.data, o.offset)) gatherInto(x!, o.storage.data, o.offset);
     return;
   }
   const src = gatherElements(x!);

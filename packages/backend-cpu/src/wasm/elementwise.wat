@@ -282,4 +282,36 @@
           (br_if $rl (i32.lt_u (local.get $r) (local.get $rows))))
         (local.set $c (i32.add (local.get $c) (i32.const 4)))
         (br_if $cl (i32.lt_u (local.get $c) (local.get $cols))))))
+
+  ;; count runs of len floats: run r from s + r·ss floats to o + r·len floats (the output is
+  ;; contiguous; the two regions do not overlap). Whole vectors, then the len mod 4 tail, moved as
+  ;; i32 so that every bit (NaN payloads too) arrives unchanged. For copies whose contiguous runs
+  ;; are short (a convolution's columns: 32-float rows of the input), where a JS loop spends ~2 ns
+  ;; per float on the float64 round trip of every element it moves.
+  (func (export "copyRuns") (param $s i32) (param $ss i32) (param $o i32) (param $len i32) (param $count i32)
+    (local $r i32) (local $p i32) (local $q i32) (local $end i32) (local $vend i32) (local $ssb i32)
+    (local.set $ssb (i32.shl (local.get $ss) (i32.const 2)))
+    (local.set $q (local.get $o))
+    (block $done
+      (br_if $done (i32.or (i32.eqz (local.get $count)) (i32.eqz (local.get $len))))
+      (loop $runs
+        (local.set $p (i32.add (local.get $s) (i32.mul (local.get $r) (local.get $ssb))))
+        (local.set $end (i32.add (local.get $q) (i32.shl (local.get $len) (i32.const 2))))
+        (local.set $vend (i32.add (local.get $q) (i32.shl (i32.and (local.get $len) (i32.const -4)) (i32.const 2))))
+        (block $vdone
+          (br_if $vdone (i32.ge_u (local.get $q) (local.get $vend)))
+          (loop $v
+            (v128.store (local.get $q) (v128.load (local.get $p)))
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            (local.set $q (i32.add (local.get $q) (i32.const 16)))
+            (br_if $v (i32.lt_u (local.get $q) (local.get $vend)))))
+        (block $tdone
+          (br_if $tdone (i32.ge_u (local.get $q) (local.get $end)))
+          (loop $t
+            (i32.store (local.get $q) (i32.load (local.get $p)))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (local.set $q (i32.add (local.get $q) (i32.const 4)))
+            (br_if $t (i32.lt_u (local.get $q) (local.get $end)))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br_if $runs (i32.lt_u (local.get $r) (local.get $count))))))
 )
