@@ -78,6 +78,12 @@ const SHARED_CHUNK_ROWS = 256;
  * B costs more than the kernel loses to B's longer stride.
  */
 const DIRECT_B_MAX_ROWS = 64;
+/**
+ * …unless B's rows lie a multiple of this many bytes apart: stepping k through them in place then
+ * hits the same few L1 sets again and again (a convolution's columns, 1024 positions wide: 18 against
+ * 27 GFLOP/s packed on 64 rows, and 1.1–1.2× on 16–32 rows, or 512 wide).
+ */
+const ALIASED_ROW_BYTES = 2048;
 /** A transposed A is read in place up to this K (a longer one strides through too many lines). */
 const DIRECT_A_MAX_K = 64;
 
@@ -350,7 +356,8 @@ function gemmChunk(w: GemmInstance, task: WasmGemmTask, seg: MatmulSegment, r0: 
   let p0 = claims.claim() * group;
   if (p0 >= width) return;
   const packed = cachedB(w, task, seg);
-  const directB = packed === undefined && seg.bCol === 1 && rows <= DIRECT_B_MAX_ROWS && k * seg.bRow <= CHUNK_FLOATS;
+  const directB =
+    packed === undefined && seg.bCol === 1 && rows <= DIRECT_B_MAX_ROWS && k * seg.bRow <= CHUNK_FLOATS && (4 * seg.bRow) % ALIASED_ROW_BYTES !== 0;
   const bKind = directB ? copyKind(k, width, seg.bRow, 1, false) : "span";
   const slabs = packed === undefined && !directB ? slabsOf(k, width, group, seg) : { slab: 0, kind: "span" as const, floats: directB ? roundUp(copySize(k, width, seg.bRow, 1, bKind), 4) + 8 : 0 };
   const aKind = copyKind(rows, k, aRow, aCol, false);

@@ -131,6 +131,11 @@ describe.runIf(wasmAvailable())("the WASM deterministic matmul equals the JS seq
     expectWasmEqualsSequential(matrix(5, 20, "transposed", 6000), wide, [5, 33]);
     expectWasmEqualsSequential(matrix(256, 16, "transposed", 6001), matrix(16, 784, "dense", 6002), [256, 784]);
     expectWasmEqualsSequential(matrix(16, 256, "dense", 6003), matrix(256, 784, "dense", 6004), [16, 784]);
+    // Row-major B whose rows lie a multiple of 2 KiB apart is packed even under few rows (reading
+    // it in place thrashes L1 sets); a convolution's columns are such a B. Same bits either way.
+    expectWasmEqualsSequential(matrix(64, 27, "dense", 6010), matrix(27, 1024, "dense", 6011), [64, 1024]);
+    expectWasmEqualsSequential(matrix(17, 9, "transposed", 6012), matrix(9, 512, "dense", 6013), [17, 512]);
+    expectWasmEqualsSequential(matrix(5, 33, "dense", 6014), view(values(33 * 512 + 3, 6015), [33, 300], [512, 1], 3), [5, 300]);
     // Garbage past the copy must stay in its own lanes: NaN and infinity next to the operands.
     const aData = values(16 * 6 + 8, 6005);
     aData.fill(Number.NaN, 16 * 6);
