@@ -9,6 +9,7 @@ import type { BinaryOp, DType, UnaryOp } from "@lockstep/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { detDiv, detExp } from "./detmath.js";
 import { binaryKernel, copyKernel, unaryKernel, whereKernel } from "./elementwise.js";
+import { catKernel } from "./indexing.js";
 import { setSimdElementwise, simdScaledAdd } from "./elementwise-simd.js";
 import { cpuBackend, gatherElements, type CpuView } from "./storage.js";
 
@@ -351,6 +352,34 @@ describe("WebAssembly copies of short runs (a convolution's columns)", () => {
     const x: CpuView = { storage, dtype: "float32", shape: [4, 300], strides: [600, 1], offset: 7 };
     const [simd, js] = both("float32", 4, 300, (out) => copyKernel([x], [out], {}));
     expect(firstDifference(simd, js)).toBe(-1);
+  });
+});
+
+describe("WebAssembly cat of short blocks (constant padding of an image's rows)", () => {
+  it("gives the JS cat's bits and the definition's, blocks of 1 to 33 floats, inputs dense or strided", () => {
+    // [rows, w] pieces catted along the last dim, as pad() builds a padded row: big enough that
+    // the storages are in the arena, where the module copies the blocks in place (the strided
+    // piece is gathered into a plain array first, which the JS loop copies).
+    const rows = 5000;
+    for (const widths of [[1, 32, 1], [3, 7, 2, 5], [33, 1], [4, 8]]) {
+      const total = widths.reduce((a, b) => a + b, 0);
+      const inputs: CpuView[] = widths.map((w, i) =>
+        i === 1
+          ? // A strided piece (every other row of a taller storage): cat gathers it first.
+            { storage: randomStorage("float32", 2 * rows * w), dtype: "float32", shape: [rows, w], strides: [2 * w, 1], offset: 0 }
+          : { storage: randomStorage("float32", rows * w + 3), dtype: "float32", shape: [rows, w], strides: [w, 1], offset: 3 },
+      );
+      const [simd, js] = both("float32", rows, total, (out) => catKernel(inputs, [out], { dim: 1 }));
+      expect(firstDifference(simd, js), `widths ${widths}`).toBe(-1);
+      const expected = new Float32Array(rows * total);
+      let column = 0;
+      for (const x of inputs) {
+        const w = x.shape[1]!;
+        for (let r = 0; r < rows; r++) for (let j = 0; j < w; j++) expected[r * total + column + j] = x.storage.data[x.offset + r * x.strides[0]! + j]!;
+        column += w;
+      }
+      expect(firstDifference(simd, new Uint8Array(expected.buffer)), `widths ${widths} against the definition`).toBe(-1);
+    }
   });
 });
 

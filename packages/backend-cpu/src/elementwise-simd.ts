@@ -26,7 +26,7 @@ interface ElementwiseExports {
   unary(op: number, x: number, d: number, n: number): void;
   where(c: number, x: number, y: number, d: number, n: number): void;
   transpose(s: number, ld: number, o: number, ldo: number, rows: number, cols: number): void;
-  copyRuns(s: number, ss: number, o: number, len: number, count: number): void;
+  copyRuns(s: number, ss: number, o: number, os: number, len: number, count: number): void;
 }
 
 const ARITH: Partial<Record<BinaryOp, number>> = { add: 0, sub: 1, mul: 2, div: 3, reluBackward: 5 };
@@ -464,7 +464,7 @@ export function simdGatherRuns(x: CpuView, out: DataArray, at: number): boolean 
   let position = x.storage.data.byteOffset / 4 + x.offset;
   const outBase = out.byteOffset / 4 + at;
   for (let done = 0; done < total; done += block) {
-    s.exports.copyRuns(4 * position, runStride, 4 * (outBase + done), len, count);
+    s.exports.copyRuns(4 * position, runStride, 4 * (outBase + done), len, len, count);
     for (let d = outer - 1; d >= 0; d--) {
       index[d]!++;
       position += strides[d]!;
@@ -473,5 +473,19 @@ export function simdGatherRuns(x: CpuView, out: DataArray, at: number): boolean 
       index[d] = 0;
     }
   }
+  return true;
+}
+
+/**
+ * dst[at + r·dstStride + j] = src[from + r·srcStride + j] for r < count, j < len, when both are
+ * float32 arena arrays of different storages and the runs are short (cat along an inner dim: a
+ * padded row's three pieces), where `set` on a subarray per run costs more than the run. False
+ * when it does not apply.
+ */
+export function simdCopyBlocks(src: DataArray, from: number, srcStride: number, dst: DataArray, at: number, dstStride: number, len: number, count: number): boolean {
+  if (!(src instanceof Float32Array) || !(dst instanceof Float32Array) || len >= SHORT_RUN) return false;
+  const s = instance();
+  if (s === null || !s.arena || !inArena(src) || !inArena(dst)) return false;
+  s.exports.copyRuns(src.byteOffset + 4 * from, srcStride, dst.byteOffset + 4 * at, dstStride, len, count);
   return true;
 }

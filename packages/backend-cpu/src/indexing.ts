@@ -1,6 +1,7 @@
 // Kernels that move elements by position: cat, indexSelect, gather, scatter. Index values were
 // range-checked by core; negative indices count from the end.
 import type { KernelFn } from "@lockstep/core";
+import { simdCopyBlocks } from "./elementwise-simd.js";
 import { elementOffsets, gatherElements, type CpuStorage } from "./storage.js";
 
 function wrap(i: number, size: number): number {
@@ -17,7 +18,9 @@ export const catKernel: KernelFn<"cat", CpuStorage> = (inputs, [out], { dim }) =
   for (const input of inputs) {
     const block = input.shape[dim]! * inner;
     const src = gatherElements(input);
-    for (let o = 0; o < outer; o++) dst.set(src.subarray(o * block, (o + 1) * block), o * rowLength + column);
+    if (!simdCopyBlocks(src, 0, block, dst, out!.offset + column, rowLength, block, outer)) {
+      for (let o = 0; o < outer; o++) dst.set(src.subarray(o * block, (o + 1) * block), out!.offset + o * rowLength + column);
+    }
     column += block;
   }
 };

@@ -283,19 +283,20 @@
         (local.set $c (i32.add (local.get $c) (i32.const 4)))
         (br_if $cl (i32.lt_u (local.get $c) (local.get $cols))))))
 
-  ;; count runs of len floats: run r from s + r·ss floats to o + r·len floats (the output is
-  ;; contiguous; the two regions do not overlap). Whole vectors, then the len mod 4 tail, moved as
+  ;; count runs of len floats: run r from s + r·ss floats to o + r·os floats (the two regions do
+  ;; not overlap). Whole vectors, then the len mod 4 tail, moved as
   ;; i32 so that every bit (NaN payloads too) arrives unchanged. For copies whose contiguous runs
   ;; are short (a convolution's columns: 32-float rows of the input), where a JS loop spends ~2 ns
   ;; per float on the float64 round trip of every element it moves.
-  (func (export "copyRuns") (param $s i32) (param $ss i32) (param $o i32) (param $len i32) (param $count i32)
-    (local $r i32) (local $p i32) (local $q i32) (local $end i32) (local $vend i32) (local $ssb i32)
+  (func (export "copyRuns") (param $s i32) (param $ss i32) (param $o i32) (param $os i32) (param $len i32) (param $count i32)
+    (local $r i32) (local $p i32) (local $q i32) (local $end i32) (local $vend i32) (local $ssb i32) (local $osb i32)
     (local.set $ssb (i32.shl (local.get $ss) (i32.const 2)))
-    (local.set $q (local.get $o))
+    (local.set $osb (i32.shl (local.get $os) (i32.const 2)))
     (block $done
       (br_if $done (i32.or (i32.eqz (local.get $count)) (i32.eqz (local.get $len))))
       (loop $runs
         (local.set $p (i32.add (local.get $s) (i32.mul (local.get $r) (local.get $ssb))))
+        (local.set $q (i32.add (local.get $o) (i32.mul (local.get $r) (local.get $osb))))
         (local.set $end (i32.add (local.get $q) (i32.shl (local.get $len) (i32.const 2))))
         (local.set $vend (i32.add (local.get $q) (i32.shl (i32.and (local.get $len) (i32.const -4)) (i32.const 2))))
         (block $vdone
