@@ -16,7 +16,7 @@ import type { BinaryOp, DataArray, UnaryOp } from "@lockstep/core";
 import { arenaBuffer, arenaMemory, freeScratch, inArena, scratchBlock } from "./arena.js";
 import { detDiv, detExp } from "./detmath.js";
 import { ELEMENTWISE_ARENA_WASM_BASE64, ELEMENTWISE_WASM_BASE64 } from "./wasm/elementwise.generated.js";
-import { gatherElements, gatherInto, isBroadcastScalar, isDense, mergeDims, type CpuView } from "./storage.js";
+import { elementOffsets, gatherElements, gatherInto, isBroadcastScalar, isDense, mergeDims, type CpuView } from "./storage.js";
 
 interface ElementwiseExports {
   readonly memory: WebAssembly.Memory;
@@ -457,22 +457,11 @@ export function simdGatherRuns(x: CpuView, out: DataArray, at: number): boolean 
   const len = shape[ndim - 1]!;
   const count = shape[ndim - 2]!;
   const runStride = strides[ndim - 2]!;
-  const outer = ndim - 2;
-  const index = new Array<number>(outer).fill(0);
+  // Where each block of runs starts, one per index of the dims above the two the module walks.
+  const starts = elementOffsets(shape.slice(0, ndim - 2), strides.slice(0, ndim - 2), x.storage.data.byteOffset / 4 + x.offset);
   const block = len * count;
-  const total = shape.reduce((a, b) => a * b, 1);
-  let position = x.storage.data.byteOffset / 4 + x.offset;
   const outBase = out.byteOffset / 4 + at;
-  for (let done = 0; done < total; done += block) {
-    s.exports.copyRuns(4 * position, runStride, 4 * (outBase + done), len, len, count);
-    for (let d = outer - 1; d >= 0; d--) {
-      index[d]!++;
-      position += strides[d]!;
-      if (index[d]! < shape[d]!) break;
-      position -= strides[d]! * shape[d]!;
-      index[d] = 0;
-    }
-  }
+  for (let b = 0; b < starts.length; b++) s.exports.copyRuns(4 * starts[b]!, runStride, 4 * (outBase + b * block), len, len, count);
   return true;
 }
 
