@@ -68,12 +68,7 @@ export function reshape(t: Tensor, shape: readonly number[]): Tensor {
   const strides = viewStrides(t.shape, t.strides, target);
   if (strides !== undefined) return makeView(t, "reshape", { shape: target }, target, strides, t.offset);
   const dense = copyToContiguous(t);
-  const view = makeView(dense, "reshape", { shape: target }, target, contiguousStrides(target), 0);
-  // The copy is reachable only through the view: dropping its handle now lets disposing the view
-  // free the storage (back to the backend's pool) instead of leaving it to the garbage collector.
-  // A convolution's columns (tens of MB) otherwise came from fresh memory on every call.
-  dense.dispose();
-  return view;
+  return makeView(dense, "reshape", { shape: target }, target, contiguousStrides(target), 0);
 }
 
 /**

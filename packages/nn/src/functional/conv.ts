@@ -7,8 +7,7 @@
 // or the device. The input gradient comes back through the window view's backward (a gather over
 // window offsets in a fixed order, no scatter-add); the weight gradient is the matmul's, summed
 // over positions and then over the batch in fixed orders. The bias is added after the full sum.
-import { isGradEnabled } from "@lockstep/autograd";
-import { DTypeError, ShapeError, ValueError, commonDevice, formatShape, scope, type Tensor } from "@lockstep/core";
+import { DTypeError, ShapeError, ValueError, commonDevice, formatShape, type Tensor } from "@lockstep/core";
 import { formatSizes, pad, sizes, slidingWindows, span, type SizeArg } from "./windows.js";
 import { optionalTensorArg, tensorArg } from "./check.js";
 
@@ -86,7 +85,7 @@ function convolution(name: string, rank: number, x: Tensor, weight: Tensor, bias
   const geometry = checkGeometry(rank, kernel, options);
   const { groups } = geometry;
   const batched = x.ndim === rank + 2 ? x : x.unsqueeze(0);
-  const channels = batched.shape[1]!;
+  const [n, channels] = batched.shape as [number, number];
   const outChannels = weight.shape[0]!;
   if (outChannels % groups !== 0) {
     throw new ShapeError(
@@ -115,23 +114,6 @@ function convolution(name: string, rank: number, x: Tensor, weight: Tensor, bias
     );
   }
 
-  // Without a graph to record (inference, noGrad) the temporaries — the padded input and the
-  // columns, tens of MB for a batch of images — go back to the backend's pool when the call
-  // returns, so the next call reuses their memory instead of faulting in fresh pages (~10 ms of a
-  // 40 ms conv2d of 8×64×32×32 here) while the garbage collector has not yet found them. With a
-  // graph the matmul keeps the columns for the weight gradient, and they live as long as it does.
-  const records = isGradEnabled() && (x.requiresGrad || weight.requiresGrad || bias?.requiresGrad === true);
-  const run = () => convolve(rank, x, batched, weight, bias, geometry, kernel);
-  return records ? run() : scope(run);
-}
-
-/** windows → columns → matmul → bias, on checked arguments (see `convolution`). */
-function convolve(
-  rank: number, x: Tensor, batched: Tensor, weight: Tensor, bias: Tensor | undefined, geometry: ConvGeometry, kernel: readonly number[],
-): Tensor {
-  const { groups } = geometry;
-  const [n, channels] = batched.shape as [number, number];
-  const outChannels = weight.shape[0]!;
   const amounts: number[] = [];
   for (let i = rank - 1; i >= 0; i--) amounts.push(geometry.padBefore[i]!, geometry.padAfter[i]!);
   const input = amounts.some((a) => a !== 0) ? pad(batched, amounts) : batched;
