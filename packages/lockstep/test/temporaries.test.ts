@@ -41,6 +41,15 @@ describe.each(devices)("a convolution's result on %s", (device) => {
     }
   }
 
+  it("a reshape that has to copy returns a tensor that takes in-place ops recorded by autograd", async () => {
+    // The copy is the base of the returned view; an in-place op on the view reaches back to it.
+    const x = randn([3, 4]).to(device).requiresGrad_();
+    const y = x.mul(2).t().reshape([12]);
+    y.mul_(3);
+    y.sum().backward();
+    expect(await x.grad!.toArray()).toEqual([[6, 6, 6, 6], [6, 6, 6, 6], [6, 6, 6, 6]]);
+  });
+
   it("with a graph keeps the columns for backward: the weight gradient arrives", async () => {
     const x = randn([2, 3, 9, 9]).to(device).requiresGrad_();
     const w = randn([4, 3, 3, 3]).to(device).requiresGrad_();
