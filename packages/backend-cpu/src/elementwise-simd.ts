@@ -445,7 +445,8 @@ const SHORT_RUN = 256;
  * dim is a contiguous run shorter than SHORT_RUN: the module copies the two innermost dims (runs
  * of that length, `count` of them at the next dim's stride) and this walks the dims above them —
  * a convolution's columns are [N, C, kh, kw, oh, ow] with 32-float rows of the input. Pure data
- * movement (same bits as the JS walk, NaN payloads included). False when it does not apply.
+ * movement: every bit arrives unchanged, NaN payloads included (the JS walk's, once V8 has
+ * optimised it; interpreted, V8 may quiet a signalling NaN). False when it does not apply.
  */
 export function simdGatherRuns(x: CpuView, out: DataArray, at: number): boolean {
   if (x.dtype !== "float32") return false;
