@@ -441,6 +441,16 @@ export function simdTransposeCopy(x: CpuView, out: DataArray, at: number): boole
 const SHORT_RUN = 256;
 
 /**
+ * The module, when `copyRuns` can move floats from `src` to `dst` in place: both float32 arrays
+ * in the arena, which the module runs on. Null otherwise (the caller copies in JS).
+ */
+function arenaCopier(src: DataArray, dst: DataArray): Scratch | null {
+  if (!(src instanceof Float32Array) || !(dst instanceof Float32Array)) return null;
+  const s = instance();
+  return s !== null && s.arena && inArena(src) && inArena(dst) ? s : null;
+}
+
+/**
  * A strided float32 view copied into `out[at ...)` when both are arena storages and its innermost
  * dim is a contiguous run shorter than SHORT_RUN: the module copies the two innermost dims (runs
  * of that length, `count` of them at the next dim's stride) and this walks the dims above them —
@@ -449,12 +459,11 @@ const SHORT_RUN = 256;
  * optimised it; interpreted, V8 may quiet a signalling NaN). False when it does not apply.
  */
 export function simdGatherRuns(x: CpuView, out: DataArray, at: number): boolean {
-  if (x.dtype !== "float32") return false;
   const { shape, strides } = mergeDims(x.shape, x.strides);
   const ndim = shape.length;
   if (ndim < 2 || strides[ndim - 1] !== 1 || shape[ndim - 1]! >= SHORT_RUN) return false;
-  const s = instance();
-  if (s === null || !s.arena || !inArena(x.storage.data) || !inArena(out)) return false;
+  const s = arenaCopier(x.storage.data, out);
+  if (s === null) return false;
   const len = shape[ndim - 1]!;
   const count = shape[ndim - 2]!;
   const runStride = strides[ndim - 2]!;
@@ -473,9 +482,8 @@ export function simdGatherRuns(x: CpuView, out: DataArray, at: number): boolean 
  * when it does not apply.
  */
 export function simdCopyBlocks(src: DataArray, from: number, srcStride: number, dst: DataArray, at: number, dstStride: number, len: number, count: number): boolean {
-  if (!(src instanceof Float32Array) || !(dst instanceof Float32Array) || len >= SHORT_RUN) return false;
-  const s = instance();
-  if (s === null || !s.arena || !inArena(src) || !inArena(dst)) return false;
+  const s = len < SHORT_RUN ? arenaCopier(src, dst) : null;
+  if (s === null) return false;
   s.exports.copyRuns(src.byteOffset + 4 * from, srcStride, dst.byteOffset + 4 * at, dstStride, len, count);
   return true;
 }

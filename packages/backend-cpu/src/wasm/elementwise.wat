@@ -284,10 +284,10 @@
         (br_if $cl (i32.lt_u (local.get $c) (local.get $cols))))))
 
   ;; count runs of len floats: run r from s + r·ss floats to o + r·os floats (the two regions do
-  ;; not overlap). Whole vectors, then the len mod 4 tail, moved as
-  ;; i32 so that every bit (NaN payloads too) arrives unchanged. For copies whose contiguous runs
-  ;; are short (a convolution's columns: 32-float rows of the input), where a JS loop spends ~2 ns
-  ;; per float on the float64 round trip of every element it moves.
+  ;; not overlap). Whole vectors, then the len mod 4 tail, moved as i32 so that every bit (NaN
+  ;; payloads too) arrives unchanged. For copies whose contiguous runs are short (a convolution's
+  ;; columns: 32-float rows of the input; pad's pieces of a row), where a JS loop spends ~2 ns per
+  ;; float on the float64 round trip of every element it moves.
   (func (export "copyRuns") (param $s i32) (param $ss i32) (param $o i32) (param $os i32) (param $len i32) (param $count i32)
     (local $r i32) (local $p i32) (local $q i32) (local $end i32) (local $vend i32) (local $ssb i32) (local $osb i32)
     (local.set $ssb (i32.shl (local.get $ss) (i32.const 2)))
